@@ -1,0 +1,38 @@
+"""Where skategraph finds its bundled files and its default store.
+
+`ontology/`, `queries/` and `data/` live at the top of the repository and are copied into the wheel
+as `skategraph/ontology` and so on. An installed package finds its own copy; an editable install
+(or a checkout on `PYTHONPATH`) finds the repository's.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import platformdirs
+
+from skategraph.errors import SkategraphError
+
+_PACKAGE = Path(__file__).resolve().parent
+
+
+def bundled(name: str) -> Path:
+    """The bundled directory `name` (`data`, `ontology` or `queries`)."""
+    for candidate in (_PACKAGE / name, _PACKAGE.parents[1] / name):
+        if candidate.is_dir():
+            return candidate
+    raise SkategraphError(f"the bundled {name}/ directory is missing from this installation")
+
+
+def bundled_articles() -> list[Path]:
+    """The season articles that ship with skategraph, oldest season first."""
+    return sorted(bundled("data").glob("*.txt"))
+
+
+def default_store_path() -> Path:
+    """`$SKATEGRAPH_STORE`, else a per-user data directory, so commands work from any directory."""
+    configured = os.environ.get("SKATEGRAPH_STORE")
+    if configured:
+        return Path(configured).expanduser()
+    return platformdirs.user_data_path("skategraph") / "store"
