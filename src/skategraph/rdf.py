@@ -13,6 +13,7 @@ import datetime
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import PurePath
 
 from pyoxigraph import Literal, NamedNode, Quad
 
@@ -202,7 +203,7 @@ class _ArticleGraph:
         yield t(self.graph, NamedNode(CC + "attributionURL"), url)
         citation = f"“{a.title}”, Wikipedia, The Free Encyclopedia, by Wikipedia contributors, CC BY-SA 4.0"
         yield t(self.graph, NamedNode(DCT + "bibliographicCitation"), Literal(citation))
-        yield t(self.graph, sg("sourceFile"), Literal(a.source))
+        yield t(self.graph, sg("sourceFile"), Literal(PurePath(a.source).name))
         yield t(self.graph, sg("sha256"), _typed(a.sha256, "hexBinary"))
         yield t(self.graph, NamedNode(PROV + "generatedAtTime"), _typed(self.info.time.isoformat(), "dateTime"))
         yield t(self.graph, NamedNode(PROV + "wasGeneratedBy"), self.mint.build(self.info.build_id))

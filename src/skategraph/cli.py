@@ -1,0 +1,288 @@
+"""The `skategraph` command line: a thin shell over the core modules.
+
+Knows about exit codes and terminals, nothing about RDF. Every `SkategraphError` becomes
+`Error: <message>` on stderr and exit status 1, in one place (`main`).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import sys
+import tempfile
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+import pyoxigraph as ox
+from tabulate import tabulate
+
+from skategraph import __version__, formats, rdf, resources
+from skategraph.articles import read_articles
+from skategraph.errors import SkategraphError
+from skategraph.ids import DEFAULT_BASE
+from skategraph.nations import bundled_nations
+from skategraph.stats import dataset_stats
+from skategraph.store import build_store, open_store
+from skategraph.validate import check_graph, check_store, require_valid
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def store_option(command: F) -> F:
+    return click.option(
+        "--store",
+        "store_path",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=resources.default_store_path,
+        show_default="$SKATEGRAPH_STORE, else a per-user data directory",
+        help="The store directory.",
+    )(command)
+
+
+class _Group(click.Group):
+    """Turns every error into `Error: ...` and exit status 1, for the command and for CliRunner alike."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except SkategraphError as error:
+            raise click.ClickException(str(error)) from None
+        except BrokenPipeError:
+            sys.stderr.close()  # `skategraph export | head`: the reader went away, nothing to report
+            raise click.exceptions.Exit(1) from None
+        except Exception as error:
+            if os.environ.get("SKATEGRAPH_DEBUG"):
+                traceback.print_exc()
+            raise click.ClickException(
+                f"unexpected {type(error).__name__}: {error} (set SKATEGRAPH_DEBUG=1 for a traceback)"
+            ) from None
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="skategraph")
+def cli() -> None:
+    """ISU Short Track Speed Skating World Cup results as a knowledge graph.
+
+    \b
+    Build the graph from the bundled season, then ask it something:
+      skategraph build
+      skategraph sparql 'SELECT ?name WHERE { ?s a sg:Skater ; rdfs:label ?name }'
+    """
+
+
+@cli.command()
+@click.argument("articles", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@store_option
+@click.option(
+    "--base",
+    envvar="SKATEGRAPH_BASE",
+    default=DEFAULT_BASE,
+    show_default=True,
+    help="Base IRI the resources are minted under ($SKATEGRAPH_BASE).",
+)
+@click.option("--no-validate", is_flag=True, help="Skip the SHACL check before the new store is swapped in.")
+def build(articles: tuple[Path, ...], store_path: Path, base: str, no_validate: bool) -> None:
+    """Build the graph from season ARTICLES (default: the bundled seasons).
+
+    The new store is written beside the old one and swapped in only when it is complete and valid;
+    if anything fails, the store in place is untouched and keeps answering.
+
+    \b
+    Examples:
+      skategraph build
+      skategraph build data/2002-03.txt data/2003-04.txt --store ./store
+    """
+    paths = list(articles) or resources.bundled_articles()
+    if not paths:
+        raise SkategraphError("no season articles given and none bundled")
+    nations = bundled_nations()
+    with click.progressbar(paths, label="Parsing articles", file=sys.stderr, show_pos=True) as bar:
+        parsed = read_articles(list(bar), nations)
+    summary = build_store(
+        parsed,
+        nations,
+        store_path,
+        base=base,
+        validate=None if no_validate else require_valid,
+        progress=lambda message: click.echo(message, err=True),
+    )
+    click.echo(summary.line())
+
+
+@cli.command()
+@click.argument("query", required=False)
+@click.option("--file", "-f", "query_file", type=click.File("r", encoding="utf-8"), help="Read the query from a file.")
+@click.option(
+    "--format",
+    "format_name",
+    type=click.Choice(["table", *formats.RESULTS_FORMATS, *formats.RDF_FORMATS]),
+    help="Output format. Default: a table on a terminal, CSV otherwise; Turtle for CONSTRUCT/DESCRIBE.",
+)
+@store_option
+def sparql(query: str | None, query_file: io.TextIOBase | None, format_name: str | None, store_path: Path) -> None:
+    """Run a SPARQL query (QUERY, --file F, or - for standard input) against the store.
+
+    The default graph is the union of all graphs, and the prefixes sg:, rdfs:, skos:, xsd:, owl:,
+    prov: and dcterms: are predeclared.
+
+    \b
+    Examples:
+      skategraph sparql 'SELECT (COUNT(*) AS ?races) WHERE { ?r a sg:Race }'
+      skategraph sparql --file my.rq --format json
+      echo 'ASK { ?s a sg:Skater }' | skategraph sparql -
+    """
+    text = _query_text(query, query_file)
+    result = open_store(store_path).query(text)
+    out = click.get_binary_stream("stdout")
+    if isinstance(result, ox.QueryTriples):
+        formats.write_result(result, out, format_name or "turtle", rdf.PREFIXES)
+    elif format_name == "table" or (format_name is None and sys.stdout.isatty()):
+        click.echo(_table(result))
+    else:
+        formats.write_result(result, out, format_name or "csv")
+
+
+def _query_text(query: str | None, query_file: io.TextIOBase | None) -> str:
+    if query is not None and query_file is not None:
+        raise SkategraphError("give the query as an argument or with --file, not both")
+    if query_file is not None:
+        return str(query_file.read())
+    if query == "-":
+        return sys.stdin.read()
+    if not query:
+        raise SkategraphError("no query: give one as an argument, with --file F, or - to read standard input")
+    return query
+
+
+def _table(result: ox.QuerySolutions | ox.QueryBoolean) -> str:
+    if isinstance(result, ox.QueryBoolean):
+        return "true" if bool(result) else "false"
+    headers = [v.value for v in result.variables]
+    rows = [[_cell(term) for term in row] for row in result]
+    return tabulate(rows, headers=headers, tablefmt="simple") if rows else "(no results)"
+
+
+def _cell(term: ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple | None) -> str:
+    if term is None:
+        return ""
+    if isinstance(term, ox.NamedNode):
+        for prefix, namespace in rdf.PREFIXES.items():
+            if term.value.startswith(namespace):
+                return f"{prefix}:{term.value[len(namespace):]}"
+        return term.value
+    if isinstance(term, ox.Literal):
+        return term.value
+    return str(term)
+
+
+@cli.command()
+@store_option
+@click.option(
+    "--file",
+    "data_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Validate this RDF file (Turtle, N-Triples, N-Quads, TriG, JSON-LD, RDF/XML) instead of the store.",
+)
+def validate(store_path: Path, data_file: Path | None) -> None:
+    """Check the graph against the SHACL shapes (ontology/shapes.ttl).
+
+    Exits with status 1 and lists every violation if the graph does not conform.
+    """
+    violations = check_graph(_rdflib_graph(data_file)) if data_file else check_store(open_store(store_path))
+    if violations:
+        for violation in violations:
+            click.echo(violation.line())
+        raise SkategraphError(f"{len(violations)} SHACL violation{'s' * (len(violations) != 1)}")
+    click.echo(f"Valid: {data_file or store_path} conforms to the skategraph shapes.")
+
+
+def _rdflib_graph(path: Path) -> Any:
+    import rdflib
+
+    suffix = path.suffix.lower().lstrip(".")
+    known = {"ttl": "turtle", "nt": "nt", "nq": "nquads", "trig": "trig", "jsonld": "json-ld", "rdf": "xml"}
+    if suffix not in known:
+        raise SkategraphError(f"cannot tell the RDF format of {path.name}: use one of .{', .'.join(known)}")
+    dataset = rdflib.Dataset()
+    try:
+        dataset.parse(path, format=known[suffix])
+    except Exception as error:  # rdflib raises many parser-specific types
+        raise SkategraphError(f"{path} does not parse as {known[suffix]}: {error}") from None
+    graph = rdflib.Graph()
+    for s, p, o, _g in dataset.quads((None, None, None, None)):
+        graph.add((s, p, o))
+    return graph
+
+
+@cli.command()
+@store_option
+@click.option(
+    "--format",
+    "format_name",
+    type=click.Choice(list(formats.RDF_FORMATS)),
+    default="nquads",
+    show_default=True,
+    help="nquads, trig and jsonld keep the named graphs; the others hold the union of all graphs.",
+)
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), help="Write to a file, not stdout.")
+def export(store_path: Path, format_name: str, output: Path | None) -> None:
+    """Write the whole dataset, ontology and provenance included.
+
+    \b
+    Examples:
+      skategraph export > skategraph.nq
+      skategraph export --format turtle --output skategraph.ttl
+    """
+    store = open_store(store_path)
+    rdf_format = formats.RDF_FORMATS[format_name]
+    if output is None:
+        store.dump(click.get_binary_stream("stdout"), rdf_format)
+        return
+    # Write beside the target and rename, so a failed export never leaves half a file behind.
+    fd, partial = tempfile.mkstemp(prefix=f".{output.name}.", dir=output.parent or Path("."))
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            store.dump(handle, rdf_format)
+        os.replace(partial, output)
+    except BaseException:
+        Path(partial).unlink(missing_ok=True)
+        raise
+    click.echo(f"Wrote {output} ({format_name}, {output.stat().st_size:,} bytes)", err=True)
+
+
+@cli.command()
+@store_option
+@click.option("--json", "as_json", is_flag=True, help="Print the numbers as JSON.")
+def stats(store_path: Path, as_json: bool) -> None:
+    """Triples per named graph and resources per class."""
+    store = open_store(store_path)
+    numbers = dataset_stats(store)
+    if as_json:
+        payload = {
+            "store": str(store_path),
+            "build_id": store.manifest["build_id"],
+            "built_at": store.manifest["built_at"],
+            "base": store.manifest["base"],
+            "triples": numbers.triples,
+            "graphs": dict(numbers.graphs),
+            "classes": dict(numbers.classes),
+        }
+        click.echo(json.dumps(payload, indent=2))
+        return
+    click.echo(f"Store {store_path}: build {store.manifest['build_id']}, base {store.manifest['base']}\n")
+    graph_rows = [*numbers.graphs, ("total", numbers.triples)]
+    click.echo(tabulate(graph_rows, headers=["named graph", "triples"], intfmt=","))
+    click.echo()
+    class_rows = [(_cell(ox.NamedNode(c)), n) for c, n in numbers.classes]
+    click.echo(tabulate(class_rows, headers=["class", "resources"], intfmt=","))
+
+
+def main() -> None:
+    """Entry point of the `skategraph` command."""
+    cli(prog_name="skategraph")

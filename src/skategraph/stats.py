@@ -1,0 +1,41 @@
+"""Counts that describe a built dataset, computed with SPARQL so that any `GraphStore` can answer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pyoxigraph as ox
+
+from skategraph.store import GraphStore
+
+
+@dataclass(frozen=True)
+class Stats:
+    graphs: list[tuple[str, int]]  # named graph, triples
+    classes: list[tuple[str, int]]  # class, instances
+
+    @property
+    def triples(self) -> int:
+        return sum(n for _graph, n in self.graphs)
+
+
+def _rows(store: GraphStore, sparql: str) -> list[tuple[str, int]]:
+    result = store.query(sparql)
+    assert isinstance(result, ox.QuerySolutions)
+    rows = []
+    for row in result:
+        name, count = row[0], row[1]
+        assert name is not None and count is not None
+        rows.append((name.value, int(count.value)))
+    return rows
+
+
+def dataset_stats(store: GraphStore) -> Stats:
+    return Stats(
+        graphs=_rows(store, "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g ORDER BY ?g"),
+        classes=_rows(
+            store,
+            "SELECT ?class (COUNT(DISTINCT ?s) AS ?n) WHERE { ?s a ?class . FILTER(STRSTARTS(STR(?class), STR(sg:))) } "
+            "GROUP BY ?class ORDER BY ?class",
+        ),
+    )
