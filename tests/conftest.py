@@ -1,0 +1,90 @@
+"""Shared fixtures: the seed article, articles derived from it, and real on-disk stores."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from skategraph.articles import read_articles
+from skategraph.nations import bundled_nations
+from skategraph.store import EmbeddedStore, build_store, open_store
+from skategraph.validate import require_valid
+
+ROOT = Path(__file__).resolve().parents[1]
+SEED = ROOT / "data" / "2002-03_ISU_Short_Track_Speed_Skating_World_Cup.txt"
+BASE = "https://w3id.org/skategraph/"
+ID = BASE + "id/"
+
+
+@pytest.fixture(autouse=True)
+def _own_store(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Never let a test touch the user's real store."""
+    monkeypatch.setenv("SKATEGRAPH_STORE", str(tmp_path_factory.mktemp("default-store") / "store"))
+    monkeypatch.delenv("SKATEGRAPH_BASE", raising=False)
+
+
+@pytest.fixture(scope="session")
+def seed_text() -> str:
+    return SEED.read_text(encoding="utf-8")
+
+
+def shift_season(text: str, years: int) -> str:
+    """The seed moved `years` seasons later: title, infobox and every date, same skaters."""
+
+    def season(match: re.Match[str]) -> str:
+        first = int(match.group(1)) + years
+        return f"{first}–{(first + 1) % 100:02d}"
+
+    text = re.sub(r"(\d{4})–(\d{2})\b", lambda m: "\0" + season(m) + "\0", text)
+    parts = text.split("\0")
+    # Even parts are outside the season spans already shifted; move the years of dates there.
+    for i in range(0, len(parts), 2):
+        parts[i] = re.sub(r"\b(\d{4})\b", lambda m: str(int(m.group(1)) + years), parts[i])
+    return "".join(parts)
+
+
+def replace_line(text: str, number: int, new: str) -> str:
+    lines = text.split("\n")
+    lines[number - 1] = new
+    return "\n".join(lines)
+
+
+def line_of(text: str, fragment: str) -> int:
+    """The 1-based number of the first line containing `fragment`."""
+    for number, line in enumerate(text.split("\n"), start=1):
+        if fragment in line:
+            return number
+    raise AssertionError(f"{fragment!r} is not in the text")
+
+
+def build(path: Path, *articles: Path, validate: bool = False) -> EmbeddedStore:
+    nations = bundled_nations()
+    build_store(
+        read_articles(list(articles) or [SEED], nations),
+        nations,
+        path,
+        base=BASE,
+        validate=require_valid if validate else None,
+    )
+    return open_store(path)
+
+
+@pytest.fixture(scope="session")
+def seed_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedStore]:
+    """The seed built once, validated, in a real on-disk store."""
+    yield build(tmp_path_factory.mktemp("seed") / "store", SEED, validate=True)
+
+
+def select(store: EmbeddedStore, sparql: str) -> list[tuple[str, ...]]:
+    """Rows of a SELECT as plain strings (IRIs and literal values), in result order."""
+    result = store.query(sparql)
+    return [tuple("" if term is None else term.value for term in row) for row in result]  # type: ignore[union-attr]
+
+
+def scalar(store: EmbeddedStore, sparql: str) -> str:
+    rows = select(store, sparql)
+    assert len(rows) == 1 and len(rows[0]) == 1, rows
+    return rows[0][0]
