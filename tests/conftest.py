@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
+import pyoxigraph as ox
 import pytest
 
 from skategraph.articles import read_articles
@@ -88,3 +89,9 @@ def scalar(store: EmbeddedStore, sparql: str) -> str:
     rows = select(store, sparql)
     assert len(rows) == 1 and len(rows[0]) == 1, rows
     return rows[0][0]
+
+
+def ask(store: EmbeddedStore, sparql: str) -> bool:
+    result = store.query(sparql)
+    assert isinstance(result, ox.QueryBoolean), sparql
+    return bool(result)

@@ -3,12 +3,14 @@
 A skategraph store is a directory:
 
     <store>/current              symlink to the generation that answers queries
+    <store>/previous             symlink to the one before, kept for readers that still have it open
     <store>/generations/<id>/    one build: `oxigraph/` (the Oxigraph database) and `manifest.json`
     <store>/build.lock           held while a build runs
 
 A build writes a new generation beside the current one and, only when it is complete and valid,
 replaces the `current` symlink in one atomic rename. A failed or killed build (even `kill -9`) leaves
-a stray generation that the next build removes; the store in place never sees it. Generations are
+a stray generation that the next build removes; the store in place never sees it. Every generation
+but `current` and `previous` is removed, by name, never by guessing which is newer. Generations are
 never written after they are swapped in, so any number of readers can open them read-only.
 
 `GraphStore` is the boundary the rest of skategraph talks to; `EmbeddedStore` is the pyoxigraph
@@ -164,7 +166,7 @@ def build_store(
 
     _prepare(path)
     with _build_lock(path):
-        _remove_stray_generations(path)
+        _prune_generations(path)
         generation = path / "generations" / build_id
         generation.mkdir(parents=True)
         try:
@@ -197,7 +199,7 @@ def build_store(
         except BaseException:
             shutil.rmtree(generation, ignore_errors=True)
             raise
-        _remove_old_generations(path)
+        _prune_generations(path)
     races = sum(len(a.races) for a in articles)
     skaters = _count(path, "SELECT (COUNT(?s) AS ?n) WHERE { ?s a sg:Skater }")
     return BuildSummary(path, generation, triples, len(articles), races, skaters, time.monotonic() - started)
@@ -271,41 +273,41 @@ def _sync_dir(directory: Path) -> None:
 
 
 def _swap_current(path: Path, generation: Path) -> None:
-    link = path / f".current-{generation.name}"
-    link.symlink_to(Path("generations") / generation.name)
-    os.replace(link, path / "current")  # atomic: readers see the old or the new generation
+    old = _link_target(path, "current")
+    _point(path, "current", generation.name)  # atomic: readers see the old or the new generation
+    if old is not None:
+        _point(path, "previous", old)
+
+
+def _point(path: Path, name: str, generation: str) -> None:
+    link = path / f".{name}-{generation}"
+    link.symlink_to(Path("generations") / generation)
+    os.replace(link, path / name)
     _sync_dir(path)
 
 
-def _current_name(path: Path) -> str | None:
-    current = path / "current"
-    return current.resolve().name if current.is_symlink() else None
+def _link_target(path: Path, name: str) -> str | None:
+    link = path / name
+    return Path(os.readlink(link)).name if link.is_symlink() else None
 
 
-def _remove_stray_generations(path: Path) -> None:
-    """Generations newer than the current one are left by failed or killed builds."""
-    current = _current_name(path)
-    generations = path / "generations"
+def _prune_generations(path: Path) -> None:
+    """Remove every generation but `current` and `previous`: older ones, and those of failed builds."""
     for leftover in path.glob(".current-*"):
         leftover.unlink()
-    if not generations.is_dir():
-        return
-    for generation in generations.iterdir():
-        if current is None or generation.name > current:
-            shutil.rmtree(generation, ignore_errors=True)
-
-
-def _remove_old_generations(path: Path, keep: int = 2) -> None:
-    """Keep the current generation and the one before it, which a running server may still have open."""
-    current = _current_name(path)
-    names = sorted(g.name for g in (path / "generations").iterdir() if current is None or g.name <= current)
-    for name in names[:-keep]:
-        shutil.rmtree(path / "generations" / name, ignore_errors=True)
+    for leftover in path.glob(".previous-*"):
+        leftover.unlink()
+    keep = {_link_target(path, "current"), _link_target(path, "previous")}
+    generations = path / "generations"
+    if generations.is_dir():
+        for generation in generations.iterdir():
+            if generation.name not in keep:
+                shutil.rmtree(generation, ignore_errors=True)
 
 
 def current_build_id(path: Path) -> str:
     """The id of the generation in place, for anything that needs to notice a rebuild."""
-    name = _current_name(path)
+    name = _link_target(path, "current")
     if name is None:
         raise StoreNotFound(f"no store at {path}: run 'skategraph build' first")
     return name

@@ -1,0 +1,347 @@
+"""Building real on-disk stores: the seed's facts through SPARQL, identity, provenance, and builds
+that fail or are killed without harming the store in place."""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from skategraph.articles import read_articles
+from skategraph.errors import BuildError, SourceError, ValidationFailed
+from skategraph.nations import bundled_nations
+from skategraph.store import EmbeddedStore, build_store, current_build_id, open_store
+
+from .conftest import BASE, ID, SEED, ask, build, scalar, select, shift_season
+
+COUNTS = [
+    ("sg:Race", 60),
+    ("sg:RelayRace", 12),
+    ("sg:Result", 180),
+    ("sg:Standing", 30),
+    ("sg:Classification", 10),
+    ("sg:Skater", 35),
+    ("sg:RelayTeam", 14),
+    ("sg:Nation", 11),
+    ("sg:Stage", 6),
+    ("sg:Venue", 6),
+    ("sg:Season", 1),
+]
+
+
+@pytest.mark.parametrize(("cls", "count"), COUNTS)
+def test_seed_counts(seed_store: EmbeddedStore, cls: str, count: int) -> None:
+    assert scalar(seed_store, f"SELECT (COUNT(DISTINCT ?s) AS ?n) WHERE {{ ?s a {cls} }}") == str(count)
+
+
+def test_season_dates_and_neighbours(seed_store: EmbeddedStore) -> None:
+    rows = select(
+        seed_store,
+        f"SELECT ?start ?end ?prev ?next WHERE {{ <{ID}season/2002-03> sg:startDate ?start ; sg:endDate ?end ;"
+        " sg:previousSeason ?prev ; sg:nextSeason ?next }",
+    )
+    assert rows == [("2002-10-18", "2003-02-16", ID + "season/2001-02", ID + "season/2003-04")]
+    label = scalar(seed_store, f"SELECT ?l WHERE {{ <{ID}season/2001-02> rdfs:label ?l }}")
+    assert label == "2001–02 ISU Short Track Speed Skating World Cup"
+
+
+def test_first_race_podium(seed_store: EmbeddedStore) -> None:
+    rows = select(
+        seed_store,
+        f"""SELECT ?rank ?name ?nation ?date ?distance WHERE {{
+            ?result sg:race <{ID}race/2002-03/chuncheon/men-1500m> ; sg:rank ?rank ; sg:competitor ?who ;
+                    sg:nation/skos:notation ?nation .
+            ?who rdfs:label ?name .
+            <{ID}race/2002-03/chuncheon/men-1500m> sg:date ?date ; sg:distance ?distance ; sg:category sg:Men .
+        }} ORDER BY ?rank""",
+    )
+    assert rows == [
+        ("1", "Ahn Hyun-soo", "KOR", "2002-10-18", "1500"),
+        ("2", "Fabio Carta", "ITA", "2002-10-18", "1500"),
+        ("3", "Oh Se-jong", "KOR", "2002-10-18", "1500"),
+    ]
+
+
+def test_spellings_of_one_skater(seed_store: EmbeddedStore) -> None:
+    iri = f"<{ID}skater/lee-seung-jae>"
+    assert select(seed_store, f"SELECT ?l WHERE {{ {iri} rdfs:label ?l }}") == [("Lee Seung-jae",)]
+    assert select(seed_store, f"SELECT ?l WHERE {{ {iri} skos:altLabel ?l }}") == [("Lee Seung-Jae",)]
+    podiums = scalar(seed_store, f"SELECT (COUNT(*) AS ?n) WHERE {{ ?r sg:competitor {iri} ; sg:race ?race }}")
+    assert podiums == "8"
+
+
+def test_disambiguated_skater(seed_store: EmbeddedStore) -> None:
+    assert scalar(seed_store, f"SELECT ?l WHERE {{ <{ID}skater/yang-yang-a> rdfs:label ?l }}") == "Yang Yang (A)"
+    assert not select(seed_store, f"SELECT ?p WHERE {{ <{ID}skater/yang-yang> ?p ?o }}")
+
+
+def test_relay_podiums_are_teams(seed_store: EmbeddedStore) -> None:
+    rows = select(
+        seed_store,
+        "SELECT DISTINCT ?type WHERE { ?r sg:race ?race ; sg:competitor ?c . ?race a sg:RelayRace . ?c a ?type }",
+    )
+    assert rows == [("https://w3id.org/skategraph/ontology#RelayTeam",)]
+    team = select(seed_store, f"SELECT ?l ?n WHERE {{ <{ID}relay-team/KOR-women> rdfs:label ?l ; sg:nation ?n }}")
+    assert team == [("South Korea women's relay team", ID + "nation/KOR")]
+
+
+@pytest.mark.parametrize(("code", "name"), [("GER", "Germany"), ("BUL", "Bulgaria"), ("NED", "Netherlands")])
+def test_nations_by_ioc_code(seed_store: EmbeddedStore, code: str, name: str) -> None:
+    assert select(seed_store, f"SELECT ?l ?c WHERE {{ <{ID}nation/{code}> rdfs:label ?l ; skos:notation ?c }}") == [
+        (name, code)
+    ]
+
+
+def test_result_nation_is_the_nation_represented(seed_store: EmbeddedStore) -> None:
+    rows = select(seed_store, f"SELECT DISTINCT ?n WHERE {{ ?r sg:competitor <{ID}skater/evgenia-radanova> ; sg:nation ?n }}")
+    assert rows == [(ID + "nation/BUL",)]
+
+
+def test_no_blank_nodes(seed_store: EmbeddedStore) -> None:
+    # The shapes file may use blank nodes; the data never does.
+    assert not select(
+        seed_store,
+        "SELECT ?s WHERE { GRAPH ?g { ?s ?p ?o } FILTER((isBlank(?s) || isBlank(?o)) && ?g != <https://w3id.org/skategraph/ontology>) } LIMIT 1",
+    )
+
+
+def test_every_triple_in_one_graph(seed_store: EmbeddedStore) -> None:
+    rows = select(
+        seed_store,
+        "SELECT ?s ?p ?o WHERE { GRAPH ?a { ?s ?p ?o } GRAPH ?b { ?s ?p ?o } FILTER(STR(?a) < STR(?b)) } LIMIT 5",
+    )
+    assert rows == []
+
+
+def test_every_resource_has_one_label(seed_store: EmbeddedStore) -> None:
+    rows = select(
+        seed_store,
+        """SELECT ?s (COUNT(DISTINCT ?l) AS ?labels) WHERE {
+             ?s a ?c . FILTER(STRSTARTS(STR(?c), STR(sg:))) OPTIONAL { ?s rdfs:label ?l }
+           } GROUP BY ?s HAVING (COUNT(DISTINCT ?l) != 1)""",
+    )
+    assert rows == []
+
+
+def test_graphs(seed_store: EmbeddedStore) -> None:
+    graphs = [row[0] for row in select(seed_store, "SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } } ORDER BY ?g")]
+    assert graphs == [BASE + "graph/entities", BASE + "graph/season/2002-03", "https://w3id.org/skategraph/ontology"]
+    ontology_classes = scalar(
+        seed_store, "SELECT (COUNT(*) AS ?n) WHERE { GRAPH <https://w3id.org/skategraph/ontology> { ?c a owl:Class } }"
+    )
+    assert int(ontology_classes) >= 13
+
+
+def test_provenance_of_the_season_graph(seed_store: EmbeddedStore) -> None:
+    graph = f"<{BASE}graph/season/2002-03>"
+    rows = select(
+        seed_store,
+        f"""SELECT ?title ?source ?license ?sha ?file ?time ?version WHERE {{
+            {graph} dcterms:title ?title ; dcterms:source ?source ; dcterms:license ?license ;
+                sg:sha256 ?sha ; sg:sourceFile ?file ; prov:generatedAtTime ?time ; prov:wasGeneratedBy ?build ;
+                cc:attributionName "Wikipedia contributors" ; dcterms:bibliographicCitation ?citation .
+            ?build prov:wasAssociatedWith/sg:softwareVersion ?version .
+        }}""",
+    )
+    assert len(rows) == 1
+    title, source, licence, sha, file, built, version = rows[0]
+    assert title == "2002–03 ISU Short Track Speed Skating World Cup"
+    assert source == "https://en.wikipedia.org/wiki/2002%E2%80%9303_ISU_Short_Track_Speed_Skating_World_Cup"
+    assert licence == "https://creativecommons.org/licenses/by-sa/4.0/"
+    assert sha == hashlib.sha256(SEED.read_bytes()).hexdigest()
+    assert file == SEED.name
+    assert built.endswith("Z")  # Oxigraph writes UTC as Z
+    import skategraph
+
+    assert version == skategraph.__version__
+
+
+def test_iris_are_stable_across_builds(tmp_path: Path, seed_store: EmbeddedStore) -> None:
+    again = build(tmp_path / "again")
+    # Everything but the build's own id and time is identical.
+    query = """SELECT ?s ?p ?o ?g WHERE { GRAPH ?g { ?s ?p ?o }
+                 FILTER(!STRSTARTS(STR(?s), "https://w3id.org/skategraph/build/")
+                        && !STRSTARTS(STR(?o), "https://w3id.org/skategraph/build/")
+                        && ?p != prov:generatedAtTime && ?p != prov:startedAtTime) }"""
+    assert sorted(select(again, query)) == sorted(select(seed_store, query))
+    assert again.manifest["build_id"] != seed_store.manifest["build_id"]
+
+
+def test_base_is_configurable(tmp_path: Path) -> None:
+    nations = bundled_nations()
+    build_store(read_articles([SEED], nations), nations, tmp_path / "s", base="http://localhost:8000/")
+    store = open_store(tmp_path / "s")
+    assert store.manifest["base"] == "http://localhost:8000/"
+    assert ask(store, "ASK { <http://localhost:8000/id/skater/ahn-hyun-soo> a sg:Skater }")
+
+
+# -- several seasons ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def two_seasons(tmp_path_factory: pytest.TempPathFactory, seed_text: str) -> EmbeddedStore:
+    folder = tmp_path_factory.mktemp("seasons")
+    later = folder / "2003-04.txt"
+    # The same skaters a season later; one skater's name spelled the minority way throughout.
+    later.write_text(shift_season(seed_text, 1).replace("Lee Seung-jae", "Lee Seung-Jae"), encoding="utf-8")
+    return build(folder / "store", SEED, later, validate=True)
+
+
+def test_two_seasons_are_two_graphs(two_seasons: EmbeddedStore) -> None:
+    assert scalar(two_seasons, "SELECT (COUNT(*) AS ?n) WHERE { ?s a sg:Season }") == "2"
+    assert scalar(two_seasons, "SELECT (COUNT(*) AS ?n) WHERE { ?s a sg:Race }") == "120"
+    graphs = select(two_seasons, "SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s a sg:Race } } ORDER BY ?g")
+    assert graphs == [(BASE + "graph/season/2002-03",), (BASE + "graph/season/2003-04",)]
+
+
+@pytest.mark.parametrize(("cls", "count"), [("sg:Skater", 35), ("sg:Nation", 11), ("sg:Venue", 6), ("sg:RelayTeam", 14)])
+def test_same_things_across_seasons_are_one_resource(two_seasons: EmbeddedStore, cls: str, count: int) -> None:
+    assert scalar(two_seasons, f"SELECT (COUNT(DISTINCT ?s) AS ?n) WHERE {{ ?s a {cls} }}") == str(count)
+
+
+def test_skater_across_seasons(two_seasons: EmbeddedStore) -> None:
+    seasons = select(
+        two_seasons,
+        f"SELECT DISTINCT ?season WHERE {{ ?r sg:competitor <{ID}skater/ahn-hyun-soo> ; sg:race/sg:season ?season }} ORDER BY ?season",
+    )
+    assert seasons == [(ID + "season/2002-03",), (ID + "season/2003-04",)]
+    # 3 + 8 uses of `Lee Seung-Jae` now outnumber the 5 of `Lee Seung-jae`: one label, one alternative.
+    iri = f"<{ID}skater/lee-seung-jae>"
+    assert select(two_seasons, f"SELECT ?l WHERE {{ {iri} rdfs:label ?l }}") == [("Lee Seung-Jae",)]
+    assert select(two_seasons, f"SELECT ?l WHERE {{ {iri} skos:altLabel ?l }}") == [("Lee Seung-jae",)]
+
+
+def test_loaded_neighbour_seasons_link_both_ways(two_seasons: EmbeddedStore) -> None:
+    assert ask(two_seasons, f"ASK {{ <{ID}season/2002-03> sg:nextSeason <{ID}season/2003-04> }}")
+    assert ask(two_seasons, f"ASK {{ <{ID}season/2003-04> sg:previousSeason <{ID}season/2002-03> }}")
+    labels = select(two_seasons, f"SELECT ?l WHERE {{ <{ID}season/2003-04> rdfs:label ?l }}")
+    assert labels == [("2003–04 ISU Short Track Speed Skating World Cup",)]
+
+
+def test_same_season_twice_is_refused(tmp_path: Path) -> None:
+    copy = tmp_path / "copy.txt"
+    copy.write_bytes(SEED.read_bytes())
+    with pytest.raises(BuildError, match="the season 2002-03 is given twice"):
+        build(tmp_path / "s", SEED, copy)
+
+
+def test_one_name_in_both_categories_is_refused(tmp_path: Path, seed_text: str) -> None:
+    later = tmp_path / "later.txt"
+    later.write_text(shift_season(seed_text, 1).replace("CHN Wang Meng", "KOR Ahn Hyun-soo"), encoding="utf-8")
+    with pytest.raises(SourceError, match="skates in women's races here and in men's races"):
+        build(tmp_path / "s", SEED, later)
+
+
+def test_venue_in_two_nations_is_refused(tmp_path: Path, seed_text: str) -> None:
+    later = tmp_path / "later.txt"
+    later.write_text(shift_season(seed_text, 1).replace("ITA Bormio", "SUI Bormio"), encoding="utf-8")
+    with pytest.raises(SourceError, match="the venue Bormio is in ITA elsewhere, not SUI"):
+        build(tmp_path / "s", SEED, later)
+
+
+def test_season_in_progress_builds_and_validates(tmp_path: Path, seed_text: str) -> None:
+    partial = tmp_path / "partial.txt"
+    partial.write_text(seed_text[: seed_text.index("====Italy====")], encoding="utf-8")
+    store = build(tmp_path / "s", partial, validate=True)
+    assert scalar(store, "SELECT (COUNT(*) AS ?n) WHERE { ?s a sg:Race }") == "15"
+    assert scalar(store, "SELECT (COUNT(*) AS ?n) WHERE { ?s a sg:Standing }") == "0"
+
+
+# -- failed builds leave the store in place ----------------------------------------------------
+
+
+def answers(path: Path) -> str:
+    return scalar(open_store(path), "SELECT (COUNT(*) AS ?n) WHERE { ?s a sg:Race }")
+
+
+def test_bad_source_leaves_store_untouched(tmp_path: Path, seed_text: str) -> None:
+    path = tmp_path / "s"
+    build(path)
+    before = current_build_id(path)
+    broken = tmp_path / "broken.txt"
+    broken.write_text(seed_text.replace("18 October 2002 | KOR", "18 Octobre 2002 | KOR"), encoding="utf-8")
+    with pytest.raises(SourceError, match="broken.txt, line 19"):
+        build(path, broken)
+    assert current_build_id(path) == before
+    assert answers(path) == "60"
+
+
+def test_failed_validation_leaves_store_untouched(tmp_path: Path) -> None:
+    path = tmp_path / "s"
+    build(path)
+    before = current_build_id(path)
+    nations = bundled_nations()
+
+    def refuse(store: EmbeddedStore) -> None:
+        raise ValidationFailed("refused for the test")
+
+    with pytest.raises(ValidationFailed):
+        build_store(read_articles([SEED], nations), nations, path, base=BASE, validate=refuse)
+    assert current_build_id(path) == before
+    assert sorted(p.name for p in (path / "generations").iterdir()) == [before]
+    assert answers(path) == "60"
+
+
+def test_killed_build_leaves_store_untouched(tmp_path: Path) -> None:
+    path = tmp_path / "s"
+    build(path)
+    before = current_build_id(path)
+    env = {**os.environ, "SKATEGRAPH_STORE": str(path)}
+    process = subprocess.Popen([sys.executable, "-m", "skategraph", "build"], env=env, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while len(list((path / "generations").iterdir())) < 2:  # the new generation is being written
+        assert time.monotonic() < deadline and process.poll() is None, "the build never started writing"
+        time.sleep(0.005)
+    time.sleep(0.2)
+    process.send_signal(signal.SIGKILL)
+    assert process.wait() == -signal.SIGKILL, "the build finished before it could be killed"
+    assert current_build_id(path) == before
+    assert answers(path) == "60"
+    # The next build clears what the killed one left and succeeds.
+    build(path)
+    assert current_build_id(path) != before
+    assert len(list((path / "generations").iterdir())) == 2
+
+
+def test_concurrent_build_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "s"
+    build(path)
+    with open(path / "build.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        with pytest.raises(BuildError, match="another build is running"):
+            build(path)
+    assert answers(path) == "60"
+
+
+def test_old_generations_are_pruned(tmp_path: Path) -> None:
+    path = tmp_path / "s"
+    ids = []
+    for _ in range(3):
+        build(path)
+        ids.append(current_build_id(path))
+    assert len(set(ids)) == 3
+    assert {p.name for p in (path / "generations").iterdir()} == {ids[1], ids[2]}
+    assert os.readlink(path / "previous") == os.path.join("generations", ids[1])
+
+
+def test_refuses_a_directory_that_is_not_a_store(tmp_path: Path) -> None:
+    path = tmp_path / "mine"
+    path.mkdir()
+    (path / "notes.txt").write_text("keep me")
+    with pytest.raises(BuildError, match="is not a skategraph store"):
+        build(path)
+    assert (path / "notes.txt").read_text() == "keep me"
+
+
+def test_open_missing_store(tmp_path: Path) -> None:
+    from skategraph.errors import StoreNotFound
+
+    with pytest.raises(StoreNotFound, match="run 'skategraph build' first"):
+        open_store(tmp_path / "nothing")
