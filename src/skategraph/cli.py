@@ -139,7 +139,7 @@ def sparql(query: str | None, query_file: io.TextIOBase | None, format_name: str
     """
     text = _query_text(query, query_file)
     result = open_store(store_path).query(text)
-    out = click.get_binary_stream("stdout")
+    out = sys.stdout.buffer
     if isinstance(result, ox.QueryTriples):
         formats.write_result(result, out, format_name or "turtle", rdf.PREFIXES)
     elif format_name == "table" or (format_name is None and sys.stdout.isatty()):
@@ -211,7 +211,7 @@ def _rdflib_graph(path: Path) -> Any:
         raise SkategraphError(f"cannot tell the RDF format of {path.name}: use one of .{', .'.join(known)}")
     dataset = rdflib.Dataset()
     try:
-        dataset.parse(path, format=known[suffix])
+        dataset.parse(data=path.read_bytes(), format=known[suffix])
     except Exception as error:  # rdflib raises many parser-specific types
         raise SkategraphError(f"{path} does not parse as {known[suffix]}: {error}") from None
     graph = rdflib.Graph()
@@ -242,7 +242,7 @@ def export(store_path: Path, format_name: str, output: Path | None) -> None:
     store = open_store(store_path)
     rdf_format = formats.RDF_FORMATS[format_name]
     if output is None:
-        store.dump(click.get_binary_stream("stdout"), rdf_format)
+        store.dump(sys.stdout.buffer, rdf_format)
         return
     # Write beside the target and rename, so a failed export never leaves half a file behind.
     fd, partial = tempfile.mkstemp(prefix=f".{output.name}.", dir=output.parent or Path("."))
