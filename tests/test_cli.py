@@ -43,9 +43,9 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> str:
 def test_build_summary(store: str) -> None:
     result = run("build", "--store", store, "--no-validate")
     assert result.exit_code == 0
-    assert re.fullmatch(
-        r"Built [\d,]+ triples: 1 season, 60 races, 35 skaters in \d+\.\d s at .+\n", result.stdout
-    ), result.stdout
+    assert re.fullmatch(r"Built [\d,]+ triples: 1 season, 60 races, 35 skaters in \d+\.\d s at .+\n", result.stdout), (
+        result.stdout
+    )
     assert "Loading" in result.stderr
 
 
@@ -64,7 +64,11 @@ def test_sparql_table(store: str) -> None:
     assert result.exit_code == 0, result.stderr
     lines = result.stdout.splitlines()
     assert lines[0].split() == ["rank", "name"]
-    assert [line.split(maxsplit=1) for line in lines[2:]] == [["1", "Ahn Hyun-soo"], ["2", "Fabio Carta"], ["3", "Oh Se-jong"]]
+    assert [line.split(maxsplit=1) for line in lines[2:]] == [
+        ["1", "Ahn Hyun-soo"],
+        ["2", "Fabio Carta"],
+        ["3", "Oh Se-jong"],
+    ]
 
 
 def test_sparql_csv_is_the_default_off_a_terminal(store: str) -> None:
@@ -100,7 +104,9 @@ def test_sparql_ask(store: str) -> None:
     }
 
 
-@pytest.mark.parametrize(("name", "rdflib_format"), [("turtle", "turtle"), ("ntriples", "nt"), ("jsonld", "json-ld"), ("rdfxml", "xml")])
+@pytest.mark.parametrize(
+    ("name", "rdflib_format"), [("turtle", "turtle"), ("ntriples", "nt"), ("jsonld", "json-ld"), ("rdfxml", "xml")]
+)
 def test_sparql_construct(store: str, name: str, rdflib_format: str) -> None:
     query = "CONSTRUCT { ?s a sg:Skater } WHERE { ?s a sg:Skater }"
     result = run("sparql", query, "--store", store, "--format", name)

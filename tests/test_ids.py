@@ -54,7 +54,9 @@ def test_minted_iris() -> None:
 
 
 def test_configurable_base() -> None:
-    assert Minter("http://localhost:8000/").skater("Ahn Hyun-soo").value == "http://localhost:8000/id/skater/ahn-hyun-soo"
+    assert (
+        Minter("http://localhost:8000/").skater("Ahn Hyun-soo").value == "http://localhost:8000/id/skater/ahn-hyun-soo"
+    )
 
 
 def test_unicode_slug_is_a_valid_iri() -> None:

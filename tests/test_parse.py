@@ -64,7 +64,12 @@ def test_seed_stages(seed: Article) -> None:
 
 def test_seed_first_race(seed: Article) -> None:
     race = seed.stages[0].races[0]
-    assert (race.category, race.date, race.distance, race.relay) == (Category.MEN, datetime.date(2002, 10, 18), 1500, False)
+    assert (race.category, race.date, race.distance, race.relay) == (
+        Category.MEN,
+        datetime.date(2002, 10, 18),
+        1500,
+        False,
+    )
     assert [(p.rank, p.entrant.nation, p.entrant.name) for p in race.podium] == [
         (1, "KOR", "Ahn Hyun-soo"),
         (2, "ITA", "Fabio Carta"),
@@ -75,7 +80,11 @@ def test_seed_first_race(seed: Article) -> None:
 def test_seed_standings(seed: Article) -> None:
     overall = {c.category: c for c in seed.classifications if c.distance is None}
     assert [p.entrant.name for p in overall[Category.MEN].places] == ["Apolo Anton Ohno", "Ahn Hyun-soo", "Fabio Carta"]
-    assert [p.entrant.name for p in overall[Category.WOMEN].places] == ["Fu Tianyu", "Amélie Goulet-Nadon", "Evgenia Radanova"]
+    assert [p.entrant.name for p in overall[Category.WOMEN].places] == [
+        "Fu Tianyu",
+        "Amélie Goulet-Nadon",
+        "Evgenia Radanova",
+    ]
     relays = [c for c in seed.classifications if c.relay]
     assert [(c.category, c.distance) for c in relays] == [(Category.MEN, 5000), (Category.WOMEN, 3000)]
     assert all(p.entrant.is_team for c in relays for p in c.places)

@@ -100,7 +100,9 @@ def test_nations_by_ioc_code(seed_store: EmbeddedStore, code: str, name: str) ->
 
 
 def test_result_nation_is_the_nation_represented(seed_store: EmbeddedStore) -> None:
-    rows = select(seed_store, f"SELECT DISTINCT ?n WHERE {{ ?r sg:competitor <{ID}skater/evgenia-radanova> ; sg:nation ?n }}")
+    rows = select(
+        seed_store, f"SELECT DISTINCT ?n WHERE {{ ?r sg:competitor <{ID}skater/evgenia-radanova> ; sg:nation ?n }}"
+    )
     assert rows == [(ID + "nation/BUL",)]
 
 
@@ -201,7 +203,9 @@ def test_two_seasons_are_two_graphs(two_seasons: EmbeddedStore) -> None:
     assert graphs == [(BASE + "graph/season/2002-03",), (BASE + "graph/season/2003-04",)]
 
 
-@pytest.mark.parametrize(("cls", "count"), [("sg:Skater", 35), ("sg:Nation", 11), ("sg:Venue", 6), ("sg:RelayTeam", 14)])
+@pytest.mark.parametrize(
+    ("cls", "count"), [("sg:Skater", 35), ("sg:Nation", 11), ("sg:Venue", 6), ("sg:RelayTeam", 14)]
+)
 def test_same_things_across_seasons_are_one_resource(two_seasons: EmbeddedStore, cls: str, count: int) -> None:
     assert scalar(two_seasons, f"SELECT (COUNT(DISTINCT ?s) AS ?n) WHERE {{ ?s a {cls} }}") == str(count)
 
@@ -267,7 +271,7 @@ def test_bad_source_leaves_store_untouched(tmp_path: Path, seed_text: str) -> No
     before = current_build_id(path)
     broken = tmp_path / "broken.txt"
     broken.write_text(seed_text.replace("18 October 2002 | KOR", "18 Octobre 2002 | KOR"), encoding="utf-8")
-    with pytest.raises(SourceError, match="broken.txt, line 19"):
+    with pytest.raises(SourceError, match=r"broken\.txt, line 19"):
         build(path, broken)
     assert current_build_id(path) == before
     assert answers(path) == "60"

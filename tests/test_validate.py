@@ -104,7 +104,7 @@ BROKEN: list[tuple[Callable[[Graph], None], str, str]] = [
     (same_rank_twice, RACE, "Two results of one race have the same rank"),
     (blank_node_skater, "", "Value is not of Node Kind sh:IRI"),
     (rank_as_string, RESULT_1, "#rank: Value is not Literal with datatype xsd:integer"),
-    (rank_zero, RESULT_1, "#rank: Value is not >= Literal(\"1\""),
+    (rank_zero, RESULT_1, '#rank: Value is not >= Literal("1"'),
     (no_label, AHN, "rdf-schema#label: Less than 1 values"),
     (two_labels, AHN, "rdf-schema#label: More than 1 values"),
     (unknown_category, RACE, "#category: Value"),

@@ -43,7 +43,12 @@ def write_result(
                 + ", ".join(RDF_FORMATS)
             )
         rdf_format = RDF_FORMATS[name]
-        ox.serialize(result, output, rdf_format, prefixes=prefixes if rdf_format.supports_datasets or rdf_format is ox.RdfFormat.TURTLE else None)
+        ox.serialize(
+            result,
+            output,
+            rdf_format,
+            prefixes=prefixes if rdf_format.supports_datasets or rdf_format is ox.RdfFormat.TURTLE else None,
+        )
         return
     if name not in RESULTS_FORMATS:
         raise QueryError(

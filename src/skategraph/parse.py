@@ -47,13 +47,10 @@ _SEASON = re.compile(r"(\d{4})\s*[–-]\s*(\d{2}|\d{4})\b")
 _DATE = re.compile(r"^(\d{1,2})\s+([A-Za-z]+)\s+(\d{4})$")
 _DISTANCE = re.compile(r"^(\d+)\s*m(\s+relay)?$", re.IGNORECASE)
 _CODED = re.compile(r"^([A-Z]{3})\s+(\S.*)$")
-_MONTHS = {
-    name: number
-    for number, name in enumerate(
-        "january february march april may june july august september october november december".split(),
-        start=1,
-    )
-}
+# English month names, spelled out here rather than read from `calendar`, whose names follow the locale.
+_MONTH_NAMES = ("january", "february", "march", "april", "may", "june",
+                "july", "august", "september", "october", "november", "december")  # fmt: skip
+_MONTHS = {name: number for number, name in enumerate(_MONTH_NAMES, start=1)}
 _CATEGORIES = {"men": Category.MEN, "men's": Category.MEN, "women": Category.WOMEN, "women's": Category.WOMEN}
 _SECTIONS = {"calendar": "calendar", "overall standings": "standings", "standings": "standings"}
 # Two tables for the same venue whose dates lie this close are one stage (the men's and women's
@@ -142,7 +139,10 @@ class _Parser:
     def read_title(self, number: int, line: str) -> None:
         heading = _HEADING.match(line)
         if not heading or len(heading.group(1)) != 1:
-            raise self.fail(number, f"expected a title line like '= 2002–03 ISU Short Track Speed Skating World Cup =', found {line!r}")
+            raise self.fail(
+                number,
+                f"expected a title line like '= 2002–03 ISU Short Track Speed Skating World Cup =', found {line!r}",
+            )
         self.title = heading.group(2)
         self.season = self.season_key(number, self.title)
 
@@ -178,7 +178,9 @@ class _Parser:
         if key == "dates":
             parts = re.split(r"\s+[–-]\s+", value)
             if len(parts) != 2:
-                raise self.fail(number, f"expected season dates like '18 October 2002 – 16 February 2003', found {value!r}")
+                raise self.fail(
+                    number, f"expected season dates like '18 October 2002 – 16 February 2003', found {value!r}"
+                )
             self.start, self.end = (self.date(number, part) for part in parts)
             if self.end < self.start:
                 raise self.fail(number, "the season ends before it starts")
@@ -209,9 +211,7 @@ class _Parser:
             raise self.fail(number, "a table row must start and end with '|'")
         cells = [cell.strip() for cell in line[1:-1].split("|")]
         if len(cells) != len(columns):
-            raise self.fail(
-                number, f"expected {len(columns)} cells ({' | '.join(columns)}), found {len(cells)}"
-            )
+            raise self.fail(number, f"expected {len(columns)} cells ({' | '.join(columns)}), found {len(cells)}")
         return cells
 
     def read_race(self, number: int, cells: list[str]) -> None:
@@ -225,7 +225,8 @@ class _Parser:
         elif (venue, nation) != (self.stage.venue, self.stage.nation):
             raise self.fail(
                 number,
-                f"every race of a stage is at one place: expected {self.stage.nation} {self.stage.venue}, found {place!r}",
+                "every race of a stage is at one place: "
+                f"expected {self.stage.nation} {self.stage.venue}, found {place!r}",
             )
         distance, relay = self.distance(number, distance_text, overall=False)
         assert distance is not None
@@ -262,7 +263,8 @@ class _Parser:
         if relay and not nation.answers_to(name):
             raise self.fail(
                 number,
-                f"a relay podium names a nation's team: expected '{code} {nation.name}' in the {column} column, found {cell!r}",
+                "a relay podium names a nation's team: "
+                f"expected '{code} {nation.name}' in the {column} column, found {cell!r}",
             )
         if not relay and nation.answers_to(name):
             raise self.fail(

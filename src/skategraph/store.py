@@ -99,9 +99,7 @@ class EmbeddedStore:
         if format.supports_datasets:
             self._store.dump(output, format, prefixes=rdf.PREFIXES if format is not ox.RdfFormat.N_QUADS else None)
             return
-        triples = self._store.query(
-            "CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }", use_default_graph_as_union=True
-        )
+        triples = self._store.query("CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }", use_default_graph_as_union=True)
         assert isinstance(triples, ox.QueryTriples)
         ox.serialize(triples, output, format, prefixes=rdf.PREFIXES)
 
@@ -159,7 +157,7 @@ def build_store(
     started = time.monotonic()
     _check_unique_seasons(articles)
     minter = Minter(base)
-    now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
+    now = datetime.datetime.now(datetime.UTC).replace(microsecond=0)
     build_id = f"{now:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
     info = rdf.BuildInfo(build_id, now)
     quads = list(rdf.dataset_quads(articles, nations, minter, info))  # identity errors surface here

@@ -79,4 +79,6 @@ def require_valid(store: GraphStore) -> None:
     if violations:
         shown = "\n  ".join(v.line() for v in violations[:10])
         more = f"\n  ... and {len(violations) - 10} more" if len(violations) > 10 else ""
-        raise ValidationFailed(f"the graph does not conform to the shapes ({len(violations)} violations):\n  {shown}{more}")
+        raise ValidationFailed(
+            f"the graph does not conform to the shapes ({len(violations)} violations):\n  {shown}{more}"
+        )
