@@ -286,3 +286,11 @@ def test_runs_from_outside_the_checkout(tmp_path: Path) -> None:
             cwd=tmp_path, env=env, capture_output=True, text=True, check=True,
         )  # fmt: skip
         assert not Path(where.stdout.strip()).is_relative_to(ROOT), where.stdout
+
+
+def test_readme_names_only_real_commands() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    # Commands as written in code: `$ skategraph X`, `&& skategraph X`, `` `skategraph X` ``.
+    named = set(re.findall(r"(?:\$ |&& |`)skategraph ([a-z]+)\b", readme))
+    assert named <= set(cli.commands), named - set(cli.commands)
+    assert set(cli.commands) <= named, f"undocumented commands: {set(cli.commands) - named}"
