@@ -24,12 +24,13 @@ import pyoxigraph as ox
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from tests.conftest import SEED, shift_season  # noqa: E402
+
 from skategraph.articles import read_articles  # noqa: E402
 from skategraph.ids import DEFAULT_BASE  # noqa: E402
-from skategraph.nations import bundled_nations  # noqa: E402
+from skategraph.nations import Nation, bundled_nations  # noqa: E402
 from skategraph.store import build_store, open_store  # noqa: E402
 from skategraph.validate import require_valid  # noqa: E402
-from tests.conftest import SEED, shift_season  # noqa: E402
 
 
 def best(repeat: int, work: Callable[[], object]) -> float:
@@ -41,8 +42,51 @@ def best(repeat: int, work: Callable[[], object]) -> float:
     return min(times)
 
 
+def measure(count: int, text: str, nations: dict[str, Nation], repeat: int, work: Path) -> str:
+    paths = []
+    for k in range(count):
+        path = work / f"season-{k}.txt"
+        path.write_text(shift_season(text, k), encoding="utf-8")
+        paths.append(path)
+    counter = iter(range(10**6))
+
+    def build(validate: bool) -> object:
+        return build_store(
+            read_articles(paths, nations),
+            nations,
+            work / f"store-{next(counter)}",
+            base=DEFAULT_BASE,
+            validate=require_valid if validate else None,
+        )
+
+    t_parse = best(repeat, lambda: read_articles(paths, nations))
+    t_build = best(repeat, lambda: build(False))
+    t_valid = best(1 if count > 10 else repeat, lambda: build(True))
+    dump = io.BytesIO()
+    open_store(work / "store-0").dump(dump, ox.RdfFormat.N_QUADS)
+    nquads = dump.getvalue()
+
+    def baseline() -> object:
+        target = work / f"raw-{next(counter)}"
+        store = ox.Store(str(target))
+        store.bulk_load(nquads, ox.RdfFormat.N_QUADS)
+        store.optimize()
+        store.flush()
+        triples = len(store)
+        del store
+        shutil.rmtree(target)
+        return triples
+
+    t_base = best(repeat, baseline)
+    triples = len(open_store(work / "store-0"))
+    return (
+        f"{count:>7} {triples:>9,} {t_base:>10.3f} {t_parse / t_base:>6.2f}x {t_build / t_base:>6.2f}x"
+        f" {t_valid / t_base:>14.1f}x"
+    )
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--seasons", type=int, nargs="+", default=[1, 10, 40])
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
@@ -51,50 +95,7 @@ def main() -> None:
     print(f"{'seasons':>7} {'triples':>9} {'baseline s':>10} {'parse':>7} {'build':>7} {'build+validate':>15}")
     for count in args.seasons:
         with tempfile.TemporaryDirectory() as folder:
-            work = Path(folder)
-            paths = []
-            for k in range(count):
-                path = work / f"season-{k}.txt"
-                path.write_text(shift_season(text, k), encoding="utf-8")
-                paths.append(path)
-            counter = iter(range(10**6))
-
-            def parse() -> object:
-                return read_articles(paths, nations)
-
-            def build(validate: bool) -> object:
-                return build_store(
-                    read_articles(paths, nations),
-                    nations,
-                    work / f"store-{next(counter)}",
-                    base=DEFAULT_BASE,
-                    validate=require_valid if validate else None,
-                )
-
-            t_parse = best(args.repeat, parse)
-            t_build = best(args.repeat, lambda: build(False))
-            t_valid = best(1 if count > 10 else args.repeat, lambda: build(True))
-            dump = io.BytesIO()
-            open_store(work / "store-0").dump(dump, ox.RdfFormat.N_QUADS)
-            nquads = dump.getvalue()
-
-            def baseline() -> object:
-                target = work / f"raw-{next(counter)}"
-                store = ox.Store(str(target))
-                store.bulk_load(nquads, ox.RdfFormat.N_QUADS)
-                store.optimize()
-                store.flush()
-                triples = len(store)
-                del store
-                shutil.rmtree(target)
-                return triples
-
-            t_base = best(args.repeat, baseline)
-            triples = len(open_store(work / "store-0"))
-            print(
-                f"{count:>7} {triples:>9,} {t_base:>10.3f} {t_parse / t_base:>6.2f}x {t_build / t_base:>6.2f}x"
-                f" {t_valid / t_base:>14.1f}x"
-            )
+            print(measure(count, text, nations, args.repeat, Path(folder)), flush=True)
 
 
 if __name__ == "__main__":
