@@ -40,6 +40,7 @@ from skategraph.errors import BuildError, QueryError, SkategraphError, StoreNotF
 from skategraph.ids import Minter
 from skategraph.nations import Nation
 from skategraph.records import Article
+from skategraph.sparqltext import declares_dataset
 
 QueryResult = ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples
 Progress = Callable[[str], None]
@@ -81,11 +82,16 @@ class EmbeddedStore:
         default_graph: list[ox.NamedNode] | None = None,
         named_graphs: list[ox.NamedNode] | None = None,
     ) -> QueryResult:
-        """Run a SPARQL query; the default graph is the union of all graphs unless one is named."""
+        """Run a SPARQL query; the default graph is the union of all graphs unless one is named.
+
+        A dataset named by the request (`default_graph`, `named_graphs`) overrides the query's own
+        `FROM`/`FROM NAMED`, as the SPARQL protocol says; the union applies only when neither names one
+        (Oxigraph's union option would otherwise silently override `FROM`).
+        """
         try:
             return self._store.query(
                 sparql,
-                use_default_graph_as_union=default_graph is None,
+                use_default_graph_as_union=default_graph is None and not declares_dataset(sparql),
                 default_graph=list(default_graph) if default_graph is not None else None,
                 named_graphs=list(named_graphs) if named_graphs is not None else None,
                 substitutions=dict(substitutions) if substitutions else None,
