@@ -319,7 +319,7 @@ def test_concurrent_build_is_refused(tmp_path: Path) -> None:
     build(path)
     with open(path / "build.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        with pytest.raises(BuildError, match="another build is running"):
+        with pytest.raises(BuildError, match="another build or update is running"):
             build(path)
     assert answers(path) == "60"
 

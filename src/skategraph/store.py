@@ -1,46 +1,30 @@
-"""The only module that opens or writes a store.
-
-A skategraph store is a directory:
-
-    <store>/current              symlink to the generation that answers queries
-    <store>/previous             symlink to the one before, kept for readers that still have it open
-    <store>/generations/<id>/    one build: `oxigraph/` (the Oxigraph database) and `manifest.json`
-    <store>/build.lock           held while a build runs
-
-A build writes a new generation beside the current one and, only when it is complete and valid,
-replaces the `current` symlink in one atomic rename. A failed or killed build (even `kill -9`) leaves
-a stray generation that the next build removes; the store in place never sees it. Every generation
-but `current` and `previous` is removed, by name, never by guessing which is newer. Generations are
-never written after they are swapped in, so any number of readers can open them read-only.
+"""The only module that opens or writes an Oxigraph store.
 
 `GraphStore` is the boundary the rest of skategraph talks to; `EmbeddedStore` is the pyoxigraph
-implementation, and a remote SPARQL backend can stand behind the same methods.
+implementation, and a remote SPARQL backend can stand behind the same methods. Where the data lives on
+disk, and how a new version replaces the old, is `skategraph.generations`.
 """
 
 from __future__ import annotations
 
-import contextlib
 import datetime
-import fcntl
 import gc
 import json
-import os
-import shutil
 import time
-import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Protocol
 
 import pyoxigraph as ox
 
-from skategraph import __version__, rdf, resources
-from skategraph.errors import BuildError, QueryError, SkategraphError, StoreNotFound
+from skategraph import __version__, generations, rdf, resources
+from skategraph.errors import BuildError, QueryError
 from skategraph.ids import Minter
 from skategraph.nations import Nation
 from skategraph.records import Article
 from skategraph.sparqltext import declares_dataset
+from skategraph.stats import dataset_stats
 
 QueryResult = ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples
 Progress = Callable[[str], None]
@@ -66,13 +50,12 @@ class GraphStore(Protocol):
 
 
 class EmbeddedStore:
-    """The current generation of an on-disk store, opened read-only."""
+    """One generation of an on-disk store, opened read-only."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.generation = _current_generation(path)
-        self.manifest: dict[str, Any] = json.loads((self.generation / "manifest.json").read_text("utf-8"))
-        self._store = ox.Store.read_only(str(self.generation / "oxigraph"))
+    def __init__(self, generation: Path) -> None:
+        self.generation = generation
+        self.manifest: dict[str, Any] = json.loads((generation / "manifest.json").read_text("utf-8"))
+        self._store = ox.Store.read_only(str(generation / "oxigraph"))
 
     def query(
         self,
@@ -114,16 +97,13 @@ class EmbeddedStore:
 
 
 def open_store(path: Path) -> EmbeddedStore:
-    return EmbeddedStore(path)
+    """The generation of the store at `path` that is current now."""
+    return EmbeddedStore(generations.current(path))
 
 
-def _current_generation(path: Path) -> Path:
-    current = path / "current"
-    if not current.exists():
-        if path.exists() and any(path.iterdir()) and not (path / "generations").is_dir():
-            raise StoreNotFound(f"{path} is not a skategraph store")
-        raise StoreNotFound(f"no store at {path}: run 'skategraph build' first")
-    return current.resolve()
+def current_build_id(path: Path) -> str:
+    """The id of the generation in place, for anything that needs to notice a rebuild."""
+    return generations.current_id(path)
 
 
 # -- building ----------------------------------------------------------------------------------
@@ -163,56 +143,82 @@ def build_store(
     started = time.monotonic()
     _check_unique_seasons(articles)
     minter = Minter(base)
+    build_id = generations.new_id()
     now = datetime.datetime.now(datetime.UTC).replace(microsecond=0)
-    build_id = f"{now:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
-    info = rdf.BuildInfo(build_id, now)
-    quads = list(rdf.dataset_quads(articles, nations, minter, info))  # identity errors surface here
-
-    _prepare(path)
-    with _build_lock(path):
-        _prune_generations(path)
-        generation = path / "generations" / build_id
-        generation.mkdir(parents=True)
+    quads = list(rdf.dataset_quads(articles, nations, minter, rdf.BuildInfo(build_id, now)))
+    with generations.writing(path, build_id) as generation:
+        progress(f"Loading {len(quads):,} quads into {generation}")
+        _load(generation / "oxigraph", quads)
+        manifest = {
+            "format": MANIFEST_FORMAT,
+            "build_id": build_id,
+            "built_at": now.isoformat(),
+            "skategraph_version": __version__,
+            "base": base,
+            "articles": [
+                {"source": a.source, "season": a.season, "title": a.title, "sha256": a.sha256} for a in articles
+            ],
+        }
+        candidate = _describe(generation, manifest)
         try:
-            progress(f"Loading {len(quads):,} quads into {generation}")
-            triples = _load(generation / "oxigraph", quads)
-            manifest = {
-                "format": MANIFEST_FORMAT,
-                "build_id": build_id,
-                "built_at": now.isoformat(),
-                "skategraph_version": __version__,
-                "base": base,
-                "triples": triples,
-                "articles": [
-                    {"source": a.source, "season": a.season, "title": a.title, "sha256": a.sha256} for a in articles
-                ],
-            }
-            (generation / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", "utf-8")
             if validate is not None:
                 progress("Validating against ontology/shapes.ttl")
-                candidate = EmbeddedStore.__new__(EmbeddedStore)
-                candidate.path, candidate.generation, candidate.manifest = path, generation, manifest
-                candidate._store = ox.Store.read_only(str(generation / "oxigraph"))
-                try:
-                    validate(candidate)
-                finally:
-                    del candidate
-                    gc.collect()
-            _sync_tree(generation)
-            _swap_current(path, generation)
-        except BaseException:
-            shutil.rmtree(generation, ignore_errors=True)
-            raise
-        _prune_generations(path)
+                validate(candidate)
+            skaters = int(candidate.manifest["stats"]["classes"].get(rdf.PREFIXES["sg"] + "Skater", 0))
+            triples = int(candidate.manifest["stats"]["triples"])
+        finally:
+            del candidate
+            gc.collect()
     races = sum(len(a.races) for a in articles)
-    skaters = _count(path, "SELECT (COUNT(?s) AS ?n) WHERE { ?s a sg:Skater }")
-    return BuildSummary(path, generation, triples, len(articles), races, skaters, time.monotonic() - started)
+    return BuildSummary(
+        path, path / "generations" / build_id, triples, len(articles), races, skaters, time.monotonic() - started
+    )
 
 
-def _count(path: Path, sparql: str) -> int:
-    result = open_store(path).query(sparql)
-    assert isinstance(result, ox.QuerySolutions)
-    return int(next(iter(result))[0].value)
+def _describe(generation: Path, manifest: dict[str, Any]) -> EmbeddedStore:
+    """Write `manifest` with the generation's statistics into it, and open the generation."""
+    (generation / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", "utf-8")
+    store = EmbeddedStore(generation)
+    numbers = dataset_stats(store)
+    manifest["stats"] = {
+        "triples": numbers.triples,
+        "entities": numbers.entities,
+        "properties": numbers.properties,
+        "graphs": dict(numbers.graphs),
+        "classes": dict(numbers.classes),
+    }
+    (generation / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", "utf-8")
+    store.manifest = manifest
+    return store
+
+
+def write_change(source: Path, target: Path, change: Callable[[ox.Store], None], note: str) -> dict[str, Any]:
+    """Copy generation `source` into the empty directory `target` and apply `change` to the copy.
+
+    Used for SPARQL updates and Graph Store writes: the copy becomes current only if this returns
+    (see `generations.writing`), so a failed change alters nothing. Copying is an Oxigraph backup,
+    which hard-links the immutable files and takes milliseconds.
+    """
+    ox.Store.read_only(str(source / "oxigraph")).backup(str(target / "oxigraph"))
+    writable = ox.Store(str(target / "oxigraph"))
+    try:
+        change(writable)
+        writable.flush()
+    finally:
+        del writable
+        gc.collect()
+    manifest = json.loads((source / "manifest.json").read_text("utf-8"))
+    manifest.update(
+        build_id=target.name,
+        parent=source.name,
+        changed_at=datetime.datetime.now(datetime.UTC).replace(microsecond=0).isoformat(),
+        change=note,
+    )
+    described = _describe(target, manifest)
+    result = described.manifest
+    del described
+    gc.collect()
+    return result
 
 
 def _check_unique_seasons(articles: Sequence[Article]) -> None:
@@ -223,25 +229,7 @@ def _check_unique_seasons(articles: Sequence[Article]) -> None:
         seen[article.season] = article.source
 
 
-def _prepare(path: Path) -> None:
-    if path.exists() and not path.is_dir():
-        raise BuildError(f"{path} exists and is not a directory")
-    if path.is_dir() and any(path.iterdir()) and not (path / "generations").is_dir():
-        raise BuildError(f"{path} exists and is not a skategraph store; choose another --store path")
-    path.mkdir(parents=True, exist_ok=True)
-
-
-@contextlib.contextmanager
-def _build_lock(path: Path) -> Iterator[None]:
-    with open(path / "build.lock", "w") as lock:
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise BuildError(f"another build is running on {path}") from None
-        yield
-
-
-def _load(directory: Path, quads: list[ox.Quad]) -> int:
+def _load(directory: Path, quads: list[ox.Quad]) -> None:
     store = ox.Store(str(directory))
     try:
         ontology = resources.bundled("ontology") / "skategraph.ttl"
@@ -249,81 +237,8 @@ def _load(directory: Path, quads: list[ox.Quad]) -> int:
         store.bulk_extend(quads)
         store.optimize()
         store.flush()
-        return len(store)
     except (OSError, SyntaxError, ValueError) as error:
         raise BuildError(f"loading the store failed: {error}") from error
     finally:
         del store
         gc.collect()  # pyoxigraph releases the database lock when the Store is dropped
-
-
-def _sync_tree(directory: Path) -> None:
-    for root, _dirs, files in os.walk(directory):
-        for name in files:
-            fd = os.open(os.path.join(root, name), os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-    _sync_dir(directory)
-
-
-def _sync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _swap_current(path: Path, generation: Path) -> None:
-    old = _link_target(path, "current")
-    _point(path, "current", generation.name)  # atomic: readers see the old or the new generation
-    if old is not None:
-        _point(path, "previous", old)
-
-
-def _point(path: Path, name: str, generation: str) -> None:
-    link = path / f".{name}-{generation}"
-    link.symlink_to(Path("generations") / generation)
-    os.replace(link, path / name)
-    _sync_dir(path)
-
-
-def _link_target(path: Path, name: str) -> str | None:
-    link = path / name
-    return Path(os.readlink(link)).name if link.is_symlink() else None
-
-
-def _prune_generations(path: Path) -> None:
-    """Remove every generation but `current` and `previous`: older ones, and those of failed builds."""
-    for leftover in path.glob(".current-*"):
-        leftover.unlink()
-    for leftover in path.glob(".previous-*"):
-        leftover.unlink()
-    keep = {_link_target(path, "current"), _link_target(path, "previous")}
-    generations = path / "generations"
-    if generations.is_dir():
-        for generation in generations.iterdir():
-            if generation.name not in keep:
-                shutil.rmtree(generation, ignore_errors=True)
-
-
-def current_build_id(path: Path) -> str:
-    """The id of the generation in place, for anything that needs to notice a rebuild."""
-    name = _link_target(path, "current")
-    if name is None:
-        raise StoreNotFound(f"no store at {path}: run 'skategraph build' first")
-    return name
-
-
-__all__ = [
-    "BuildSummary",
-    "EmbeddedStore",
-    "GraphStore",
-    "QueryResult",
-    "SkategraphError",
-    "build_store",
-    "current_build_id",
-    "open_store",
-]

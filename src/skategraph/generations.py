@@ -1,0 +1,142 @@
+"""The on-disk layout of a store directory, and the one way to change what it serves.
+
+    <store>/current              symlink to the generation that answers queries
+    <store>/previous             symlink to the one before, kept for readers that still have it open
+    <store>/generations/<id>/    one generation: `oxigraph/` (the database) and `manifest.json`
+    <store>/build.lock           held while a generation is being written
+
+Every change (a build, a SPARQL update, a Graph Store write) writes a new generation beside the
+current one and, only when it is complete, replaces `current` in one atomic rename. A failed or
+killed writer (even `kill -9`) leaves a stray directory that the next writer removes; readers never
+see it. Generations are never written after they are swapped in, so any number of readers can open
+them read-only, and a reader that opened the previous one keeps working until the next change.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import fcntl
+import os
+import shutil
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+from skategraph.errors import BuildError, StoreNotFound
+
+
+def new_id() -> str:
+    """A generation id: when it was made (UTC, to the microsecond) and a random suffix."""
+    now = datetime.datetime.now(datetime.UTC)
+    return f"{now:%Y%m%dT%H%M%S%f}Z-{uuid.uuid4().hex[:8]}"
+
+
+def current(path: Path) -> Path:
+    """The directory of the generation in place."""
+    name = _link_target(path, "current")
+    if name is None:
+        if path.is_dir() and any(path.iterdir()) and not (path / "generations").is_dir():
+            raise StoreNotFound(f"{path} is not a skategraph store")
+        raise StoreNotFound(f"no store at {path}: run 'skategraph build' first")
+    return path / "generations" / name
+
+
+def current_id(path: Path) -> str:
+    return current(path).name
+
+
+@contextlib.contextmanager
+def writing(path: Path, generation_id: str, *, wait: float = 0.0) -> Iterator[Path]:
+    """Yield a fresh generation directory; make it current if the block completes, else remove it.
+
+    Writers are serialised by a lock: with `wait` 0 a second writer fails at once, otherwise it
+    waits up to `wait` seconds.
+    """
+    _prepare(path)
+    with _lock(path, wait):
+        _prune(path)
+        target = path / "generations" / generation_id
+        target.mkdir(parents=True)
+        try:
+            yield target
+            _sync_tree(target)
+            _swap(path, target.name)
+        except BaseException:
+            shutil.rmtree(target, ignore_errors=True)
+            raise
+        _prune(path)
+
+
+def _prepare(path: Path) -> None:
+    if path.exists() and not path.is_dir():
+        raise BuildError(f"{path} exists and is not a directory")
+    if path.is_dir() and any(path.iterdir()) and not (path / "generations").is_dir():
+        raise BuildError(f"{path} exists and is not a skategraph store; choose another --store path")
+    path.mkdir(parents=True, exist_ok=True)
+
+
+@contextlib.contextmanager
+def _lock(path: Path, wait: float) -> Iterator[None]:
+    deadline = time.monotonic() + wait
+    with open(path / "build.lock", "w") as lock:
+        while True:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise BuildError(f"another build or update is running on {path}") from None
+                time.sleep(0.01)
+        yield
+
+
+def _sync_tree(directory: Path) -> None:
+    for root, _dirs, files in os.walk(directory):
+        for name in files:
+            fd = os.open(os.path.join(root, name), os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+    _sync_dir(directory)
+
+
+def _sync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _swap(path: Path, name: str) -> None:
+    old = _link_target(path, "current")
+    _point(path, "current", name)  # atomic: readers see the old or the new generation
+    if old is not None:
+        _point(path, "previous", old)
+
+
+def _point(path: Path, link_name: str, generation: str) -> None:
+    link = path / f".{link_name}-{generation}"
+    link.symlink_to(Path("generations") / generation)
+    os.replace(link, path / link_name)
+    _sync_dir(path)
+
+
+def _link_target(path: Path, name: str) -> str | None:
+    link = path / name
+    return Path(os.readlink(link)).name if link.is_symlink() else None
+
+
+def _prune(path: Path) -> None:
+    """Remove every generation but `current` and `previous`: older ones, and those of failed writers."""
+    for leftover in [*path.glob(".current-*"), *path.glob(".previous-*")]:
+        leftover.unlink()
+    keep = {_link_target(path, "current"), _link_target(path, "previous")}
+    generations = path / "generations"
+    if generations.is_dir():
+        for generation in generations.iterdir():
+            if generation.name not in keep:
+                shutil.rmtree(generation, ignore_errors=True)
