@@ -12,6 +12,12 @@ class SkategraphError(Exception):
 
     status = 500
 
+    @property
+    def code(self) -> str:
+        """A stable, machine-readable name for the condition: the class name in snake case."""
+        name = type(self).__name__
+        return "".join(f"_{c.lower()}" if c.isupper() and i else c.lower() for i, c in enumerate(name))
+
 
 class SourceError(SkategraphError):
     """A season article does not have the layout we expect, at a known file and line."""
@@ -47,3 +53,33 @@ class ValidationFailed(SkategraphError):
     """The graph does not conform to the SHACL shapes."""
 
     status = 422
+
+
+class QueryTimeout(SkategraphError):
+    """A query or update ran past its time limit and was stopped."""
+
+    status = 503
+
+
+class Busy(SkategraphError):
+    """Every query worker stayed busy for the whole time limit."""
+
+    status = 503
+
+
+class NotAcceptable(SkategraphError):
+    """The result cannot be given in any format the client accepts."""
+
+    status = 406
+
+
+class WorkerFailed(SkategraphError):
+    """A query worker died while evaluating a request; a new one has been started."""
+
+    status = 500
+
+
+class StreamAborted(SkategraphError):
+    """A response had started and could not be finished; the connection must be dropped, not ended."""
+
+    status = 503

@@ -19,6 +19,13 @@ RESULTS_FORMATS: dict[str, ox.QueryResultsFormat] = {
     "tsv": ox.QueryResultsFormat.TSV,
 }
 
+RESULTS_MEDIA_TYPES: dict[str, str] = {
+    "json": "application/sparql-results+json",
+    "xml": "application/sparql-results+xml",
+    "csv": "text/csv",
+    "tsv": "text/tab-separated-values",
+}
+
 RDF_FORMATS: dict[str, ox.RdfFormat] = {
     "turtle": ox.RdfFormat.TURTLE,
     "ntriples": ox.RdfFormat.N_TRIPLES,
