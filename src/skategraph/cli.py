@@ -6,6 +6,7 @@ Knows about exit codes and terminals, nothing about RDF. Every `SkategraphError`
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import os
@@ -20,13 +21,14 @@ import click
 import pyoxigraph as ox
 from tabulate import tabulate
 
-from skategraph import __version__, formats, rdf, resources
+from skategraph import __version__, formats, rdf, resources, server
 from skategraph.articles import read_articles
-from skategraph.errors import SkategraphError
+from skategraph.errors import SkategraphError, StoreNotFound
 from skategraph.ids import DEFAULT_BASE
 from skategraph.nations import bundled_nations
+from skategraph.settings import SERVE_OPTIONS, Settings
 from skategraph.stats import dataset_stats
-from skategraph.store import build_store, open_store
+from skategraph.store import BuildSummary, build_store, current_build_id, open_store
 from skategraph.validate import check_graph, check_store, require_valid
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -98,21 +100,44 @@ def build(articles: tuple[Path, ...], store_path: Path, base: str, no_validate: 
       skategraph build
       skategraph build data/2002-03.txt data/2003-04.txt --store ./store
     """
-    paths = list(articles) or resources.bundled_articles()
+    click.echo(_build(list(articles), store_path, base, validate=not no_validate).line())
+
+
+def _build(paths: list[Path], store_path: Path, base: str, *, validate: bool) -> BuildSummary:
+    paths = paths or resources.bundled_articles()
     if not paths:
         raise SkategraphError("no season articles given and none bundled")
     nations = bundled_nations()
     with click.progressbar(paths, label="Parsing articles", file=sys.stderr, show_pos=True) as bar:
         parsed = read_articles(list(bar), nations)
-    summary = build_store(
+    return build_store(
         parsed,
         nations,
         store_path,
         base=base,
-        validate=None if no_validate else require_valid,
+        validate=require_valid if validate else None,
         progress=lambda message: click.echo(message, err=True),
     )
-    click.echo(summary.line())
+
+
+def serve_options(command: F) -> F:
+    """One option per server setting, from the table in `skategraph.settings`."""
+    defaults = {f.name: f.default for f in dataclasses.fields(Settings)}
+    for name, envvar, help_text in reversed(SERVE_OPTIONS):
+        flag = "--" + name.replace("_", "-")
+        if name == "allow_service":
+            option = click.option(flag, multiple=True, envvar=envvar, help=help_text)
+        elif name == "update_token":
+            option = click.option(flag, envvar=envvar, default=None, help=help_text + " Prefer the variable: "
+                                  "arguments show in process lists.")  # fmt: skip
+        elif name == "workers":
+            option = click.option(flag, type=click.IntRange(1), envvar=envvar, default=None, help=help_text)
+        else:
+            default = defaults[name]
+            kind = click.FloatRange(min=0, min_open=True) if isinstance(default, float) else click.IntRange(0)
+            option = click.option(flag, type=kind, envvar=envvar, default=default, show_default=True, help=help_text)
+        command = option(command)
+    return command
 
 
 @cli.command()
@@ -281,6 +306,43 @@ def stats(store_path: Path, as_json: bool) -> None:
     click.echo()
     class_rows = [(_cell(ox.NamedNode(c)), n) for c, n in numbers.classes]
     click.echo(tabulate(class_rows, headers=["class", "resources"], intfmt=","))
+
+
+@cli.command()
+@store_option
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True, help="Port (0: any free port).")
+@click.option("--base", envvar="SKATEGRAPH_BASE", default=DEFAULT_BASE, show_default=True,
+              help="Base IRI for a first build, if there is no store yet.")  # fmt: skip
+@serve_options
+def serve(store_path: Path, host: str, port: int, base: str, **options: Any) -> None:
+    """Serve the graph at /sparql (SPARQL 1.1 Protocol) and /store (Graph Store Protocol).
+
+    Builds the graph from the bundled seasons first if there is no store yet. Runs waitress, logs one
+    line per request, and stops cleanly on Ctrl-C or SIGTERM. A rebuild while it runs is picked up
+    without a restart.
+
+    \b
+    Examples:
+      skategraph serve
+      SKATEGRAPH_UPDATE_TOKEN=secret skategraph serve --port 8080 --timeout 10
+    """
+    try:
+        current_build_id(store_path)
+    except StoreNotFound:
+        click.echo(f"No store at {store_path} yet: building it first.", err=True)
+        click.echo(_build([], store_path, base, validate=True).line(), err=True)
+    settings = Settings(
+        store=store_path,
+        timeout=options["timeout"],
+        row_limit=options["row_limit"],
+        max_body=options["max_body"],
+        workers=options["workers"] or Settings(store_path).workers,
+        update_token=options["update_token"] or None,
+        allow_service=frozenset(url for value in options["allow_service"] for url in value.split()),
+        cache_max_age=options["cache_max_age"],
+    )
+    server.serve(settings, host, port)
 
 
 def main() -> None:

@@ -83,3 +83,9 @@ class StreamAborted(SkategraphError):
     """A response had started and could not be finished; the connection must be dropped, not ended."""
 
     status = 503
+
+
+class GraphNotFound(SkategraphError):
+    """A Graph Store request names a graph the store does not have."""
+
+    status = 404

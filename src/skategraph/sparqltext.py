@@ -37,6 +37,7 @@ _TOKEN = re.compile(
 class Token:
     kind: str  # iri, var, pname, word, string, other
     text: str
+    start: int
 
 
 def tokens(text: str) -> Iterator[Token]:
@@ -44,7 +45,7 @@ def tokens(text: str) -> Iterator[Token]:
         kind = match.lastgroup
         assert kind is not None
         if kind not in ("ws", "comment"):
-            yield Token(kind, match.group())
+            yield Token(kind, match.group(), match.start())
 
 
 def _words(text: str) -> list[Token]:
@@ -105,3 +106,35 @@ def check_outbound(text: str, allowed: frozenset[str], prefixes: Mapping[str, st
         if target not in allowed:
             hint = "" if allowed else " (no endpoints are allowed: see --allow-service)"
             raise OutboundRefused(f"the server does not fetch {target}: it is not on the allow-list{hint}")
+
+
+def add_using(update: str, using: tuple[str, ...], using_named: tuple[str, ...]) -> str:
+    """Apply the protocol's `using-graph-uri` / `using-named-graph-uri` to an update.
+
+    The protocol defines them as equivalent to `USING` / `USING NAMED` clauses on every operation
+    with a `WHERE`; pyoxigraph has no parameter for them, so the clauses are written in, built from
+    IRIs that `pyoxigraph.NamedNode` has validated (no text from the request is pasted unchecked).
+    """
+    import pyoxigraph as ox
+
+    found = _words(update)
+    if any(t.kind == "word" and t.text.upper() in ("USING", "WITH") for t in found):
+        raise QueryError(
+            "the request names a dataset (using-graph-uri / using-named-graph-uri) and so does the update "
+            "(USING / WITH): give one or the other"
+        )
+    clause = "".join(f" USING {ox.NamedNode(iri)}" for iri in using)
+    clause += "".join(f" USING NAMED {ox.NamedNode(iri)}" for iri in using_named)
+    depth, inserts = 0, []
+    for i, token in enumerate(found):
+        if token.text == "{":
+            depth += 1
+        elif token.text == "}":
+            depth -= 1
+        elif depth == 0 and token.kind == "word" and token.text.upper() == "WHERE":
+            after_delete = i > 0 and found[i - 1].kind == "word" and found[i - 1].text.upper() == "DELETE"
+            if not after_delete:  # DELETE WHERE takes no USING clause
+                inserts.append(token.start)
+    for position in reversed(inserts):
+        update = update[:position] + clause.lstrip() + " " + update[position:]
+    return update

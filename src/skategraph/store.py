@@ -42,8 +42,9 @@ class GraphStore(Protocol):
         sparql: str,
         *,
         substitutions: dict[ox.Variable, ox.NamedNode | ox.Literal] | None = None,
-        default_graph: list[ox.NamedNode] | None = None,
+        default_graph: list[ox.NamedNode | ox.DefaultGraph] | None = None,
         named_graphs: list[ox.NamedNode] | None = None,
+        base_iri: str | None = None,
     ) -> QueryResult: ...
 
     def dump(self, output: IO[bytes], format: ox.RdfFormat) -> None: ...
@@ -62,8 +63,9 @@ class EmbeddedStore:
         sparql: str,
         *,
         substitutions: dict[ox.Variable, ox.NamedNode | ox.Literal] | None = None,
-        default_graph: list[ox.NamedNode] | None = None,
+        default_graph: list[ox.NamedNode | ox.DefaultGraph] | None = None,
         named_graphs: list[ox.NamedNode] | None = None,
+        base_iri: str | None = None,
     ) -> QueryResult:
         """Run a SPARQL query; the default graph is the union of all graphs unless one is named.
 
@@ -79,6 +81,7 @@ class EmbeddedStore:
                 named_graphs=list(named_graphs) if named_graphs is not None else None,
                 substitutions=dict(substitutions) if substitutions else None,
                 prefixes=rdf.PREFIXES,
+                base_iri=base_iri,
             )
         except SyntaxError as error:
             raise QueryError(f"the query does not parse: {error}") from None

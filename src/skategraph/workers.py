@@ -38,6 +38,7 @@ import pyoxigraph as ox
 from skategraph import formats, rdf
 from skategraph.errors import (
     Busy,
+    GraphNotFound,
     NotAcceptable,
     QueryError,
     QueryTimeout,
@@ -63,6 +64,7 @@ class QueryJob:
     row_limit: int = 0  # 0: no limit
     truncated_links: tuple[str, ...] = ()
     substitutions: tuple[tuple[str, str], ...] = ()  # variable name, term in N-Triples syntax
+    base_iri: str | None = None
 
 
 @dataclass(frozen=True)
@@ -72,8 +74,7 @@ class ChangeJob:
     kind: str  # update, put, post, delete
     text: str = ""  # the SPARQL update
     graph: str | None = None  # Graph Store target; None for the default graph
-    data: bytes = b""
-    media_type: str = ""
+    parts: tuple[tuple[bytes, str], ...] = ()  # RDF documents and their media types
     base_iri: str | None = None
 
 
@@ -88,7 +89,7 @@ class Reply:
 
 
 ERRORS: dict[str, type[SkategraphError]] = {
-    cls.__name__: cls for cls in (QueryError, NotAcceptable, WorkerFailed, SkategraphError)
+    cls.__name__: cls for cls in (QueryError, NotAcceptable, WorkerFailed, GraphNotFound, SkategraphError)
 }
 
 
@@ -160,9 +161,10 @@ def _answer(conn: multiprocessing.connection.Connection, job: QueryJob, store: E
     try:
         result = store.query(
             job.query,
-            default_graph=[ox.NamedNode(g) for g in job.default_graphs] if job.default_graphs is not None else None,
+            default_graph=[_graph(g) for g in job.default_graphs] if job.default_graphs is not None else None,
             named_graphs=[ox.NamedNode(g) for g in job.named_graphs] if job.named_graphs is not None else None,
             substitutions={ox.Variable(name): _term(value) for name, value in job.substitutions} or None,
+            base_iri=job.base_iri,
         )
     except QueryError as error:
         _fail(conn, error)
@@ -234,6 +236,11 @@ def _not_acceptable(what: str) -> NotAcceptable:
     return NotAcceptable(f"the client accepts no format in which {what} can be written")
 
 
+def _graph(name: str) -> ox.NamedNode | ox.DefaultGraph:
+    """A graph named in a job: an IRI, or "" for the store's own default graph."""
+    return ox.NamedNode(name) if name else ox.DefaultGraph()
+
+
 def _term(text: str) -> ox.NamedNode | ox.Literal:
     """A substitution value, from the N-Triples form the web process sent."""
     parsed = list(ox.parse(f"<urn:s> <urn:p> {text} .", ox.RdfFormat.N_TRIPLES))
@@ -248,25 +255,30 @@ def _change(conn: multiprocessing.connection.Connection, job: ChangeJob) -> None
     def apply(store: ox.Store) -> None:
         graph: ox.NamedNode | ox.DefaultGraph = ox.NamedNode(job.graph) if job.graph else ox.DefaultGraph()
         if job.kind == "update":
-            store.update(job.text, prefixes=rdf.PREFIXES)
+            store.update(job.text, prefixes=rdf.PREFIXES, base_iri=job.base_iri)
             return
         existed = _graph_exists(store, graph)
         outcome["existed"] = existed
         if job.kind == "delete":
-            if existed:
-                store.remove_graph(graph) if isinstance(graph, ox.NamedNode) else store.clear_graph(graph)
+            if not existed and isinstance(graph, ox.NamedNode):
+                raise GraphNotFound(f"there is no graph {graph.value} in the store")
+            store.remove_graph(graph) if isinstance(graph, ox.NamedNode) else store.clear_graph(graph)
             return
         if job.kind == "put" and existed:
             store.remove_graph(graph) if isinstance(graph, ox.NamedNode) else store.clear_graph(graph)
-        rdf_format = ox.RdfFormat.from_media_type(job.media_type)
-        if rdf_format is None:
-            raise ValueError(f"unsupported media type {job.media_type}")
-        store.load(job.data, rdf_format, base_iri=job.base_iri, to_graph=graph)
+        for data, media_type in job.parts:
+            rdf_format = ox.RdfFormat.from_media_type(media_type)
+            if rdf_format is None:
+                raise ValueError(f"unsupported media type {media_type}")
+            store.load(data, rdf_format, base_iri=job.base_iri, to_graph=graph)
         if isinstance(graph, ox.NamedNode):
             store.add_graph(graph)
 
     try:
         write_change(Path(job.source), Path(job.target), apply, job.kind)
+    except GraphNotFound as error:
+        _fail(conn, error)
+        return
     except SyntaxError as error:
         what = "update" if job.kind == "update" else "data"
         _fail(conn, QueryError(f"the {what} does not parse: {error}"))

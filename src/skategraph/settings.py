@@ -1,0 +1,38 @@
+"""The server's settings, declared once: name, default, environment variable and help.
+
+The CLI builds its `serve` options from this table and passes a `Settings` to `create_app`; nothing
+else reads the environment.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Settings:
+    store: Path
+    timeout: float = 30.0
+    row_limit: int = 10_000
+    max_body: int = 8 * 1024 * 1024
+    workers: int = field(default_factory=lambda: os.cpu_count() or 2)
+    update_token: str | None = None
+    allow_service: frozenset[str] = frozenset()
+    cache_max_age: int = 60
+
+
+# (field, environment variable, help) for everything `skategraph serve` can be told.
+SERVE_OPTIONS = [
+    ("timeout", "SKATEGRAPH_TIMEOUT",
+     "Longest a query or update may run, in seconds; a request may ask for less with timeout=."),
+    ("row_limit", "SKATEGRAPH_ROW_LIMIT", "Most rows a SELECT returns (0: no limit); a cut result says so."),
+    ("max_body", "SKATEGRAPH_MAX_BODY", "Largest request body in bytes; larger ones get 413."),
+    ("workers", "SKATEGRAPH_WORKERS", "Query worker processes (default: one per core)."),
+    ("update_token", "SKATEGRAPH_UPDATE_TOKEN",
+     "Bearer token that allows SPARQL Update and Graph Store writes; without one the endpoint is read-only."),
+    ("allow_service", "SKATEGRAPH_ALLOW_SERVICE",
+     "An endpoint SERVICE and LOAD may fetch (repeatable; space-separated in the variable). None by default."),
+    ("cache_max_age", "SKATEGRAPH_CACHE_MAX_AGE", "Seconds a proxy may cache a GET result (Cache-Control max-age)."),
+]  # fmt: skip

@@ -1,0 +1,135 @@
+"""`/store`: the SPARQL 1.1 Graph Store HTTP Protocol.
+
+    /store?graph=IRI     a named graph (indirect identification; the IRI must be absolute)
+    /store?default       the store's default graph (queries see the union of all graphs; this is the
+                         graph that writes without a name go to)
+    /store/<path>        the graph whose IRI is this URL (direct identification)
+    POST /store          a new graph with an IRI the server makes; 201 and Location
+
+GET and HEAD are open to all; PUT, POST and DELETE need the update token, like SPARQL Update.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import pyoxigraph as ox
+from flask import Blueprint, Response, request
+from werkzeug.exceptions import NotAcceptable, NotFound, UnsupportedMediaType
+
+from skategraph.errors import QueryError
+from skategraph.web import get_service, negotiate
+from skategraph.web.protocol import respond
+from skategraph.workers import ChangeJob, QueryJob
+
+blueprint = Blueprint("graphstore", __name__)
+METHODS = ["GET", "HEAD", "PUT", "POST", "DELETE"]
+
+
+@blueprint.route("/store", methods=METHODS)
+@blueprint.route("/store/<path:path>", methods=METHODS)
+def graph_store(path: str | None = None) -> Response:
+    named, graph = _target(path)
+    if request.method in ("GET", "HEAD"):
+        if not named:
+            raise QueryError("name a graph: ?graph=IRI, ?default, or a URL under /store/")
+        return _get(graph)
+    get_service().authorise(request.headers.get("Authorization"))
+    if not named:
+        if request.method != "POST":
+            raise QueryError("name a graph: ?graph=IRI, ?default, or a URL under /store/")
+        return _create()
+    return _write(graph)
+
+
+def _target(path: str | None) -> tuple[bool, str | None]:
+    """Whether the request names a graph, and which: an IRI, or None for the default graph."""
+    named = request.args.getlist("graph")
+    default = "default" in request.args
+    if path is not None:
+        if named or default:
+            raise QueryError("a graph URL under /store/ names its graph; do not add ?graph or ?default")
+        return True, request.base_url
+    if named and default:
+        raise QueryError("give ?graph=IRI or ?default, not both")
+    if len(named) > 1:
+        raise QueryError("give one ?graph=IRI")
+    if named:
+        iri = named[0]
+        try:
+            ox.NamedNode(iri)
+        except ValueError:
+            raise QueryError(f"?graph= must be an absolute IRI, not {iri!r}") from None
+        if ":" not in iri:
+            raise QueryError(f"?graph= must be an absolute IRI, not {iri!r}")
+        return True, iri
+    return default, None
+
+
+def _get(graph: str | None) -> Response:
+    svc = get_service()
+    name = negotiate.choose_graph(request.args.get("format"), request.accept_mimetypes)
+    if name is None:
+        raise NotAcceptable(
+            "a graph is RDF: accept text/turtle, application/n-triples, application/ld+json or application/rdf+xml"
+        )
+    generation = str(svc.generation())
+    limit = svc.limit(request.args.get("timeout"))
+    substitutions: tuple[tuple[str, str], ...] = ()
+    if graph is None:
+        query, defaults = "CONSTRUCT WHERE { ?s ?p ?o }", ("",)
+    else:
+        substitutions = (("g", str(ox.NamedNode(graph))),)
+        exists = QueryJob(generation, "ASK { GRAPH ?g { } }", "json", None, substitutions=substitutions)
+        if b"true" not in b"".join(svc.query(exists, limit).body):
+            raise NotFound(f"there is no graph {graph} in the store")
+        query, defaults = "CONSTRUCT { ?s ?p ?o } WHERE { GRAPH ?g { ?s ?p ?o } }", None
+    job = QueryJob(generation, query, None, name, default_graphs=defaults, substitutions=substitutions)
+    return respond(job, limit)
+
+
+def _parts() -> tuple[tuple[bytes, str], ...]:
+    """The RDF documents a write carries: the body, or each file of a multipart form."""
+    if request.mimetype == "multipart/form-data":
+        parts = tuple((f.read(), f.mimetype) for f in request.files.values())
+        if not parts:
+            raise QueryError("the multipart form has no RDF documents in it")
+    else:
+        parts = ((request.get_data(cache=False), request.mimetype),)
+    for _data, media_type in parts:
+        if ox.RdfFormat.from_media_type(media_type) is None:
+            raise UnsupportedMediaType(
+                f"{media_type or 'no Content-Type'} is not an RDF format: send text/turtle, application/n-triples, "
+                "application/rdf+xml, application/ld+json, application/n-quads or application/trig"
+            )
+    return parts
+
+
+def _write(graph: str | None) -> Response:
+    svc = get_service()
+    kind = request.method.lower()
+    parts = () if kind == "delete" else _parts()
+    job = ChangeJob("", "", kind, graph=graph, parts=parts, base_iri=graph or request.base_url)
+    outcome = svc.change(job, svc.limit(request.args.get("timeout")))
+    existed = outcome.get("existed", False)
+    if kind == "delete":
+        status = 200
+    elif kind == "put":
+        status = 204 if existed else 201
+    else:
+        status = 200 if existed else 201
+    response = Response(status=status)
+    response.headers["X-Skategraph-Build"] = outcome["build_id"]
+    return response
+
+
+def _create() -> Response:
+    """POST to the store itself: a new graph, under /store/, named by the server."""
+    svc = get_service()
+    iri = f"{request.host_url}store/{uuid.uuid4().hex}"
+    job = ChangeJob("", "", "post", graph=iri, parts=_parts(), base_iri=iri)
+    outcome = svc.change(job, svc.limit(request.args.get("timeout")))
+    response = Response(status=201)
+    response.headers["Location"] = iri
+    response.headers["X-Skategraph-Build"] = outcome["build_id"]
+    return response

@@ -1,0 +1,168 @@
+"""`/sparql`: the SPARQL 1.1 Protocol (query and update operations, and the service description).
+
+    GET  ?query=...                          a query
+    GET  (no query)                          the service description
+    POST application/x-www-form-urlencoded   query= or update= (multipart/form-data too)
+    POST application/sparql-query            the query is the body
+    POST application/sparql-update           the update is the body
+
+`default-graph-uri` / `named-graph-uri` (queries) and `using-graph-uri` / `using-named-graph-uri`
+(updates) name the dataset, and override the request's own FROM / USING. `format=` overrides Accept;
+`timeout=` asks for a shorter time limit than the server's.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+
+import pyoxigraph as ox
+from flask import Blueprint, Response, request, url_for
+from werkzeug.datastructures import MultiDict
+from werkzeug.exceptions import UnsupportedMediaType
+
+from skategraph.errors import QueryError
+from skategraph.sparqltext import add_using
+from skategraph.web import description, get_service, negotiate
+from skategraph.workers import ChangeJob, QueryJob
+
+blueprint = Blueprint("protocol", __name__)
+
+FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+@blueprint.route("/sparql", methods=["GET", "HEAD", "POST"])
+def sparql() -> Response:
+    if request.method in ("GET", "HEAD"):
+        if "update" in request.args:
+            raise QueryError("a SPARQL update must be sent with POST, never with GET")
+        queries = request.args.getlist("query")
+        if not queries:
+            return description.respond()
+        return run_query(_one(queries, "query"), request.args)
+    if request.mimetype in FORMS:
+        params = MultiDict([*request.args.items(multi=True), *request.form.items(multi=True)])
+        queries, updates = params.getlist("query"), params.getlist("update")
+        if queries and updates:
+            raise QueryError("a request carries either a query or an update, not both")
+        if queries:
+            return run_query(_one(queries, "query"), params)
+        if updates:
+            return run_update(_one(updates, "update"), params)
+        raise QueryError("the form has no 'query' or 'update' parameter")
+    if request.mimetype == "application/sparql-query":
+        return run_query(_body(), request.args)
+    if request.mimetype == "application/sparql-update":
+        return run_update(_body(), request.args)
+    raise UnsupportedMediaType(
+        f"POST a query as application/sparql-query, an update as application/sparql-update, or either as "
+        f"a form (application/x-www-form-urlencoded); got {request.mimetype or 'no Content-Type'}"
+    )
+
+
+def _one(values: list[str], name: str) -> str:
+    if len(values) > 1:
+        raise QueryError(f"the request has {len(values)} '{name}' parameters; send exactly one")
+    return values[0]
+
+
+def _body() -> str:
+    charset = request.mimetype_params.get("charset", "utf-8").lower()
+    if charset not in ("utf-8", "utf8"):
+        raise UnsupportedMediaType(f"the body must be UTF-8, not {charset}")
+    try:
+        return request.get_data(cache=False).decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise QueryError(f"the body is not UTF-8 text: {error}") from None
+
+
+def iris(values: list[str], name: str) -> tuple[str, ...]:
+    for value in values:
+        try:
+            ox.NamedNode(value)
+        except ValueError:
+            raise QueryError(f"{name} must be an absolute IRI, not {value!r}") from None
+        if ":" not in value:
+            raise QueryError(f"{name} must be an absolute IRI, not {value!r}")
+    return tuple(values)
+
+
+def run_query(text: str, params: MultiDict[str, str], substitutions: tuple[tuple[str, str], ...] = ()) -> Response:
+    svc = get_service()
+    results_format, graph_format = negotiate.choose(params.get("format"), request.accept_mimetypes)
+    defaults = iris(params.getlist("default-graph-uri"), "default-graph-uri")
+    named = iris(params.getlist("named-graph-uri"), "named-graph-uri")
+    dataset_given = bool(defaults or named)
+    limit = svc.limit(params.get("timeout"))
+    generation = svc.generation()
+    job = QueryJob(
+        generation=str(generation),
+        query=text,
+        results_format=results_format,
+        graph_format=graph_format,
+        default_graphs=defaults if dataset_given else None,
+        named_graphs=named if dataset_given else None,
+        row_limit=svc.settings.row_limit,
+        truncated_links=(url_for("limits", _external=True),),
+        substitutions=substitutions,
+        base_iri=request.base_url,
+    )
+    return respond(job, limit)
+
+
+def respond(job: QueryJob, limit: float) -> Response:
+    """Answer a query job: 304 if the client has it, else the result as it streams from the worker."""
+    svc = get_service()
+    cacheable = request.method in ("GET", "HEAD")
+    etag = _etag(job)
+    if cacheable and request.if_none_match.contains(etag):
+        response = Response(status=304)
+        _cache_headers(response, etag, cacheable)
+        return response
+    reply = svc.query(job, limit)
+    body: Iterator[bytes] = reply.body
+    if request.method == "HEAD":
+        for _chunk in body:  # finish the work so the worker is free again; send nothing
+            pass
+        body = iter(())
+    response = Response(body, mimetype=reply.media_type)
+    _cache_headers(response, etag, cacheable)
+    response.headers["X-Skategraph-Build"] = svc.generation().name
+    if reply.form == "select" and job.row_limit:
+        response.headers["X-Skategraph-Row-Limit"] = str(job.row_limit)
+        if reply.truncated:
+            response.headers["X-Skategraph-Truncated"] = "true"
+            response.headers["Link"] = f'<{job.truncated_links[0]}>; rel="describedby"'
+    return response
+
+
+def _etag(job: QueryJob) -> str:
+    """Same store generation, same request, same representation: same ETag."""
+    key = repr((job.query, job.results_format, job.graph_format, job.default_graphs, job.named_graphs,
+                job.row_limit, job.substitutions, job.base_iri))  # fmt: skip
+    digest = hashlib.sha256(key.encode()).hexdigest()[:20]
+    return f"{job.generation.rsplit('/', 1)[-1]}-{digest}"
+
+
+def _cache_headers(response: Response, etag: str, cacheable: bool) -> None:
+    response.vary.add("Accept")
+    if cacheable:
+        response.set_etag(etag)
+        response.headers["Cache-Control"] = f"public, max-age={get_service().settings.cache_max_age}"
+    else:
+        response.headers["Cache-Control"] = "no-store"
+
+
+def run_update(text: str, params: MultiDict[str, str]) -> Response:
+    svc = get_service()
+    svc.authorise(request.headers.get("Authorization"))
+    using = iris(params.getlist("using-graph-uri"), "using-graph-uri")
+    using_named = iris(params.getlist("using-named-graph-uri"), "using-named-graph-uri")
+    if using or using_named:
+        text = add_using(text, using, using_named)
+    outcome = svc.change(
+        ChangeJob("", "", "update", text=text, base_iri=request.base_url), svc.limit(params.get("timeout"))
+    )
+    response = Response(status=204)
+    response.headers["X-Skategraph-Build"] = outcome.get("build_id", "")
+    return response

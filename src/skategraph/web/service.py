@@ -1,0 +1,109 @@
+"""What the web views ask for, in terms of the core: the current generation, queries, changes, auth.
+
+A rebuild or an update swaps the store's `current` generation; every request looks it up afresh (a
+`readlink`), so the swap is picked up by the next request with none failing. Workers reopen the new
+generation on their next job.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import threading
+from pathlib import Path
+from typing import Any
+
+from skategraph import generations
+from skategraph.errors import QueryError, SkategraphError, StoreNotFound
+from skategraph.rdf import PREFIXES
+from skategraph.settings import Settings
+from skategraph.sparqltext import check_outbound
+from skategraph.store import MANIFEST_FORMAT
+from skategraph.workers import ChangeJob, Pool, QueryJob, Reply
+
+
+class Unauthorized(SkategraphError):
+    status = 401
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.headers = {"WWW-Authenticate": 'Bearer realm="skategraph"'}
+
+
+class Forbidden(SkategraphError):
+    status = 403
+
+
+class ReadOnly(Forbidden):
+    """No update token is configured, so nothing may be written."""
+
+
+class Service:
+    def __init__(self, settings: Settings, pool: Pool | None = None) -> None:
+        self.settings = settings
+        self.pool = pool or Pool(settings.workers)
+        self.pool.start()
+        self._manifests: dict[str, dict[str, Any]] = {}
+        self._lock = threading.Lock()
+
+    def close(self) -> None:
+        self.pool.close()
+
+    # -- the store -------------------------------------------------------------------------
+
+    def generation(self) -> Path:
+        return generations.current(self.settings.store)
+
+    def manifest(self, generation: Path | None = None) -> dict[str, Any]:
+        """The manifest of a generation (default: the current one), read once."""
+        generation = generation or self.generation()
+        with self._lock:
+            if generation.name not in self._manifests:
+                manifest = json.loads((generation / "manifest.json").read_text("utf-8"))
+                if manifest.get("format") != MANIFEST_FORMAT or "stats" not in manifest:
+                    raise StoreNotFound(
+                        f"the store at {self.settings.store} was built by an older skategraph: run 'skategraph build'"
+                    )
+                self._manifests.clear()
+                self._manifests[generation.name] = manifest
+            return self._manifests[generation.name]
+
+    # -- work ------------------------------------------------------------------------------
+
+    def limit(self, requested: str | None) -> float:
+        """The time limit of a request: the server's, or less if the request asks (`timeout=`)."""
+        if requested is None or requested == "":
+            return self.settings.timeout
+        try:
+            seconds = float(requested)
+        except ValueError:
+            raise QueryError(f"timeout must be a number of seconds, not {requested!r}") from None
+        if not seconds > 0:
+            raise QueryError("timeout must be more than 0 seconds")
+        return min(seconds, self.settings.timeout)
+
+    def query(self, job: QueryJob, limit: float) -> Reply:
+        check_outbound(job.query, self.settings.allow_service, PREFIXES)
+        return self.pool.query(job, limit)
+
+    def change(self, job: ChangeJob, limit: float) -> dict[str, Any]:
+        """Apply a change to a copy of the current generation and swap it in, all within `limit`."""
+        if job.kind == "update":
+            check_outbound(job.text, self.settings.allow_service, PREFIXES)
+        with generations.writing(self.settings.store, generations.new_id(), wait=limit) as target:
+            source = self.generation()
+            outcome = self.pool.change(
+                ChangeJob(str(source), str(target), job.kind, job.text, job.graph, job.parts, job.base_iri), limit
+            )
+        outcome["build_id"] = target.name
+        return outcome
+
+    def authorise(self, header: str | None) -> None:
+        """Writes need the configured bearer token; with none configured, nothing is written."""
+        token = self.settings.update_token
+        if not token:
+            raise ReadOnly("this endpoint is read-only: the server has no update token (SKATEGRAPH_UPDATE_TOKEN)")
+        if not header or not header.startswith("Bearer "):
+            raise Unauthorized("writes need an 'Authorization: Bearer <token>' header")
+        if not hmac.compare_digest(header[len("Bearer ") :].encode(), token.encode()):
+            raise Forbidden("the bearer token is not the one this server accepts")
