@@ -15,8 +15,10 @@ from skategraph.web import create_app
 log = logging.getLogger("skategraph.server")
 
 
-class _Stop(Exception):
-    pass
+class _Stop(SystemExit):
+    """Raised by the signal handler. A SystemExit, because waitress's event loop re-raises only
+    SystemExit, KeyboardInterrupt and its own ExitNow; anything else raised inside a connection's
+    handler is logged and swallowed, and the server would keep running."""
 
 
 def _stop(signum: int, frame: FrameType | None) -> None:

@@ -41,6 +41,7 @@ def create_app(settings: Settings, *, service: Service | None = None) -> Flask:
         app,
         resources={r"/sparql": {}, r"/store.*": {}, r"/health": {}, r"/limits": {}},
         origins="*",
+        send_wildcard=True,  # "*", not the caller's origin: one cacheable answer for everyone
         methods=["GET", "HEAD", "POST", "OPTIONS"],
         allow_headers=["Content-Type", "Accept", "If-None-Match"],
         expose_headers=EXPOSED,

@@ -1,0 +1,451 @@
+"""The SPARQL endpoint over real HTTP: a `skategraph serve` process, driven request by request."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import re
+import shutil
+import subprocess
+import threading
+import time
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import rdflib
+
+from .conftest import SEED, build, shift_season
+from .server import Server, start_server
+
+COUNT = "SELECT (COUNT(*) AS ?n) WHERE { ?r a sg:Race }"
+CONSTRUCT = "CONSTRUCT { ?s a sg:Nation } WHERE { ?s a sg:Nation }"
+EXPLOSIVE = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
+SD = rdflib.Namespace("http://www.w3.org/ns/sparql-service-description#")
+VOID = rdflib.Namespace("http://rdfs.org/ns/void#")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    store = tmp_path_factory.mktemp("web") / "store"
+    build(store)
+    running = start_server(store, env={"SKATEGRAPH_UPDATE_TOKEN": "secret"})
+    yield running
+    assert running.stop() == 0, "".join(running.log)
+    assert any("stopped" in line for line in running.log)
+
+
+def rows(reply_body: bytes) -> list[dict[str, str]]:
+    data = json.loads(reply_body)
+    return [{k: v["value"] for k, v in b.items()} for b in data["results"]["bindings"]]
+
+
+def test_health(server: Server) -> None:
+    reply = server.get("/health")
+    assert reply.status == 200
+    data = json.loads(reply.body)
+    assert data["status"] == "ok" and data["triples"] > 2000
+
+
+# -- the three ways to send a query ------------------------------------------------------------
+
+
+def test_get(server: Server) -> None:
+    reply = server.query(COUNT)
+    assert reply.status == 200
+    assert reply.header("Content-Type") == "application/sparql-results+json"
+    assert rows(reply.body) == [{"n": "60"}]
+
+
+def test_post_form(server: Server) -> None:
+    reply = server.post("/sparql", f"query={COUNT}", "application/x-www-form-urlencoded")
+    assert reply.status == 200 and rows(reply.body) == [{"n": "60"}]
+
+
+def test_post_multipart_form(server: Server) -> None:
+    body = f'--b\r\nContent-Disposition: form-data; name="query"\r\n\r\n{COUNT}\r\n--b--\r\n'
+    reply = server.post("/sparql", body, "multipart/form-data; boundary=b")
+    assert reply.status == 200 and rows(reply.body) == [{"n": "60"}]
+
+
+def test_post_direct(server: Server) -> None:
+    reply = server.post("/sparql", COUNT, "application/sparql-query")
+    assert reply.status == 200 and rows(reply.body) == [{"n": "60"}]
+
+
+def test_protocol_dataset_overrides_and_union_is_default(server: Server) -> None:
+    q = "SELECT (COUNT(*) AS ?n) WHERE { ?s a sg:Skater }"
+    assert rows(server.query(q).body) == [{"n": "35"}]
+    season = "https://w3id.org/skategraph/graph/season/2002-03"
+    assert rows(server.query(q, **{"default-graph-uri": season}).body) == [{"n": "0"}]
+    named = "SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s a sg:Race } }"
+    entities = "https://w3id.org/skategraph/graph/entities"
+    assert rows(server.query(named, **{"named-graph-uri": entities}).body) == [{"n": "0"}]
+    assert rows(server.query(named, **{"named-graph-uri": season}).body) == [{"n": "60"}]
+
+
+# -- content negotiation -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("accept", "media_type"),
+    [
+        ("application/sparql-results+json", "application/sparql-results+json"),
+        ("application/sparql-results+xml", "application/sparql-results+xml; charset=utf-8"),
+        ("text/csv", "text/csv; charset=utf-8"),
+        ("text/tab-separated-values", "text/tab-separated-values; charset=utf-8"),
+        ("*/*", "application/sparql-results+json"),
+        ("text/csv;q=0.5, application/sparql-results+xml;q=0.9", "application/sparql-results+xml; charset=utf-8"),
+        ("application/json", "application/sparql-results+json"),
+    ],
+)
+def test_select_by_accept(server: Server, accept: str, media_type: str) -> None:
+    reply = server.query(COUNT, accept=accept)
+    assert reply.status == 200
+    assert reply.header("Content-Type") == media_type
+    if "json" in media_type:
+        assert rows(reply.body) == [{"n": "60"}]
+    elif "xml" in media_type:
+        ns = {"s": "http://www.w3.org/2005/sparql-results#"}
+        assert ET.fromstring(reply.body).find(".//s:literal", ns).text == "60"  # type: ignore[union-attr]
+    elif "csv" in media_type:
+        assert list(csv.reader(io.StringIO(reply.text))) == [["n"], ["60"]]
+    else:
+        assert reply.text.splitlines() == ["?n", "60"]
+
+
+@pytest.mark.parametrize(
+    ("accept", "media_type", "rdflib_format"),
+    [
+        ("text/turtle", "text/turtle", "turtle"),
+        ("application/n-triples", "application/n-triples", "nt"),
+        ("application/ld+json", "application/ld+json", "json-ld"),
+        ("application/rdf+xml", "application/rdf+xml", "xml"),
+        ("application/n-quads", "application/n-quads", "nquads"),
+        ("application/trig", "application/trig", "trig"),
+        ("*/*", "text/turtle", "turtle"),
+    ],
+)
+def test_construct_by_accept(server: Server, accept: str, media_type: str, rdflib_format: str) -> None:
+    reply = server.query(CONSTRUCT, accept=accept)
+    assert reply.status == 200
+    assert (
+        reply.header(
+            "Content-Type",
+        ).split(";")[0]
+        == media_type
+    )  # type: ignore[union-attr]
+    graph = rdflib.Dataset() if rdflib_format in ("nquads", "trig") else rdflib.Graph()
+    graph.parse(data=reply.body, format=rdflib_format)
+    assert len(graph) == 11 if rdflib_format not in ("nquads", "trig") else sum(1 for _ in graph.quads()) == 11
+
+
+@pytest.mark.parametrize(("syntax", "accept"), [("turtle", "text/turtle"), ("ntriples", "application/n-triples"),
+                                                ("rdfxml", "application/rdf+xml"), ("nquads", "application/n-quads"),
+                                                ("trig", "application/trig")])  # fmt: skip
+def test_construct_parses_in_rapper(server: Server, tmp_path: Path, syntax: str, accept: str) -> None:
+    rapper = shutil.which("rapper")
+    assert rapper, "rapper (raptor2-utils) is needed: .ci/run installs it"
+    reply = server.query("CONSTRUCT WHERE { ?s ?p ?o }", accept=accept)
+    path = tmp_path / "out"
+    path.write_bytes(reply.body)
+    done = subprocess.run([rapper, "-i", syntax, "-c", str(path), "http://base/"], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert int(re.search(r"returned (\d+) triples", done.stderr).group(1)) == 2373  # type: ignore[union-attr]
+
+
+def test_format_parameter_overrides_accept(server: Server) -> None:
+    reply = server.query(COUNT, accept="application/sparql-results+xml", format="csv")
+    assert reply.header("Content-Type") == "text/csv; charset=utf-8"
+    reply = server.query(CONSTRUCT, accept="text/turtle", format="application/n-triples")
+    assert reply.header("Content-Type") == "application/n-triples"
+
+
+def test_not_acceptable(server: Server) -> None:
+    reply = server.query(COUNT, accept="image/png")
+    assert reply.status == 406
+    assert json.loads(reply.body)["error"] == "not_acceptable"
+    assert server.query(CONSTRUCT, format="csv").status == 406
+
+
+# -- errors: 4xx with a JSON body that says what was wrong, never a 500 -------------------------
+
+ERRORS = [
+    ("syntax", "GET", "/sparql?query=SELEC%20x", None, None, 400, "query_error", "the query does not parse"),
+    ("two-queries", "GET", "/sparql?query=ASK%7B%7D&query=ASK%7B%7D", None, None, 400, "query_error", "2 'query' parameters"),
+    ("post-nothing", "POST", "/sparql", "format=json", "application/x-www-form-urlencoded", 400, "query_error", "no 'query' or 'update'"),
+    ("query-and-update", "POST", "/sparql", "query=ASK{}&update=CLEAR%20ALL", "application/x-www-form-urlencoded", 400, "query_error", "not both"),
+    ("update-by-get", "GET", "/sparql?update=CLEAR%20ALL", None, None, 400, "query_error", "must be sent with POST"),
+    ("put", "PUT", "/sparql?query=ASK%7B%7D", "", "application/x-www-form-urlencoded", 405, "method_not_allowed", "not allowed"),
+    ("text-plain", "POST", "/sparql", "ASK {}", "text/plain", 415, "unsupported_media_type", "got text/plain"),
+    ("no-content-type", "POST", "/sparql", "query=ASK%20%7B%7D", None, 415, "unsupported_media_type", "no Content-Type"),
+    ("utf16", "POST", "/sparql", "ASK {}".encode("utf-16"), "application/sparql-query; charset=UTF-16", 415, "unsupported_media_type", "must be UTF-8"),
+    ("not-utf8", "POST", "/sparql", b"ASK { \xff }", "application/sparql-query", 400, "query_error", "not UTF-8"),
+    ("bad-format", "GET", "/sparql?query=ASK%7B%7D&format=pdf", None, None, 400, "query_error", "unknown format 'pdf'"),
+    ("relative-graph", "GET", "/sparql?query=ASK%7B%7D&default-graph-uri=g1", None, None, 400, "query_error", "must be an absolute IRI"),
+    ("bad-timeout", "GET", "/sparql?query=ASK%7B%7D&timeout=soon", None, None, 400, "query_error", "timeout must be a number"),
+    ("service", "GET", "/sparql?query=SELECT%20*%20%7B%20SERVICE%20%3Chttp%3A%2F%2F127.0.0.1%3A9%2F%3E%20%7B%20%3Fs%20%3Fp%20%3Fo%20%7D%20%7D", None, None, 400, "outbound_refused", "not on the allow-list"),
+    ("unknown-path", "GET", "/nothing-here", None, None, 404, "not_found", "not found"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "content_type", "status", "code", "message"),
+    [e[1:] for e in ERRORS],
+    ids=[e[0] for e in ERRORS],
+)
+def test_errors(
+    server: Server,
+    method: str,
+    path: str,
+    body: str | bytes | None,
+    content_type: str | None,
+    status: int,
+    code: str,
+    message: str,
+) -> None:
+    headers = {"Content-Type": content_type} if content_type else {}
+    reply = server.request(method, path, body, headers)
+    assert reply.status == status, reply.text
+    assert reply.header("Content-Type") == "application/json"
+    data = json.loads(reply.body)
+    assert data["status"] == status and data["error"] == code
+    assert message.lower() in data["message"].lower(), data["message"]
+
+
+def test_syntax_error_has_position(server: Server) -> None:
+    query = "SELECT ?x WHERE { ?x ?y }"
+    data = json.loads(server.query(query).body)
+    assert data["line"] == 1 and query.index("?y") < data["column"] <= len(query) + 1
+
+
+def test_405_says_what_is_allowed(server: Server) -> None:
+    reply = server.request("DELETE", "/sparql")
+    assert reply.status == 405
+    assert set((reply.header("Allow") or "").replace(" ", "").split(",")) >= {"GET", "POST"}
+
+
+# -- the service description -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("accept", "syntax"), [("text/turtle", "turtle"), ("application/ld+json", "json-ld"),
+                                                ("application/rdf+xml", "xml"), (None, "turtle")])  # fmt: skip
+def test_service_description(server: Server, accept: str | None, syntax: str) -> None:
+    reply = server.get("/sparql", **({"Accept": accept} if accept else {}))
+    assert reply.status == 200
+    graph = rdflib.Graph().parse(data=reply.body, format=syntax)
+    endpoint = rdflib.URIRef(server.url + "/sparql")
+    assert (endpoint, SD.endpoint, endpoint) in graph
+    assert (endpoint, SD.supportedLanguage, SD.SPARQL11Query) in graph
+    assert (endpoint, SD.supportedLanguage, SD.SPARQL11Update) in graph  # this server has a token
+    dataset = graph.value(endpoint, SD.defaultDataset)
+    stats = json.loads(server.get("/health").body)
+    assert int(graph.value(dataset, VOID.triples)) == stats["triples"]  # type: ignore[arg-type]
+    assert int(graph.value(dataset, VOID.classes)) == 13  # type: ignore[arg-type]
+    names = {str(graph.value(g, SD.name)) for g in graph.objects(dataset, SD.namedGraph)}
+    assert "https://w3id.org/skategraph/graph/season/2002-03" in names
+    assert all(graph.value(g, SD.name) for g in graph.subjects(rdflib.RDF.type, SD.NamedGraph))
+
+
+# -- caching and CORS --------------------------------------------------------------------------
+
+
+def test_etag_and_304(server: Server) -> None:
+    first = server.query(COUNT)
+    etag = first.header("ETag")
+    assert etag and first.header("Cache-Control") == "public, max-age=60"
+    assert "Accept" in (first.header("Vary") or "")
+    again = server.get("/sparql", {"query": COUNT}, Accept="application/sparql-results+json", If_None_Match=etag)
+    assert again.status == 304 and again.body == b""
+    other = server.get("/sparql", {"query": COUNT}, Accept="text/csv", If_None_Match=etag)
+    assert other.status == 200  # another representation, another ETag
+
+
+def test_cors_for_reads(server: Server) -> None:
+    reply = server.get("/sparql", {"query": COUNT}, Origin="https://yasgui.example")
+    assert reply.header("Access-Control-Allow-Origin") == "*"
+    assert "X-Skategraph-Truncated" in (reply.header("Access-Control-Expose-Headers") or "")
+    preflight = server.request("OPTIONS", "/sparql", headers={
+        "Origin": "https://yasgui.example", "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "content-type"})  # fmt: skip
+    assert preflight.status == 200 and preflight.header("Access-Control-Allow-Origin") == "*"
+    assert "POST" in (preflight.header("Access-Control-Allow-Methods") or "")
+    # A cross-origin script may not send the token: writes stay same-origin.
+    writes = server.request("OPTIONS", "/sparql", headers={
+        "Origin": "https://evil.example", "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "authorization"})  # fmt: skip
+    assert "authorization" not in (writes.header("Access-Control-Allow-Headers") or "").lower()
+
+
+# -- heavy and hostile queries -----------------------------------------------------------------
+
+
+def test_runaway_query_is_stopped_while_others_are_answered(server: Server) -> None:
+    outcome: dict[str, object] = {}
+
+    def runaway() -> None:
+        started = time.monotonic()
+        outcome["reply"] = server.query(EXPLOSIVE, timeout="2")
+        outcome["seconds"] = time.monotonic() - started
+
+    thread = threading.Thread(target=runaway)
+    thread.start()
+    time.sleep(0.3)
+    small = [server.query(COUNT) for _ in range(5)]
+    thread.join()
+    assert all(r.status == 200 and rows(r.body) == [{"n": "60"}] for r in small)
+    reply = outcome["reply"]
+    assert reply.status == 503  # type: ignore[attr-defined]
+    assert json.loads(reply.body)["error"] == "query_timeout"  # type: ignore[attr-defined]
+    assert 2.0 <= outcome["seconds"] < 3.0  # type: ignore[operator]
+    # The worker that ran it was killed: its CPU is free.
+    pids = [int(m.group(1)) for line in server.log if (m := re.search(r"pid (\d+)\): time limit", line))]
+    assert pids
+    time.sleep(0.2)
+    for pid in pids:
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
+
+
+def test_timeout_mid_stream_drops_the_connection(server: Server) -> None:
+    """A result that has started streaming is never ended as if it were complete."""
+    import http.client
+    from urllib.parse import urlencode
+
+    # Every solution makes a new triple, so output starts at once and never ends.
+    query = "CONSTRUCT { ?a ?b ?n } WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i BIND(STR(RAND()) AS ?n) }"
+    connection = http.client.HTTPConnection(server.host, server.port, timeout=30)
+    try:
+        path = "/sparql?" + urlencode({"query": query, "timeout": "2"})
+        connection.request("GET", path, headers={"Accept": "application/n-triples"})
+        response = connection.getresponse()
+        assert response.status == 200  # streaming had begun
+        with pytest.raises(http.client.IncompleteRead):
+            response.read()
+    finally:
+        connection.close()
+
+
+def test_large_results_stream(server: Server) -> None:
+    reply = server.query("CONSTRUCT WHERE { ?s ?p ?o }", accept="application/n-triples")
+    assert reply.header("Transfer-Encoding") == "chunked" and reply.header("Content-Length") is None
+    assert reply.body.count(b"\n") == 2373
+
+
+def test_row_limit_is_signalled(tmp_path: Path) -> None:
+    store = tmp_path / "store"
+    build(store)
+    limited = start_server(store, "--row-limit", "100", "--max-body", "2000")
+    try:
+        reply = limited.query("SELECT * WHERE { ?s ?p ?o }")
+        assert reply.header("X-Skategraph-Truncated") == "true"
+        assert reply.header("X-Skategraph-Row-Limit") == "100"
+        data = json.loads(reply.body)
+        assert len(data["results"]["bindings"]) == 100
+        assert data["head"]["link"] == [limited.url + "/limits"]
+        assert json.loads(limited.get("/limits").body)["row_limit"] == 100
+        xml = limited.query("SELECT * WHERE { ?s ?p ?o }", accept="application/sparql-results+xml")
+        assert b'<link href="' + limited.url.encode() + b'/limits"/>' in xml.body
+        whole = limited.query("SELECT * WHERE { ?s ?p ?o } LIMIT 100")
+        assert whole.header("X-Skategraph-Truncated") is None
+        assert "link" not in json.loads(whole.body)["head"]
+        big = limited.post("/sparql", "ASK {} #" + "x" * 3000, "application/sparql-query")
+        assert big.status == 413 and json.loads(big.body)["error"] == "request_entity_too_large"
+    finally:
+        assert limited.stop() == 0
+
+
+# -- writes ------------------------------------------------------------------------------------
+
+
+def test_writes_need_the_token(server: Server) -> None:
+    update = "INSERT DATA { GRAPH <http://ex/t> { <http://ex/s> <http://ex/p> 1 } }"
+    missing = server.update(update, token=None)
+    assert missing.status == 401 and missing.header("WWW-Authenticate") == 'Bearer realm="skategraph"'
+    assert server.update(update, token="wrong").status == 403
+    assert server.query("ASK { GRAPH <http://ex/t> { ?s ?p ?o } }").body.endswith(b"false}")
+
+
+def test_read_only_without_token(tmp_path: Path) -> None:
+    store = tmp_path / "store"
+    build(store)
+    readonly = start_server(store)
+    try:
+        reply = readonly.update("CLEAR ALL", token="anything")
+        assert reply.status == 403
+        assert "read-only" in json.loads(reply.body)["message"]
+        assert readonly.request("PUT", "/store?default", "", {"Content-Type": "text/turtle"}).status == 403
+        assert rows(readonly.query(COUNT).body) == [{"n": "60"}]
+    finally:
+        assert readonly.stop() == 0
+
+
+def test_update_and_failed_update(server: Server) -> None:
+    before = server.query(COUNT).header("X-Skategraph-Build")
+    reply = server.update("INSERT DATA { GRAPH <http://ex/u> { <http://ex/s> <http://ex/p> 1 } }")
+    assert reply.status == 204
+    assert server.query("ASK { GRAPH <http://ex/u> { <http://ex/s> <http://ex/p> 1 } }").body.endswith(b"true}")
+    after = server.query(COUNT).header("X-Skategraph-Build")
+    assert after != before
+    bad = server.update("INSERT DATA { GRAPH <http://ex/u> { <http://ex/s> <http://ex/p> }")
+    assert bad.status == 400 and "does not parse" in json.loads(bad.body)["message"]
+    assert server.query(COUNT).header("X-Skategraph-Build") == after  # nothing changed
+    load = server.update("LOAD <http://127.0.0.1:9/data.ttl>")
+    assert load.status == 400 and json.loads(load.body)["error"] == "outbound_refused"
+
+
+def test_updates_are_serialised(server: Server) -> None:
+    server.update("INSERT DATA { GRAPH <http://ex/c> { <http://ex/counter> <http://ex/n> 0 } }")
+    increment = ("DELETE { GRAPH <http://ex/c> { <http://ex/counter> <http://ex/n> ?n } } "
+                 "INSERT { GRAPH <http://ex/c> { <http://ex/counter> <http://ex/n> ?m } } "
+                 "WHERE { GRAPH <http://ex/c> { <http://ex/counter> <http://ex/n> ?n } BIND(?n + 1 AS ?m) }")  # fmt: skip
+    statuses: list[int] = []
+    threads = [threading.Thread(target=lambda: statuses.append(server.update(increment).status)) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert statuses == [204] * 8
+    value = rows(server.query("SELECT ?n WHERE { GRAPH <http://ex/c> { <http://ex/counter> <http://ex/n> ?n } }").body)
+    assert value == [{"n": "8"}]  # no increment lost
+
+
+def test_using_graph_uri(server: Server) -> None:
+    server.update("INSERT DATA { GRAPH <http://ex/src> { <http://ex/doc> a <http://ex/Doc> } }")
+    reply = server.update("INSERT { GRAPH <http://ex/dst> { ?s a <http://ex/Copied> } } WHERE { ?s a <http://ex/Doc> }",
+                          **{"using-graph-uri": "http://ex/src"})  # fmt: skip
+    assert reply.status == 204
+    assert server.query("ASK { GRAPH <http://ex/dst> { <http://ex/doc> a <http://ex/Copied> } }").body.endswith(
+        b"true}"
+    )
+    conflict = server.update(
+        "WITH <http://ex/src> DELETE { ?s ?p ?o } WHERE { ?s ?p ?o }", **{"using-graph-uri": "http://ex/src"}
+    )
+    assert conflict.status == 400
+
+
+def test_rebuild_is_picked_up_without_failures(server: Server, tmp_path: Path, seed_text: str) -> None:
+    later = tmp_path / "2003-04.txt"
+    later.write_text(shift_season(seed_text, 1), encoding="utf-8")
+    statuses: list[int] = []
+    stop = threading.Event()
+
+    def hammer() -> None:
+        while not stop.is_set():
+            statuses.append(server.query(COUNT).status)
+
+    thread = threading.Thread(target=hammer)
+    thread.start()
+    try:
+        build(server.store, SEED, later)
+        deadline = time.monotonic() + 10
+        while rows(server.query(COUNT).body) != [{"n": "120"}]:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+    finally:
+        stop.set()
+        thread.join()
+    assert statuses and set(statuses) == {200}
