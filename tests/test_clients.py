@@ -1,0 +1,165 @@
+"""Real SPARQL clients against a real server: SPARQLWrapper, rdflib's SPARQL stores, roqet, and
+Oxigraph's own SERVICE client for federation through the allow-list."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import rdflib
+from rdflib.plugins.stores.sparqlstore import SPARQLStore, SPARQLUpdateStore
+from SPARQLWrapper import JSON, POST, TURTLE, XML, SPARQLWrapper
+from SPARQLWrapper.SPARQLExceptions import QueryBadFormed
+
+from .conftest import build
+from .server import Server, start_server
+
+SG = "https://w3id.org/skategraph/ontology#"
+PREFIXES = f"PREFIX sg: <{SG}> PREFIX skos: <http://www.w3.org/2004/02/skos/core#> "
+NATIONS = PREFIXES + "SELECT ?code WHERE { ?n a sg:Nation ; skos:notation ?code } ORDER BY ?code"
+CODES = ["BUL", "CAN", "CHN", "FRA", "GER", "ITA", "JPN", "KOR", "NED", "RUS", "USA"]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    store = tmp_path_factory.mktemp("clients") / "store"
+    build(store)
+    running = start_server(store, env={"SKATEGRAPH_UPDATE_TOKEN": "secret"})
+    yield running
+    assert running.stop() == 0
+
+
+def endpoint(server: Server) -> str:
+    return server.url + "/sparql"
+
+
+# -- SPARQLWrapper -----------------------------------------------------------------------------
+
+
+def test_sparqlwrapper_select_json(server: Server) -> None:
+    client = SPARQLWrapper(endpoint(server))
+    client.setQuery(NATIONS)
+    client.setReturnFormat(JSON)
+    result = client.queryAndConvert()
+    assert [b["code"]["value"] for b in result["results"]["bindings"]] == CODES  # type: ignore[index]
+
+
+def test_sparqlwrapper_select_xml_by_post(server: Server) -> None:
+    client = SPARQLWrapper(endpoint(server))
+    client.setQuery(NATIONS)
+    client.setMethod(POST)
+    client.setReturnFormat(XML)
+    document = client.queryAndConvert()
+    ns = "http://www.w3.org/2005/sparql-results#"
+    literals = [node.firstChild.data for node in document.getElementsByTagNameNS(ns, "literal")]  # type: ignore[union-attr]
+    assert literals == CODES
+
+
+def test_sparqlwrapper_ask_and_construct(server: Server) -> None:
+    client = SPARQLWrapper(endpoint(server))
+    client.setQuery(PREFIXES + "ASK { ?s a sg:Skater }")
+    client.setReturnFormat(JSON)
+    assert client.queryAndConvert()["boolean"] is True  # type: ignore[index]
+    client.setQuery(PREFIXES + "CONSTRUCT { ?n skos:notation ?c } WHERE { ?n skos:notation ?c }")
+    client.setReturnFormat(TURTLE)
+    graph = rdflib.Graph().parse(data=client.queryAndConvert(), format="turtle")  # type: ignore[arg-type]
+    assert sorted(str(o) for o in graph.objects()) == CODES
+
+
+def test_sparqlwrapper_reports_a_bad_query(server: Server) -> None:
+    client = SPARQLWrapper(endpoint(server))
+    client.setQuery("SELECT ?x WHERE { ?x ")
+    client.setReturnFormat(JSON)
+    with pytest.raises(QueryBadFormed, match="does not parse"):
+        client.queryAndConvert()
+
+
+def test_sparqlwrapper_update_with_token(server: Server) -> None:
+    client = SPARQLWrapper(endpoint(server), updateEndpoint=endpoint(server))
+    client.setMethod(POST)
+    client.addCustomHttpHeader("Authorization", "Bearer secret")
+    client.setQuery("INSERT DATA { GRAPH <http://ex/wrapper> { <http://ex/s> <http://ex/p> 'from SPARQLWrapper' } }")
+    assert client.query().response.status == 204  # type: ignore[attr-defined]
+    check = SPARQLWrapper(endpoint(server))
+    check.setQuery("ASK { GRAPH <http://ex/wrapper> { ?s ?p 'from SPARQLWrapper' } }")
+    check.setReturnFormat(JSON)
+    assert check.queryAndConvert()["boolean"] is True  # type: ignore[index]
+
+
+# -- rdflib's SPARQLStore and SPARQLUpdateStore ------------------------------------------------
+
+
+def test_rdflib_sparqlstore_query(server: Server) -> None:
+    store = SPARQLStore(endpoint(server))
+    result = store.query(NATIONS)  # type: ignore[arg-type]
+    assert [str(row[0]) for row in result] == CODES  # type: ignore[index,union-attr]
+
+
+def test_rdflib_sparqlstore_triples(server: Server) -> None:
+    """rdflib turns a pattern lookup into its own SELECT: another client-made query shape."""
+    store = SPARQLStore(endpoint(server))
+    germany = rdflib.URIRef("https://w3id.org/skategraph/id/nation/GER")
+    found = {(p, o) for (_s, p, o), _ctx in store.triples((germany, None, None))}
+    assert (rdflib.SKOS.notation, rdflib.Literal("GER")) in found
+    assert (rdflib.RDFS.label, rdflib.Literal("Germany")) in found
+
+
+def test_rdflib_update_store(server: Server) -> None:
+    store = SPARQLUpdateStore(endpoint(server), endpoint(server), headers={"Authorization": "Bearer secret"})
+    store.update("INSERT DATA { GRAPH <http://ex/rdflib> { <http://ex/s> <http://ex/p> 'from rdflib' } }")
+    rows = list(store.query("SELECT ?o WHERE { GRAPH <http://ex/rdflib> { ?s ?p ?o } }"))  # type: ignore[arg-type]
+    assert [str(row[0]) for row in rows] == ["from rdflib"]  # type: ignore[index]
+
+
+# -- roqet (Debian's rasqal-utils, a SPARQL client in C) ---------------------------------------
+
+
+def roqet(*args: str) -> subprocess.CompletedProcess[str]:
+    binary = shutil.which("roqet")
+    assert binary, "roqet (rasqal-utils) is needed: .ci/run installs it"
+    return subprocess.run([binary, *args], capture_output=True, text=True, timeout=60)
+
+
+def test_roqet_select(server: Server) -> None:
+    done = roqet("-p", endpoint(server), "-e", NATIONS, "-r", "csv")
+    assert done.returncode == 0, done.stderr
+    assert [row[0] for row in csv.reader(io.StringIO(done.stdout))] == ["code", *CODES]
+
+
+def test_roqet_construct(server: Server) -> None:
+    # No ASK here: rasqal 0.9.33 reads any XML boolean result, the SPARQL spec's own example
+    # included, as "0 bindings", whichever server sent it.
+    built = roqet("-p", endpoint(server), "-e", PREFIXES + "CONSTRUCT { ?n a sg:Nation } WHERE { ?n a sg:Nation }")
+    assert built.returncode == 0, built.stderr
+    assert built.stdout.count(f"<{SG}Nation>") == 11
+
+
+# -- federation: SERVICE to an endpoint on the allow-list ---------------------------------------
+
+
+def test_service_to_an_allowed_endpoint(server: Server, tmp_path: Path) -> None:
+    store = tmp_path / "federating"
+    build(store)
+    allowed = endpoint(server)
+    federating = start_server(store, "--allow-service", allowed)
+    try:
+        query = (
+            PREFIXES
+            + f"SELECT ?code WHERE {{ SERVICE <{allowed}> {{ ?n a sg:Nation ; skos:notation ?code }} }} ORDER BY ?code"
+        )
+        reply = federating.query(query)
+        assert reply.status == 200, reply.text
+        assert [b["code"]["value"] for b in json.loads(reply.body)["results"]["bindings"]] == CODES
+        other = federating.query(PREFIXES + "SELECT * WHERE { SERVICE <http://127.0.0.1:9/sparql> { ?s ?p ?o } }")
+        assert other.status == 400 and json.loads(other.body)["error"] == "outbound_refused"
+        description = rdflib.Graph().parse(data=federating.get("/sparql").body, format="turtle")
+        feature = rdflib.URIRef("http://www.w3.org/ns/sparql-service-description#BasicFederatedQuery")
+        assert (None, None, feature) in description
+    finally:
+        assert federating.stop() == 0
