@@ -80,9 +80,9 @@ class Server:
             all_headers["Content-Type"] = content_type
         return self.request("POST", path, body, all_headers)
 
-    def update(self, sparql: str, token: str | None = "secret", **params: str) -> Reply:
+    def update(self, sparql: str, token: str | None = "secret", **params: str | list[str]) -> Reply:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
-        path = "/sparql" + (f"?{urlencode(params)}" if params else "")
+        path = "/sparql" + (f"?{urlencode(params, doseq=True)}" if params else "")
         return self.post(path, sparql, "application/sparql-update", **headers)
 
     def stop(self) -> int:
