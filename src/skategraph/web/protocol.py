@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 from collections.abc import Iterator
 
 import pyoxigraph as ox
@@ -21,7 +22,7 @@ from flask import Blueprint, Response, request, url_for
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import UnsupportedMediaType
 
-from skategraph.errors import QueryError
+from skategraph.errors import QueryError, QueryTimeout, StreamAborted
 from skategraph.sparqltext import add_using
 from skategraph.web import description, get_service, negotiate
 from skategraph.workers import ChangeJob, QueryJob
@@ -120,12 +121,15 @@ def respond(job: QueryJob, limit: float) -> Response:
         _cache_headers(response, etag, cacheable)
         return response
     reply = svc.query(job, limit)
-    body: Iterator[bytes] = reply.body
+    complete, body = _read_ahead(reply.body)
     if request.method == "HEAD":
         for _chunk in body:  # finish the work so the worker is free again; send nothing
             pass
-        body = iter(())
-    response = Response(body, mimetype=reply.media_type)
+        response = Response(b"", mimetype=reply.media_type)
+    elif complete is not None:
+        response = Response(complete, mimetype=reply.media_type)
+    else:
+        response = Response(body, mimetype=reply.media_type)
     _cache_headers(response, etag, cacheable)
     response.headers["X-Skategraph-Build"] = svc.generation().name
     if reply.form == "select" and job.row_limit:
@@ -134,6 +138,26 @@ def respond(job: QueryJob, limit: float) -> Response:
             response.headers["X-Skategraph-Truncated"] = "true"
             response.headers["Link"] = f'<{job.truncated_links[0]}>; rel="describedby"'
     return response
+
+
+READ_AHEAD = 256 * 1024
+
+
+def _read_ahead(body: Iterator[bytes]) -> tuple[bytes | None, Iterator[bytes]]:
+    """Read a result up to READ_AHEAD bytes: a result that fits is sent whole, with a Content-Length
+    (so the connection stays open: waitress closes it after a chunked response); a longer one streams.
+    A time limit reached while reading ahead is still a clean 503, since nothing has been sent."""
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        for chunk in body:
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > READ_AHEAD:
+                return None, itertools.chain(chunks, body)
+    except StreamAborted as error:
+        raise QueryTimeout(str(error)) from None
+    return b"".join(chunks), iter(())
 
 
 def _etag(job: QueryJob) -> str:
