@@ -319,3 +319,11 @@ def test_bundled_queries_answer_from_the_source(store: str) -> None:
         "second": "Fabio Carta",
         "third": "Oh Se-jong",
     }
+
+
+def test_readme_names_only_real_commands() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    # Commands as written in code: `$ skategraph X`, `&& skategraph X`, `` `skategraph X` ``.
+    named = set(re.findall(r"(?:\$ |&& |`)skategraph ([a-z]+)\b", readme))
+    assert named <= set(cli.commands), named - set(cli.commands)
+    assert set(cli.commands) <= named, f"undocumented commands: {set(cli.commands) - named}"

@@ -1,0 +1,180 @@
+"""HTTP throughput and latency of `skategraph serve`, against two baselines measured in the same run.
+
+    python bench/endpoint.py [--seasons 10] [--duration 5] [--clients 1 4 16]
+
+Baselines: the same queries in-process with pyoxigraph (threads, which release the GIL), and
+Oxigraph's own Rust server (`oxigraph serve-read-only`, PyPI's `oxigraph`) on the same data. Load
+comes from wrk (Debian's package) with keep-alive connections, one per client. Two queries: a tiny
+lookup and a heavy aggregation over every result. Each figure is requests per second and p50/p99
+latency; the ratios are what to compare, since these machines are shared and noisy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from urllib.parse import quote
+
+import pyoxigraph as ox
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.conftest import SEED, shift_season  # noqa: E402
+
+from skategraph import generations  # noqa: E402
+from skategraph.articles import read_articles  # noqa: E402
+from skategraph.ids import DEFAULT_BASE  # noqa: E402
+from skategraph.nations import bundled_nations  # noqa: E402
+from skategraph.store import build_store, open_store  # noqa: E402
+
+PREFIXES = "PREFIX sg: <https://w3id.org/skategraph/ontology#> PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#> "
+QUERIES = {
+    "tiny": PREFIXES + "SELECT ?label WHERE { <https://w3id.org/skategraph/id/skater/ahn-hyun-soo> rdfs:label ?label }",
+    "heavy": PREFIXES + "SELECT ?skater (COUNT(*) AS ?podiums) (SUM(IF(?rank = 1, 1, 0)) AS ?wins) "
+    "WHERE { ?r sg:race ?race ; sg:competitor ?skater ; sg:rank ?rank } "
+    "GROUP BY ?skater ORDER BY DESC(?wins) DESC(?podiums)",
+}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def wait_for(url: str, seconds: float = 30) -> None:
+    import urllib.request
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(url, timeout=1).read()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise SystemExit(f"{url} did not answer")
+
+
+def wrk(url: str, clients: int, duration: int) -> tuple[float, float, float]:
+    binary = shutil.which("wrk")
+    if not binary:
+        raise SystemExit("wrk is needed: apt-get install wrk")
+    threads = min(clients, 2)
+    done = subprocess.run(
+        [binary, f"-t{threads}", f"-c{clients}", f"-d{duration}s", "--latency",
+         "-H", "Accept: application/sparql-results+json", url],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    text = done.stdout
+    if "Non-2xx" in text:
+        raise SystemExit(f"errors during the run against {url}:\n{text}")
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))  # type: ignore[union-attr]
+    return rps, _ms(text, "50%"), _ms(text, "99%")
+
+
+def _ms(text: str, percentile: str) -> float:
+    value, unit = re.search(rf"{percentile}\s+([\d.]+)(us|ms|s)", text).groups()  # type: ignore[union-attr]
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+def in_process(store: ox.Store, query: str, clients: int, duration: int) -> tuple[float, float, float]:
+    latencies: list[float] = []
+    lock = threading.Lock()
+    stop = time.monotonic() + duration
+
+    def loop() -> None:
+        mine = []
+        while time.monotonic() < stop:
+            started = time.perf_counter()
+            result = store.query(query, use_default_graph_as_union=True)
+            result.serialize(io.BytesIO(), ox.QueryResultsFormat.JSON)  # type: ignore[union-attr]
+            mine.append((time.perf_counter() - started) * 1000)
+        with lock:
+            latencies.extend(mine)
+
+    threads = [threading.Thread(target=loop) for _ in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    latencies.sort()
+    p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
+    return len(latencies) / duration, statistics.median(latencies), p99
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
+    parser.add_argument("--seasons", type=int, default=10)
+    parser.add_argument("--duration", type=int, default=5)
+    parser.add_argument("--clients", type=int, nargs="+", default=[1, 4, 16])
+    args = parser.parse_args()
+    oxigraph = shutil.which("oxigraph") or str(Path(sys.executable).parent / "oxigraph")
+    if not Path(oxigraph).exists():
+        raise SystemExit("Oxigraph's server is needed: pip install oxigraph")
+
+    with tempfile.TemporaryDirectory() as folder:
+        work = Path(folder)
+        text = SEED.read_text(encoding="utf-8")
+        paths = []
+        for k in range(args.seasons):
+            path = work / f"season-{k}.txt"
+            path.write_text(shift_season(text, k), encoding="utf-8")
+            paths.append(path)
+        nations = bundled_nations()
+        store_path = work / "store"
+        build_store(read_articles(paths, nations), nations, store_path, base=DEFAULT_BASE)
+        triples = len(open_store(store_path))
+        # The same data for Oxigraph's server, in its own directory.
+        dump = work / "dump.nq"
+        with open(dump, "wb") as handle:
+            open_store(store_path).dump(handle, ox.RdfFormat.N_QUADS)
+        subprocess.run([oxigraph, "load", "--location", str(work / "oxigraph"), "--file", str(dump)],
+                       check=True, capture_output=True)  # fmt: skip
+
+        ours_port, theirs_port = free_port(), free_port()
+        env = {**os.environ, "SKATEGRAPH_STORE": str(store_path)}
+        ours = subprocess.Popen([sys.executable, "-m", "skategraph", "serve", "--port", str(ours_port), "--row-limit", "0"],
+                                env=env, stderr=subprocess.DEVNULL)  # fmt: skip
+        theirs = subprocess.Popen([oxigraph, "serve-read-only", "--location", str(work / "oxigraph"),
+                                   "--bind", f"127.0.0.1:{theirs_port}", "--union-default-graph"],
+                                  stderr=subprocess.DEVNULL)  # fmt: skip
+        try:
+            wait_for(f"http://127.0.0.1:{ours_port}/health")
+            wait_for(f"http://127.0.0.1:{theirs_port}/query?query=ASK%7B%7D")
+            local = ox.Store.read_only(str(generations.current(store_path) / "oxigraph"))
+            print(f"{args.seasons} seasons, {triples:,} triples; {args.duration} s per cell; {os.cpu_count()} cores\n")
+            header = f"{'query':6} {'clients':>7} | {'skategraph rps':>14} {'p50':>7} {'p99':>7} | {'oxigraph rps':>12} {'p99':>7} | {'in-process rps':>14} {'p50':>7} | {'vs oxigraph':>11} {'vs in-proc':>10}"
+            print(header)
+            print("-" * len(header))
+            for name, query in QUERIES.items():
+                for clients in args.clients:
+                    s_rps, s50, s99 = wrk(
+                        f"http://127.0.0.1:{ours_port}/sparql?query={quote(query)}", clients, args.duration
+                    )
+                    o_rps, _o50, o99 = wrk(
+                        f"http://127.0.0.1:{theirs_port}/query?query={quote(query)}", clients, args.duration
+                    )
+                    i_rps, i50, _i99 = in_process(local, query, clients, args.duration)
+                    print(f"{name:6} {clients:>7} | {s_rps:>14,.0f} {s50:>6.2f}ms {s99:>6.2f}ms | {o_rps:>12,.0f} {o99:>6.2f}ms | "
+                          f"{i_rps:>14,.0f} {i50:>6.2f}ms | {s_rps / o_rps:>10.2f}x {s_rps / i_rps:>9.2f}x", flush=True)  # fmt: skip
+        finally:
+            for process in (ours, theirs):
+                process.terminate()
+                process.wait(timeout=20)
+
+
+if __name__ == "__main__":
+    main()
