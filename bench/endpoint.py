@@ -146,8 +146,8 @@ def main() -> None:
 
         ours_port, theirs_port = free_port(), free_port()
         env = {**os.environ, "SKATEGRAPH_STORE": str(store_path)}
-        ours = subprocess.Popen([sys.executable, "-m", "skategraph", "serve", "--port", str(ours_port), "--row-limit", "0"],
-                                env=env, stderr=subprocess.DEVNULL)  # fmt: skip
+        serve = [sys.executable, "-m", "skategraph", "serve", "--port", str(ours_port), "--row-limit", "0"]
+        ours = subprocess.Popen(serve, env=env, stderr=subprocess.DEVNULL)
         theirs = subprocess.Popen([oxigraph, "serve-read-only", "--location", str(work / "oxigraph"),
                                    "--bind", f"127.0.0.1:{theirs_port}", "--union-default-graph"],
                                   stderr=subprocess.DEVNULL)  # fmt: skip
@@ -156,7 +156,10 @@ def main() -> None:
             wait_for(f"http://127.0.0.1:{theirs_port}/query?query=ASK%7B%7D")
             local = ox.Store.read_only(str(generations.current(store_path) / "oxigraph"))
             print(f"{args.seasons} seasons, {triples:,} triples; {args.duration} s per cell; {os.cpu_count()} cores\n")
-            header = f"{'query':6} {'clients':>7} | {'skategraph rps':>14} {'p50':>7} {'p99':>7} | {'oxigraph rps':>12} {'p99':>7} | {'in-process rps':>14} {'p50':>7} | {'vs oxigraph':>11} {'vs in-proc':>10}"
+            header = (
+                f"{'query':6} {'clients':>7} | {'skategraph rps':>14} {'p50':>7} {'p99':>7} | {'oxigraph rps':>12} "
+                f"{'p99':>7} | {'in-process rps':>14} {'p50':>7} | {'vs oxigraph':>11} {'vs in-proc':>10}"
+            )
             print(header)
             print("-" * len(header))
             for name, query in QUERIES.items():
@@ -168,8 +171,11 @@ def main() -> None:
                         f"http://127.0.0.1:{theirs_port}/query?query={quote(query)}", clients, args.duration
                     )
                     i_rps, i50, _i99 = in_process(local, query, clients, args.duration)
-                    print(f"{name:6} {clients:>7} | {s_rps:>14,.0f} {s50:>6.2f}ms {s99:>6.2f}ms | {o_rps:>12,.0f} {o99:>6.2f}ms | "
-                          f"{i_rps:>14,.0f} {i50:>6.2f}ms | {s_rps / o_rps:>10.2f}x {s_rps / i_rps:>9.2f}x", flush=True)  # fmt: skip
+                    print(
+                        f"{name:6} {clients:>7} | {s_rps:>14,.0f} {s50:>6.2f}ms {s99:>6.2f}ms | {o_rps:>12,.0f} "
+                        f"{o99:>6.2f}ms | {i_rps:>14,.0f} {i50:>6.2f}ms | {s_rps / o_rps:>10.2f}x {s_rps / i_rps:>9.2f}x",
+                        flush=True,
+                    )
         finally:
             for process in (ours, theirs):
                 process.terminate()
