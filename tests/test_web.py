@@ -449,3 +449,33 @@ def test_rebuild_is_picked_up_without_failures(server: Server, tmp_path: Path, s
         stop.set()
         thread.join()
     assert statuses and set(statuses) == {200}
+
+
+def test_runaway_update_is_stopped_and_changes_nothing(server: Server) -> None:
+    before = server.query(COUNT).header("X-Skategraph-Build")
+    # An update's WHERE reads the store's own default graph (empty here), so the graphs are named.
+    explosive = ("INSERT { GRAPH <http://ex/boom> { ?a <http://ex/p> ?n } } WHERE { "
+                 "GRAPH ?g1 { ?a ?b ?c } GRAPH ?g2 { ?d ?e ?f } GRAPH ?g3 { ?g ?h ?i } BIND(RAND() AS ?n) }")  # fmt: skip
+    started = time.monotonic()
+    reply = server.update(explosive, timeout="2")
+    assert reply.status == 503 and json.loads(reply.body)["error"] == "query_timeout"
+    assert time.monotonic() - started < 3.5
+    assert server.query(COUNT).header("X-Skategraph-Build") == before
+    assert server.query("ASK { GRAPH <http://ex/boom> { ?s ?p ?o } }").body.endswith(b"false}")
+    # The lock was released: the next update goes through.
+    assert server.update("INSERT DATA { GRAPH <http://ex/after> { <http://ex/s> <http://ex/p> 1 } }").status == 204
+
+
+def test_serve_builds_on_first_run_and_stops_on_sigint(tmp_path: Path) -> None:
+    import signal
+
+    fresh = start_server(tmp_path / "new-store")
+    try:
+        assert any("building it first" in line for line in fresh.log)
+        assert rows(fresh.query(COUNT).body) == [{"n": "60"}]
+    finally:
+        fresh.process.send_signal(signal.SIGINT)
+        fresh.process.send_signal(signal.SIGTERM)  # a second signal during shutdown must not break it
+        assert fresh.process.wait(timeout=20) == 0
+        fresh.stop()
+    assert any("stopping on SIGINT" in line for line in fresh.log)
