@@ -6,6 +6,7 @@ thread so a chatty server never blocks on a full pipe.
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import os
 import re
@@ -14,6 +15,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlencode
@@ -133,3 +135,16 @@ def start_server(store: Path, *args: str, env: dict[str, str] | None = None) -> 
             break
         time.sleep(0.05)
     return server
+
+
+@contextlib.contextmanager
+def seed_server(folder: Path, *args: str, token: str | None = "secret") -> Iterator[Server]:
+    """The seed built into `folder` and served; stopped cleanly (exit status 0) at the end."""
+    from .conftest import build
+
+    build(folder / "store")
+    running = start_server(folder / "store", *args, env={"SKATEGRAPH_UPDATE_TOKEN": token} if token else None)
+    try:
+        yield running
+    finally:
+        assert running.stop() == 0, "".join(running.log)

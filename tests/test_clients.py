@@ -17,8 +17,7 @@ from rdflib.plugins.stores.sparqlstore import SPARQLStore, SPARQLUpdateStore
 from SPARQLWrapper import JSON, POST, TURTLE, XML, SPARQLWrapper
 from SPARQLWrapper.SPARQLExceptions import QueryBadFormed
 
-from .conftest import build
-from .server import Server, start_server
+from .server import Server, seed_server
 
 SG = "https://w3id.org/skategraph/ontology#"
 PREFIXES = f"PREFIX sg: <{SG}> PREFIX skos: <http://www.w3.org/2004/02/skos/core#> "
@@ -28,11 +27,8 @@ CODES = ["BUL", "CAN", "CHN", "FRA", "GER", "ITA", "JPN", "KOR", "NED", "RUS", "
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    store = tmp_path_factory.mktemp("clients") / "store"
-    build(store)
-    running = start_server(store, env={"SKATEGRAPH_UPDATE_TOKEN": "secret"})
-    yield running
-    assert running.stop() == 0
+    with seed_server(tmp_path_factory.mktemp("clients")) as running:
+        yield running
 
 
 def endpoint(server: Server) -> str:
@@ -153,11 +149,8 @@ def test_roqet_select_with_filter_and_order(server: Server) -> None:
 
 
 def test_service_to_an_allowed_endpoint(server: Server, tmp_path: Path) -> None:
-    store = tmp_path / "federating"
-    build(store)
     allowed = endpoint(server)
-    federating = start_server(store, "--allow-service", allowed)
-    try:
+    with seed_server(tmp_path, "--allow-service", allowed, token=None) as federating:
         query = (
             PREFIXES
             + f"SELECT ?code WHERE {{ SERVICE <{allowed}> {{ ?n a sg:Nation ; skos:notation ?code }} }} ORDER BY ?code"
@@ -170,5 +163,3 @@ def test_service_to_an_allowed_endpoint(server: Server, tmp_path: Path) -> None:
         description = rdflib.Graph().parse(data=federating.get("/sparql").body, format="turtle")
         feature = rdflib.URIRef("http://www.w3.org/ns/sparql-service-description#BasicFederatedQuery")
         assert (None, None, feature) in description
-    finally:
-        assert federating.stop() == 0

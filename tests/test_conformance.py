@@ -18,8 +18,7 @@ import pytest
 import rdflib
 from rdflib.compare import isomorphic
 
-from .conftest import build
-from .server import Reply, Server, start_server
+from .server import Reply, Server, seed_server
 
 K = "http://kasei.us/2009/09/sparql/data/"
 D0, D1, D2, D3 = (quote(f"{K}data{i}.rdf", safe="") for i in range(4))
@@ -31,13 +30,10 @@ FOAF_DOCS = "".join(
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    store = tmp_path_factory.mktemp("conformance") / "store"
-    build(store)
-    running = start_server(store, env={"SKATEGRAPH_UPDATE_TOKEN": "secret"})
-    # The protocol tests' data: dataN.nt, "a single foaf:Document typing triple", in graph dataN.rdf.
-    assert running.update(f"INSERT DATA {{ {FOAF_DOCS} }}").status == 204
-    yield running
-    assert running.stop() == 0
+    with seed_server(tmp_path_factory.mktemp("conformance")) as running:
+        # The protocol tests' data: dataN.nt, "a single foaf:Document typing triple", in graph dataN.rdf.
+        assert running.update(f"INSERT DATA {{ {FOAF_DOCS} }}").status == 204
+        yield running
 
 
 def boolean(reply: Reply) -> bool:

@@ -19,7 +19,7 @@ import pytest
 import rdflib
 
 from .conftest import SEED, build, shift_season
-from .server import Server, start_server
+from .server import Server, seed_server, start_server
 
 COUNT = "SELECT (COUNT(*) AS ?n) WHERE { ?r a sg:Race }"
 CONSTRUCT = "CONSTRUCT { ?s a sg:Nation } WHERE { ?s a sg:Nation }"
@@ -30,11 +30,8 @@ VOID = rdflib.Namespace("http://rdfs.org/ns/void#")
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    store = tmp_path_factory.mktemp("web") / "store"
-    build(store)
-    running = start_server(store, env={"SKATEGRAPH_UPDATE_TOKEN": "secret"})
-    yield running
-    assert running.stop() == 0, "".join(running.log)
+    with seed_server(tmp_path_factory.mktemp("web")) as running:
+        yield running
     assert any("stopped" in line for line in running.log)
 
 
@@ -336,10 +333,7 @@ def test_large_results_stream(server: Server) -> None:
 
 
 def test_row_limit_is_signalled(tmp_path: Path) -> None:
-    store = tmp_path / "store"
-    build(store)
-    limited = start_server(store, "--row-limit", "100", "--max-body", "2000")
-    try:
+    with seed_server(tmp_path, "--row-limit", "100", "--max-body", "2000") as limited:
         reply = limited.query("SELECT * WHERE { ?s ?p ?o }")
         assert reply.header("X-Skategraph-Truncated") == "true"
         assert reply.header("X-Skategraph-Row-Limit") == "100"
@@ -354,8 +348,6 @@ def test_row_limit_is_signalled(tmp_path: Path) -> None:
         assert "link" not in json.loads(whole.body)["head"]
         big = limited.post("/sparql", "ASK {} #" + "x" * 3000, "application/sparql-query")
         assert big.status == 413 and json.loads(big.body)["error"] == "request_entity_too_large"
-    finally:
-        assert limited.stop() == 0
 
 
 # -- writes ------------------------------------------------------------------------------------
@@ -370,17 +362,12 @@ def test_writes_need_the_token(server: Server) -> None:
 
 
 def test_read_only_without_token(tmp_path: Path) -> None:
-    store = tmp_path / "store"
-    build(store)
-    readonly = start_server(store)
-    try:
+    with seed_server(tmp_path, token=None) as readonly:
         reply = readonly.update("CLEAR ALL", token="anything")
         assert reply.status == 403
         assert "read-only" in json.loads(reply.body)["message"]
         assert readonly.request("PUT", "/store?default", "", {"Content-Type": "text/turtle"}).status == 403
         assert rows(readonly.query(COUNT).body) == [{"n": "60"}]
-    finally:
-        assert readonly.stop() == 0
 
 
 def test_update_and_failed_update(server: Server) -> None:

@@ -19,7 +19,7 @@ from werkzeug.exceptions import NotAcceptable, NotFound, UnsupportedMediaType
 
 from skategraph.errors import QueryError
 from skategraph.web import get_service, negotiate
-from skategraph.web.protocol import respond
+from skategraph.web.protocol import iris, respond
 from skategraph.workers import ChangeJob, QueryJob
 
 blueprint = Blueprint("graphstore", __name__)
@@ -55,14 +55,7 @@ def _target(path: str | None) -> tuple[bool, str | None]:
     if len(named) > 1:
         raise QueryError("give one ?graph=IRI")
     if named:
-        iri = named[0]
-        try:
-            ox.NamedNode(iri)
-        except ValueError:
-            raise QueryError(f"?graph= must be an absolute IRI, not {iri!r}") from None
-        if ":" not in iri:
-            raise QueryError(f"?graph= must be an absolute IRI, not {iri!r}")
-        return True, iri
+        return True, iris(named, "?graph=")[0]
     return default, None
 
 
