@@ -5,8 +5,10 @@
 Baselines: the same queries in-process with pyoxigraph (threads, which release the GIL), and
 Oxigraph's own Rust server (`oxigraph serve-read-only`, PyPI's `oxigraph`) on the same data. Load
 comes from wrk (Debian's package) with keep-alive connections, one per client. Two queries: a tiny
-lookup and a heavy aggregation over every result. Each figure is requests per second and p50/p99
-latency; the ratios are what to compare, since these machines are shared and noisy.
+lookup and a heavy aggregation over every result. skategraph runs twice: with its response cache (the
+default: wrk repeats one request, so after the first every answer is a cache hit) and without it
+(`--cache-mb 0`: every request is evaluated by a worker). Each figure is requests per second and
+p50/p99 latency; the ratios are what to compare, since these machines are shared and noisy.
 """
 
 from __future__ import annotations
@@ -144,40 +146,43 @@ def main() -> None:
         subprocess.run([oxigraph, "load", "--location", str(work / "oxigraph"), "--file", str(dump)],
                        check=True, capture_output=True)  # fmt: skip
 
-        ours_port, theirs_port = free_port(), free_port()
+        ours_port, uncached_port, theirs_port = free_port(), free_port(), free_port()
         env = {**os.environ, "SKATEGRAPH_STORE": str(store_path)}
-        serve = [sys.executable, "-m", "skategraph", "serve", "--port", str(ours_port), "--row-limit", "0"]
-        ours = subprocess.Popen(serve, env=env, stderr=subprocess.DEVNULL)
+        serve = [sys.executable, "-m", "skategraph", "serve", "--row-limit", "0"]
+        ours = subprocess.Popen([*serve, "--port", str(ours_port)], env=env, stderr=subprocess.DEVNULL)
+        uncached = subprocess.Popen([*serve, "--port", str(uncached_port), "--cache-mb", "0"], env=env,
+                                    stderr=subprocess.DEVNULL)  # fmt: skip
         theirs = subprocess.Popen([oxigraph, "serve-read-only", "--location", str(work / "oxigraph"),
                                    "--bind", f"127.0.0.1:{theirs_port}", "--union-default-graph"],
                                   stderr=subprocess.DEVNULL)  # fmt: skip
         try:
             wait_for(f"http://127.0.0.1:{ours_port}/health")
+            wait_for(f"http://127.0.0.1:{uncached_port}/health")
             wait_for(f"http://127.0.0.1:{theirs_port}/query?query=ASK%7B%7D")
             local = ox.Store.read_only(str(generations.current(store_path) / "oxigraph"))
             print(f"{args.seasons} seasons, {triples:,} triples; {args.duration} s per cell; {os.cpu_count()} cores\n")
             header = (
-                f"{'query':6} {'clients':>7} | {'skategraph rps':>14} {'p50':>7} {'p99':>7} | {'oxigraph rps':>12} "
-                f"{'p99':>7} | {'in-process rps':>14} {'p50':>7} | {'vs oxigraph':>11} {'vs in-proc':>10}"
+                f"{'query':6} {'clients':>7} | {'cached rps':>10} {'p99':>8} | {'uncached rps':>12} {'p50':>8} "
+                f"{'p99':>8} | {'oxigraph rps':>12} {'p99':>8} | {'in-proc rps':>11} {'p50':>8} | "
+                f"{'cached/oxi':>10} {'uncached/oxi':>12} {'uncached/in-proc':>16}"
             )
             print(header)
             print("-" * len(header))
             for name, query in QUERIES.items():
                 for clients in args.clients:
-                    s_rps, s50, s99 = wrk(
-                        f"http://127.0.0.1:{ours_port}/sparql?query={quote(query)}", clients, args.duration
-                    )
-                    o_rps, _o50, o99 = wrk(
-                        f"http://127.0.0.1:{theirs_port}/query?query={quote(query)}", clients, args.duration
-                    )
+                    path = f"?query={quote(query)}"
+                    c_rps, _c50, c99 = wrk(f"http://127.0.0.1:{ours_port}/sparql{path}", clients, args.duration)
+                    u_rps, u50, u99 = wrk(f"http://127.0.0.1:{uncached_port}/sparql{path}", clients, args.duration)
+                    o_rps, _o50, o99 = wrk(f"http://127.0.0.1:{theirs_port}/query{path}", clients, args.duration)
                     i_rps, i50, _i99 = in_process(local, query, clients, args.duration)
                     print(
-                        f"{name:6} {clients:>7} | {s_rps:>14,.0f} {s50:>6.2f}ms {s99:>6.2f}ms | {o_rps:>12,.0f} "
-                        f"{o99:>6.2f}ms | {i_rps:>14,.0f} {i50:>6.2f}ms | {s_rps / o_rps:>10.2f}x {s_rps / i_rps:>9.2f}x",
+                        f"{name:6} {clients:>7} | {c_rps:>10,.0f} {c99:>6.2f}ms | {u_rps:>12,.0f} {u50:>6.2f}ms "
+                        f"{u99:>6.2f}ms | {o_rps:>12,.0f} {o99:>6.2f}ms | {i_rps:>11,.0f} {i50:>6.2f}ms | "
+                        f"{c_rps / o_rps:>9.2f}x {u_rps / o_rps:>11.2f}x {u_rps / i_rps:>15.2f}x",
                         flush=True,
                     )
         finally:
-            for process in (ours, theirs):
+            for process in (ours, uncached, theirs):
                 process.terminate()
                 process.wait(timeout=20)
 

@@ -466,3 +466,41 @@ def test_serve_builds_on_first_run_and_stops_on_sigint(tmp_path: Path) -> None:
         assert fresh.process.wait(timeout=20) == 0
         fresh.stop()
     assert any("stopping on SIGINT" in line for line in fresh.log)
+
+
+def cached_lines(server: Server, fragment: str) -> int:
+    time.sleep(0.1)  # the log is read by a thread
+    return sum(1 for line in server.log if "(cached)" in line and fragment in line)
+
+
+def test_repeated_get_is_answered_from_the_cache(server: Server) -> None:
+    query = "SELECT ?l WHERE { <https://w3id.org/skategraph/id/skater/oh-se-jong> rdfs:label ?l }"
+    first, second = server.query(query), server.query(query)
+    assert first.status == second.status == 200
+    assert second.body == first.body and rows(second.body) == [{"l": "Oh Se-jong"}]
+    assert second.header("ETag") == first.header("ETag") and second.header("Content-Type") == first.header(
+        "Content-Type"
+    )
+    assert cached_lines(server, "oh-se-jong") == 1
+    as_csv = server.query(query, accept="text/csv")  # another representation: not the JSON entry
+    assert as_csv.text.splitlines() == ["l", "Oh Se-jong"]
+    server.post("/sparql", query, "application/sparql-query")  # POST never comes from the cache
+    assert cached_lines(server, "oh-se-jong") == 1
+
+
+def test_the_cache_never_answers_for_an_older_store(server: Server) -> None:
+    ask_query = "ASK { GRAPH <http://ex/cache-check> { ?s ?p ?o } }"
+    assert server.query(ask_query).body.endswith(b"false}")
+    assert server.query(ask_query).body.endswith(b"false}")  # now cached
+    assert (
+        server.update("INSERT DATA { GRAPH <http://ex/cache-check> { <http://ex/s> <http://ex/p> 1 } }").status == 204
+    )
+    assert server.query(ask_query).body.endswith(b"true}")
+
+
+def test_cache_can_be_turned_off(tmp_path: Path) -> None:
+    with seed_server(tmp_path, "--cache-mb", "0", token=None) as uncached:
+        for _ in range(3):
+            assert rows(uncached.query(COUNT).body) == [{"n": "60"}]
+        time.sleep(0.1)
+        assert not any("(cached)" in line for line in uncached.log)

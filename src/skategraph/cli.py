@@ -341,6 +341,7 @@ def serve(store_path: Path, host: str, port: int, base: str, **options: Any) -> 
         update_token=options["update_token"] or None,
         allow_service=frozenset(url for value in options["allow_service"] for url in value.split()),
         cache_max_age=options["cache_max_age"],
+        cache_mb=options["cache_mb"],
     )
     server.serve(settings, host, port)
 

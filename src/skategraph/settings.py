@@ -21,6 +21,7 @@ class Settings:
     update_token: str | None = None
     allow_service: frozenset[str] = frozenset()
     cache_max_age: int = 60
+    cache_mb: int = 64
 
 
 # (field, environment variable, help) for everything `skategraph serve` can be told.
@@ -35,4 +36,6 @@ SERVE_OPTIONS = [
     ("allow_service", "SKATEGRAPH_ALLOW_SERVICE",
      "An endpoint SERVICE and LOAD may fetch (repeatable; space-separated in the variable). None by default."),
     ("cache_max_age", "SKATEGRAPH_CACHE_MAX_AGE", "Seconds a proxy may cache a GET result (Cache-Control max-age)."),
+    ("cache_mb", "SKATEGRAPH_CACHE_MB",
+     "Memory for repeated GET query answers, in MiB (0: none); entries belong to one store version."),
 ]  # fmt: skip

@@ -18,6 +18,7 @@ from werkzeug.exceptions import HTTPException
 
 from skategraph.errors import SkategraphError
 from skategraph.settings import Settings
+from skategraph.web.cache import ResponseCache
 from skategraph.web.service import Service
 
 log = logging.getLogger("skategraph.web")
@@ -56,6 +57,8 @@ def create_app(settings: Settings, *, service: Service | None = None) -> Flask:
     app.register_error_handler(Exception, _render_unexpected)
     app.before_request(_start_clock)
     app.after_request(_log_when_done)
+    if settings.cache_mb > 0:
+        app.wsgi_app = ResponseCache(app.wsgi_app, settings.store, settings.cache_mb * 1024 * 1024)  # type: ignore[method-assign]
     return app
 
 

@@ -1,0 +1,101 @@
+"""A response cache in front of the app, for repeated GET queries.
+
+The key is the store generation plus everything in the request that can change the answer: path and
+query string, Accept, Origin (CORS headers depend on it). A rebuild or an update makes a new
+generation, so an entry can never be stale; old generations' entries just age out. Only complete
+200 answers that carry a Content-Length are kept (streamed results are never held in memory), within
+a byte budget, least recently used first out. A hit skips Flask and the worker pool entirely, which
+is most of a small query's cost. Requests with If-None-Match go through the app, which answers 304.
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import threading
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from skategraph import generations
+from skategraph.errors import StoreNotFound
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+
+log = logging.getLogger("skategraph.web")
+CACHED_PATHS = ("/sparql",)
+Entry = tuple[str, list[tuple[str, str]], bytes]
+
+
+class ResponseCache:
+    def __init__(self, app: WSGIApplication, store: Path, max_bytes: int) -> None:
+        self.app = app
+        self.store = store
+        self.max_bytes = max_bytes
+        self.entries: collections.OrderedDict[tuple[str, ...], Entry] = collections.OrderedDict()
+        self.size = 0
+        self.hits = 0
+        self.lock = threading.Lock()
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        if (
+            environ.get("REQUEST_METHOD") != "GET"
+            or environ.get("PATH_INFO") not in CACHED_PATHS
+            or "HTTP_IF_NONE_MATCH" in environ
+            or not environ.get("QUERY_STRING")
+        ):
+            return self.app(environ, start_response)
+        try:
+            generation = generations.current(self.store).name
+        except StoreNotFound:
+            return self.app(environ, start_response)
+        key = (generation, environ["PATH_INFO"], environ.get("QUERY_STRING", ""),
+               environ.get("HTTP_ACCEPT", ""), environ.get("HTTP_ORIGIN", ""))  # fmt: skip
+        with self.lock:
+            hit = self.entries.get(key)
+            if hit is not None:
+                self.entries.move_to_end(key)
+                self.hits += 1
+        if hit is not None:
+            status, headers, body = hit
+            start_response(status, headers)
+            path = f"{environ['PATH_INFO']}?{_short(environ.get('QUERY_STRING', ''))}"
+            log.info('%s "GET %s" %s (cached)', environ.get("REMOTE_ADDR"), path, status.split()[0])
+            return [body]
+        return self._fill(key, environ, start_response)
+
+    def _fill(self, key: tuple[str, ...], environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        seen: dict[str, Any] = {}
+
+        def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Callable[[bytes], object]:
+            seen["status"], seen["headers"] = status, headers
+            return start_response(status, headers, exc_info)
+
+        result = self.app(environ, capture)
+        headers = dict((name.lower(), value) for name, value in seen.get("headers", []))
+        length = headers.get("content-length")
+        if not seen.get("status", "").startswith("200") or length is None or int(length) > self.max_bytes // 8:
+            return result
+        try:
+            body = b"".join(result)
+        finally:
+            close = getattr(result, "close", None)
+            if close is not None:
+                close()
+        self._store(key, (seen["status"], list(seen["headers"]), body))
+        return [body]
+
+    def _store(self, key: tuple[str, ...], entry: Entry) -> None:
+        with self.lock:
+            if key in self.entries:
+                return
+            self.entries[key] = entry
+            self.size += len(entry[2])
+            while self.size > self.max_bytes and self.entries:
+                _key, (_s, _h, old) = self.entries.popitem(last=False)
+                self.size -= len(old)
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= 190 else text[:187] + "..."
