@@ -314,11 +314,13 @@ def stats(store_path: Path, as_json: bool) -> None:
 @click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True, help="Port (0: any free port).")
 @click.option("--base", envvar="SKATEGRAPH_BASE", default=DEFAULT_BASE, show_default=True,
               help="Base IRI for a first build, if there is no store yet.")  # fmt: skip
+@click.option("--processes", type=click.IntRange(1), envvar="SKATEGRAPH_PROCESSES",
+              help="Web server processes, each with its own query workers (default: one per core).")  # fmt: skip
 @serve_options
-def serve(store_path: Path, host: str, port: int, base: str, **options: Any) -> None:
+def serve(store_path: Path, host: str, port: int, base: str, processes: int | None, **options: Any) -> None:
     """Serve the graph at /sparql (SPARQL 1.1 Protocol) and /store (Graph Store Protocol).
 
-    Builds the graph from the bundled seasons first if there is no store yet. Runs waitress, logs one
+    Builds the graph from the bundled seasons first if there is no store yet. Runs gunicorn, logs one
     line per request, and stops cleanly on Ctrl-C or SIGTERM. A rebuild while it runs is picked up
     without a restart.
 
@@ -343,7 +345,7 @@ def serve(store_path: Path, host: str, port: int, base: str, **options: Any) -> 
         cache_max_age=options["cache_max_age"],
         cache_mb=options["cache_mb"],
     )
-    server.serve(settings, host, port)
+    server.serve(settings, host, port, processes)
 
 
 def main() -> None:

@@ -145,7 +145,8 @@ READ_AHEAD = 256 * 1024
 
 def _read_ahead(body: Iterator[bytes]) -> tuple[bytes | None, Iterator[bytes]]:
     """Read a result up to READ_AHEAD bytes: a result that fits is sent whole, with a Content-Length
-    (so the connection stays open: waitress closes it after a chunked response); a longer one streams.
+    (a small answer needs no chunked encoding, and waitress, our first server, closed the connection
+    after every chunked response); a longer one streams.
     A time limit reached while reading ahead is still a clean 503, since nothing has been sent."""
     chunks: list[bytes] = []
     size = 0
