@@ -476,13 +476,13 @@ def cached_lines(server: Server, fragment: str) -> int:
 
 def test_repeated_get_is_answered_from_the_cache(server: Server) -> None:
     query = "SELECT ?l WHERE { <https://w3id.org/skategraph/id/skater/oh-se-jong> rdfs:label ?l }"
-    first, second = server.query(query), server.query(query)
-    assert first.status == second.status == 200
-    assert second.body == first.body and rows(second.body) == [{"l": "Oh Se-jong"}]
-    assert second.header("ETag") == first.header("ETag") and second.header("Content-Type") == first.header(
-        "Content-Type"
-    )
-    assert cached_lines(server, "oh-se-jong") == 1
+    # Each web process keeps its own cache; the module's server runs two, so of four identical
+    # requests at most two miss.
+    replies = [server.query(query) for _ in range(4)]
+    assert {r.status for r in replies} == {200} and rows(replies[0].body) == [{"l": "Oh Se-jong"}]
+    assert len({(r.body, r.header("ETag"), r.header("Content-Type")) for r in replies}) == 1
+    hits = cached_lines(server, "oh-se-jong")
+    assert hits >= 2
     as_csv = server.query(query, accept="text/csv")  # another representation: not the JSON entry
     assert as_csv.text.splitlines() == ["l", "Oh Se-jong"]
     server.post("/sparql", query, "application/sparql-query")  # POST never comes from the cache
