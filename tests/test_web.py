@@ -326,6 +326,20 @@ def test_timeout_mid_stream_drops_the_connection(server: Server) -> None:
         connection.close()
 
 
+def test_head_says_what_get_would_send(server: Server) -> None:
+    from urllib.parse import urlencode
+
+    for query in (COUNT, "CONSTRUCT WHERE { ?s ?p ?o }"):  # one answer read whole, one streamed
+        path = "/sparql?" + urlencode({"query": query})
+        got = server.request("GET", path, headers={"Accept": "application/n-triples, application/sparql-results+json"})
+        head = server.request(
+            "HEAD", path, headers={"Accept": "application/n-triples, application/sparql-results+json"}
+        )
+        assert head.status == 200 and head.body == b""
+        assert head.header("Content-Type") == got.header("Content-Type")
+        assert int(head.header("Content-Length") or -1) == len(got.body)
+
+
 def test_large_results_stream(server: Server) -> None:
     reply = server.query("CONSTRUCT WHERE { ?s ?p ?o }", accept="application/n-triples")
     assert reply.header("Transfer-Encoding") == "chunked" and reply.header("Content-Length") is None

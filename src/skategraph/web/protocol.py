@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 from collections.abc import Iterator
+from pathlib import Path
 
 import pyoxigraph as ox
 from flask import Blueprint, Response, request, url_for
@@ -122,16 +123,17 @@ def respond(job: QueryJob, limit: float) -> Response:
         return response
     reply = svc.query(job, limit)
     complete, body = _read_ahead(reply.body)
-    if request.method == "HEAD":
-        for _chunk in body:  # finish the work so the worker is free again; send nothing
-            pass
+    if complete is not None:
+        response = Response(complete, mimetype=reply.media_type)  # werkzeug drops the body for HEAD
+    elif request.method == "HEAD":
+        # Finish the work so the worker is free again, and say how long the answer would have been.
+        length = sum(len(chunk) for chunk in body)
         response = Response(b"", mimetype=reply.media_type)
-    elif complete is not None:
-        response = Response(complete, mimetype=reply.media_type)
+        response.headers["Content-Length"] = str(length)
     else:
         response = Response(body, mimetype=reply.media_type)
     _cache_headers(response, etag, cacheable)
-    response.headers["X-Skategraph-Build"] = svc.generation().name
+    response.headers["X-Skategraph-Build"] = Path(job.generation).name
     if reply.form == "select" and job.row_limit:
         response.headers["X-Skategraph-Row-Limit"] = str(job.row_limit)
         if reply.truncated:
