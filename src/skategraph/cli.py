@@ -339,7 +339,7 @@ def serve(store_path: Path, host: str, port: int, base: str, processes: int | No
         timeout=options["timeout"],
         row_limit=options["row_limit"],
         max_body=options["max_body"],
-        workers=options["workers"] or Settings(store_path).workers,
+        workers=options["workers"] or Settings(store_path).workers,  # per web process
         update_token=options["update_token"] or None,
         allow_service=frozenset(url for value in options["allow_service"] for url in value.split()),
         cache_max_age=options["cache_max_age"],

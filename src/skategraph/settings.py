@@ -6,8 +6,7 @@ else reads the environment.
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 
@@ -17,7 +16,7 @@ class Settings:
     timeout: float = 30.0
     row_limit: int = 10_000
     max_body: int = 8 * 1024 * 1024
-    workers: int = field(default_factory=lambda: os.cpu_count() or 2)
+    workers: int = 2  # per web process: one can run away while the other answers
     update_token: str | None = None
     allow_service: frozenset[str] = frozenset()
     cache_max_age: int = 60
@@ -30,7 +29,8 @@ SERVE_OPTIONS = [
      "Longest a query or update may run, in seconds; a request may ask for less with timeout=."),
     ("row_limit", "SKATEGRAPH_ROW_LIMIT", "Most rows a SELECT returns (0: no limit); a cut result says so."),
     ("max_body", "SKATEGRAPH_MAX_BODY", "Largest request body in bytes; larger ones get 413."),
-    ("workers", "SKATEGRAPH_WORKERS", "Query worker processes (default: one per core)."),
+    ("workers", "SKATEGRAPH_WORKERS",
+     "Query worker processes per web process (default 2: one may run away while the other answers)."),
     ("update_token", "SKATEGRAPH_UPDATE_TOKEN",
      "Bearer token that allows SPARQL Update and Graph Store writes; without one the endpoint is read-only."),
     ("allow_service", "SKATEGRAPH_ALLOW_SERVICE",
