@@ -31,7 +31,7 @@ import signal
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -310,7 +310,6 @@ def _graph_exists(store: ox.Store, graph: ox.NamedNode | ox.DefaultGraph) -> boo
 class _Worker:
     process: multiprocessing.process.BaseProcess
     conn: multiprocessing.connection.Connection
-    jobs: int = field(default=0)
 
 
 class Pool:
