@@ -36,6 +36,15 @@ RDF_FORMATS: dict[str, ox.RdfFormat] = {
 }
 
 
+# The RDF syntaxes whose output uses prefix declarations; the others ignore them.
+_PREFIXED = (ox.RdfFormat.TURTLE, ox.RdfFormat.TRIG, ox.RdfFormat.RDF_XML)
+
+
+def prefixes_for(rdf_format: ox.RdfFormat, prefixes: dict[str, str] | None) -> dict[str, str] | None:
+    """The prefixes to hand pyoxigraph when writing `rdf_format`: one rule for every writer."""
+    return prefixes if rdf_format in _PREFIXED else None
+
+
 def write_result(
     result: ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples,
     output: IO[bytes],
@@ -50,12 +59,7 @@ def write_result(
                 + ", ".join(RDF_FORMATS)
             )
         rdf_format = RDF_FORMATS[name]
-        ox.serialize(
-            result,
-            output,
-            rdf_format,
-            prefixes=prefixes if rdf_format.supports_datasets or rdf_format is ox.RdfFormat.TURTLE else None,
-        )
+        ox.serialize(result, output, rdf_format, prefixes=prefixes_for(rdf_format, prefixes))
         return
     if name not in RESULTS_FORMATS:
         raise QueryError(

@@ -18,7 +18,7 @@ from typing import IO, Any, Protocol
 
 import pyoxigraph as ox
 
-from skategraph import __version__, generations, rdf, resources
+from skategraph import __version__, formats, generations, rdf, resources
 from skategraph.errors import BuildError, QueryError
 from skategraph.ids import Minter
 from skategraph.nations import Nation
@@ -53,9 +53,11 @@ class GraphStore(Protocol):
 class EmbeddedStore:
     """One generation of an on-disk store, opened read-only."""
 
-    def __init__(self, generation: Path) -> None:
+    def __init__(self, generation: Path, manifest: dict[str, Any] | None = None) -> None:
         self.generation = generation
-        self.manifest: dict[str, Any] = json.loads((generation / "manifest.json").read_text("utf-8"))
+        self.manifest: dict[str, Any] = (
+            manifest if manifest is not None else json.loads((generation / "manifest.json").read_text("utf-8"))
+        )
         self._store = ox.Store.read_only(str(generation / "oxigraph"))
 
     def query(
@@ -89,11 +91,11 @@ class EmbeddedStore:
     def dump(self, output: IO[bytes], format: ox.RdfFormat) -> None:
         """Write the whole dataset; formats without named graphs get the union of all graphs."""
         if format.supports_datasets:
-            self._store.dump(output, format, prefixes=rdf.PREFIXES if format is not ox.RdfFormat.N_QUADS else None)
+            self._store.dump(output, format, prefixes=formats.prefixes_for(format, rdf.PREFIXES))
             return
         triples = self._store.query("CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }", use_default_graph_as_union=True)
         assert isinstance(triples, ox.QueryTriples)
-        ox.serialize(triples, output, format, prefixes=rdf.PREFIXES)
+        ox.serialize(triples, output, format, prefixes=formats.prefixes_for(format, rdf.PREFIXES))
 
     def __len__(self) -> int:
         return len(self._store)
@@ -180,8 +182,7 @@ def build_store(
 
 def _describe(generation: Path, manifest: dict[str, Any]) -> EmbeddedStore:
     """Write `manifest` with the generation's statistics into it, and open the generation."""
-    (generation / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", "utf-8")
-    store = EmbeddedStore(generation)
+    store = EmbeddedStore(generation, manifest)
     numbers = dataset_stats(store)
     manifest["stats"] = {
         "triples": numbers.triples,
@@ -191,7 +192,6 @@ def _describe(generation: Path, manifest: dict[str, Any]) -> EmbeddedStore:
         "classes": dict(numbers.classes),
     }
     (generation / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", "utf-8")
-    store.manifest = manifest
     return store
 
 

@@ -199,9 +199,8 @@ def _answer_graph(conn: multiprocessing.connection.Connection, job: QueryJob, re
         return
     channel = _Channel(conn, _head("graph", job.graph_format, False))
     rdf_format = formats.RDF_FORMATS[job.graph_format]
-    prefixes = rdf.PREFIXES if rdf_format in (ox.RdfFormat.TURTLE, ox.RdfFormat.TRIG) else None
     try:
-        ox.serialize(result, channel, rdf_format, prefixes=prefixes)  # type: ignore[arg-type]
+        ox.serialize(result, channel, rdf_format, prefixes=formats.prefixes_for(rdf_format, rdf.PREFIXES))  # type: ignore[arg-type]
     except (OSError, SyntaxError, ValueError) as error:
         channel.fail(QueryError(f"the query failed while its result was being written: {error}"))
         return

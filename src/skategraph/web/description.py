@@ -101,8 +101,7 @@ def respond() -> Response:
     rdf_format = formats.RDF_FORMATS[name]
     buffer = io.BytesIO()
     endpoint = url_for("protocol.sparql", _external=True)
-    prefixes = PREFIXES if rdf_format in (ox.RdfFormat.TURTLE, ox.RdfFormat.TRIG) else None
-    ox.serialize(triples(endpoint), buffer, rdf_format, prefixes=prefixes)
+    ox.serialize(triples(endpoint), buffer, rdf_format, prefixes=formats.prefixes_for(rdf_format, PREFIXES))
     response = Response(buffer.getvalue(), mimetype=rdf_format.media_type)
     response.vary.add("Accept")
     response.set_etag(f"sd-{get_service().generation().name}-{name}")

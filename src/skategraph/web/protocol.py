@@ -168,7 +168,7 @@ def _etag(job: QueryJob) -> str:
     key = repr((job.query, job.results_format, job.graph_format, job.default_graphs, job.named_graphs,
                 job.row_limit, job.substitutions, job.base_iri))  # fmt: skip
     digest = hashlib.sha256(key.encode()).hexdigest()[:20]
-    return f"{job.generation.rsplit('/', 1)[-1]}-{digest}"
+    return f"{Path(job.generation).name}-{digest}"
 
 
 def _cache_headers(response: Response, etag: str, cacheable: bool) -> None:

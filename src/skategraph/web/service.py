@@ -7,6 +7,7 @@ generation on their next job.
 
 from __future__ import annotations
 
+import dataclasses
 import hmac
 import json
 import threading
@@ -92,9 +93,7 @@ class Service:
             check_outbound(job.text, self.settings.allow_service, PREFIXES)
         with generations.writing(self.settings.store, generations.new_id(), wait=limit) as target:
             source = self.generation()
-            outcome = self.pool.change(
-                ChangeJob(str(source), str(target), job.kind, job.text, job.graph, job.parts, job.base_iri), limit
-            )
+            outcome = self.pool.change(dataclasses.replace(job, source=str(source), target=str(target)), limit)
         outcome["build_id"] = target.name
         return outcome
 
