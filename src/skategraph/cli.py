@@ -21,11 +21,13 @@ import click
 import pyoxigraph as ox
 from tabulate import tabulate
 
-from skategraph import __version__, formats, rdf, resources, server
+from skategraph import __version__, formats, resources, server
 from skategraph.articles import read_articles
 from skategraph.errors import SkategraphError, StoreNotFound
 from skategraph.ids import DEFAULT_BASE
 from skategraph.nations import bundled_nations
+from skategraph.output import cell, print_result
+from skategraph.querycli import queries_command, query_command
 from skategraph.settings import SERVE_OPTIONS, Settings
 from skategraph.stats import dataset_stats
 from skategraph.store import BuildSummary, build_store, current_build_id, open_store
@@ -163,14 +165,7 @@ def sparql(query: str | None, query_file: io.TextIOBase | None, format_name: str
       echo 'ASK { ?s a sg:Skater }' | skategraph sparql -
     """
     text = _query_text(query, query_file)
-    result = open_store(store_path).query(text)
-    out = sys.stdout.buffer
-    if isinstance(result, ox.QueryTriples):
-        formats.write_result(result, out, format_name or "turtle", rdf.PREFIXES)
-    elif format_name == "table" or (format_name is None and sys.stdout.isatty()):
-        click.echo(_table(result))
-    else:
-        formats.write_result(result, out, format_name or "csv")
+    print_result(open_store(store_path).query(text), format_name)
 
 
 def _query_text(query: str | None, query_file: io.TextIOBase | None) -> str:
@@ -183,27 +178,6 @@ def _query_text(query: str | None, query_file: io.TextIOBase | None) -> str:
     if not query:
         raise SkategraphError("no query: give one as an argument, with --file F, or - to read standard input")
     return query
-
-
-def _table(result: ox.QuerySolutions | ox.QueryBoolean) -> str:
-    if isinstance(result, ox.QueryBoolean):
-        return "true" if bool(result) else "false"
-    headers = [v.value for v in result.variables]
-    rows = [[_cell(term) for term in row] for row in result]
-    return tabulate(rows, headers=headers, tablefmt="simple") if rows else "(no results)"
-
-
-def _cell(term: ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple | None) -> str:
-    if term is None:
-        return ""
-    if isinstance(term, ox.NamedNode):
-        for prefix, namespace in rdf.PREFIXES.items():
-            if term.value.startswith(namespace):
-                return f"{prefix}:{term.value[len(namespace) :]}"
-        return term.value
-    if isinstance(term, ox.Literal):
-        return term.value
-    return str(term)
 
 
 @cli.command()
@@ -304,7 +278,7 @@ def stats(store_path: Path, as_json: bool) -> None:
     graph_rows = [*numbers.graphs, ("total", numbers.triples)]
     click.echo(tabulate(graph_rows, headers=["named graph", "triples"], intfmt=","))
     click.echo()
-    class_rows = [(_cell(ox.NamedNode(c)), n) for c, n in numbers.classes]
+    class_rows = [(cell(ox.NamedNode(c)), n) for c, n in numbers.classes]
     click.echo(tabulate(class_rows, headers=["class", "resources"], intfmt=","))
 
 
@@ -346,6 +320,10 @@ def serve(store_path: Path, host: str, port: int, base: str, processes: int | No
         cache_mb=options["cache_mb"],
     )
     server.serve(settings, host, port, processes)
+
+
+cli.add_command(queries_command)
+cli.add_command(query_command)
 
 
 def main() -> None:

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from typing import IO
 
 import pyoxigraph as ox
@@ -173,3 +175,30 @@ def write_boolean(out: IO[bytes], name: str, value: bool) -> None:
         )
     else:
         out.write(b"true\n" if value else b"false\n")
+
+
+@dataclass
+class Page:
+    """The rows of a SELECT result to write: some columns left out, from an offset, up to a limit."""
+
+    variables: list[str]
+    rows: Iterator[list[Term | None]]
+    more: bool  # rows beyond the limit exist: the answer is cut short
+
+
+def select_page(result: ox.QuerySolutions, *, offset: int = 0, limit: int = 0, hidden: Sequence[str] = ()) -> Page:
+    """Skip `offset` rows and keep `limit` (0: all), leaving out the `hidden` columns.
+
+    With a limit, one row past it is read first, so the head can say whether the result is cut short.
+    """
+    names = [v.value for v in result.variables]
+    keep = [i for i, name in enumerate(names) if name not in hidden]
+    rows: Iterator[list[Term | None]] = itertools.islice((list(row) for row in result), offset, None)
+    more = False
+    if limit:
+        first = list(itertools.islice(rows, limit + 1))
+        more = len(first) > limit
+        rows = iter(first[:limit])
+    if len(keep) < len(names):
+        rows = ([row[i] for i in keep] for row in rows)
+    return Page([names[i] for i in keep], rows, more)

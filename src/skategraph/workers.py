@@ -21,7 +21,6 @@ the background. A query's evaluation and iteration stay on the worker's one thre
 
 from __future__ import annotations
 
-import itertools
 import json
 import logging
 import multiprocessing
@@ -48,7 +47,7 @@ from skategraph.errors import (
     StreamAborted,
     WorkerFailed,
 )
-from skategraph.results import SolutionsWriter, write_boolean
+from skategraph.results import SolutionsWriter, select_page, write_boolean
 from skategraph.store import EmbeddedStore, write_change
 
 log = logging.getLogger("skategraph.workers")
@@ -67,6 +66,8 @@ class QueryJob:
     truncated_links: tuple[str, ...] = ()
     substitutions: tuple[tuple[str, str], ...] = ()  # variable name, term in N-Triples syntax
     base_iri: str | None = None
+    offset: int = 0  # SELECT rows to skip (a saved query's pages)
+    hidden: tuple[str, ...] = ()  # SELECT columns to leave out (a saved query's parameter variables)
 
 
 @dataclass(frozen=True)
@@ -211,19 +212,13 @@ def _answer_select(conn: multiprocessing.connection.Connection, job: QueryJob, r
     if job.results_format is None:
         _fail(conn, _not_acceptable("a SELECT result"))
         return
-    variables = [v.value for v in result.variables]
     try:
-        if job.row_limit:
-            # Read one row past the limit first, so the head can say whether the result is cut short.
-            rows = list(itertools.islice(result, job.row_limit + 1))
-            truncated = len(rows) > job.row_limit
-            source: Any = iter(rows[: job.row_limit])
-        else:
-            truncated, source = False, result
-        channel = _Channel(conn, _head("select", job.results_format, truncated))
-        writer = SolutionsWriter(channel, job.results_format, variables, job.truncated_links if truncated else ())  # type: ignore[arg-type]
-        for row in source:
-            writer.row(list(row))
+        page = select_page(result, offset=job.offset, limit=job.row_limit, hidden=job.hidden)
+        channel = _Channel(conn, _head("select", job.results_format, page.more))
+        links = job.truncated_links if page.more else ()
+        writer = SolutionsWriter(channel, job.results_format, page.variables, links)  # type: ignore[arg-type]
+        for row in page.rows:
+            writer.row(row)
         writer.close()
     except (OSError, ValueError) as error:
         failure = QueryError(f"the query failed during evaluation: {error}")
