@@ -199,17 +199,17 @@ def bind(query: SavedQuery, given: Iterable[tuple[str, str]], lookups: Callable[
     `lookups` is called only when a value needs the store to be understood (a skater's name, say).
     """
     values: dict[str, str] = {}
-    for name, value in given:
+    for name, text in given:
         param = query.param(name)
         if param is None:
             takes = ", ".join(p.name for p in query.params) or "no parameters"
             raise BadParameter(f"{query.name} has no parameter {name!r}; it takes {takes}")
         if name in values:
             raise BadParameter(f"parameter {name} is given twice; give it once")
-        values[name] = value
+        values[name] = text
     substitutions: dict[str, Term] = {}
     for param in query.params:
-        value: str | None = values.get(param.name)
+        value = values.get(param.name)
         if value is not None and not value.strip() and param.type != "string":
             value = None  # an empty form field: as if not given
         if value is None:
