@@ -30,12 +30,14 @@ import yaml
 
 from skategraph import rdf, resources
 from skategraph.errors import SkategraphError
-from skategraph.params import TYPES, BadParameter, check_default, dummy_term
+from skategraph.params import TYPES, BadParameter, check_default, describe, dummy_term
 from skategraph.sparqltext import outbound_targets, tokens
 
 NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 HEADER = re.compile(r"^#\+ ?(.*)$")
 QUERY_KEYS = {"title", "description", "tags", "params"}
+# Request parameters every saved query takes; no query parameter may be named so.
+CONTROLS = ("format", "timeout", "limit", "offset")
 PARAM_KEYS = {"type", "required", "default", "description", "example", "values", "values_from", "min", "max"}
 FORMS = ("SELECT", "ASK", "CONSTRUCT", "DESCRIBE")
 
@@ -138,6 +140,32 @@ def load_catalogue(extra: Sequence[Path] = ()) -> Catalogue:
     if problems:
         raise QueryFileError(problems)
     return Catalogue(queries)
+
+
+def metadata(query: SavedQuery) -> dict[str, object]:
+    """A saved query's metadata as plain data: the CLI's `queries --json`; the web adds URLs and store values."""
+    return {
+        "name": query.name,
+        "title": query.title,
+        "description": query.description,
+        "tags": list(query.tags),
+        "parameters": [
+            {
+                "name": p.name,
+                "type": p.type,
+                "required": p.required,
+                "description": p.description,
+                "accepts": describe(p),
+                **({"default": p.default} if p.default is not None else {}),
+                **({"example": p.example} if p.example is not None else {}),
+                **({"values": list(p.values)} if p.values else {}),
+                **({"min": p.min} if p.min is not None else {}),
+                **({"max": p.max} if p.max is not None else {}),
+            }
+            for p in query.params
+        ],
+        "example": query.example(),
+    }
 
 
 # -- one file ----------------------------------------------------------------------------------
@@ -262,6 +290,9 @@ def _params(declared: Any, lines: _Lines, problem: Any) -> list[Param]:
         line = lines.line("params", str(name))
         if not isinstance(name, str) or not NAME.match(name):
             problem(line, f"a parameter name is lower case letters, digits and _, not {name!r}")
+            continue
+        if name in CONTROLS:
+            problem(line, f"a parameter cannot be named {name}: {', '.join(CONTROLS)} are taken by every saved query")
             continue
         if isinstance(spec, str):
             spec = {"type": spec}

@@ -23,11 +23,12 @@ from tabulate import tabulate
 
 from skategraph import __version__, formats, resources, server
 from skategraph.articles import read_articles
+from skategraph.catalogue import load_catalogue
 from skategraph.errors import SkategraphError, StoreNotFound
 from skategraph.ids import DEFAULT_BASE
 from skategraph.nations import bundled_nations
 from skategraph.output import cell, print_result
-from skategraph.querycli import queries_command, query_command
+from skategraph.querycli import queries_command, query_command, split_dirs
 from skategraph.settings import SERVE_OPTIONS, Settings
 from skategraph.stats import dataset_stats
 from skategraph.store import BuildSummary, build_store, current_build_id, open_store
@@ -129,6 +130,9 @@ def serve_options(command: F) -> F:
         flag = "--" + name.replace("_", "-")
         if name == "allow_service":
             option = click.option(flag, multiple=True, envvar=envvar, help=help_text)
+        elif name == "queries":
+            directory = click.Path(file_okay=False, exists=True, path_type=Path)
+            option = click.option(flag, multiple=True, envvar=envvar, type=directory, help=help_text)
         elif name == "update_token":
             option = click.option(flag, envvar=envvar, default=None, help=help_text + " Prefer the variable: "
                                   "arguments show in process lists.")  # fmt: skip
@@ -318,7 +322,9 @@ def serve(store_path: Path, host: str, port: int, base: str, processes: int | No
         allow_service=frozenset(url for value in options["allow_service"] for url in value.split()),
         cache_max_age=options["cache_max_age"],
         cache_mb=options["cache_mb"],
+        queries=tuple(split_dirs(options["queries"])),
     )
+    load_catalogue(settings.queries)  # a broken saved query stops the server here, not in every worker
     server.serve(settings, host, port, processes)
 
 

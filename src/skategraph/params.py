@@ -126,6 +126,12 @@ class Lookups:
             return sorted((k for k in keys if k != "relay"), key=int) + (["relay"] if "relay" in keys else [])
         return sorted(keys)
 
+    def values_for(self, param: Param) -> list[str]:
+        """The values the store knows for a parameter: its values_from answers, or a listed type's values."""
+        if param.values_from is not None:
+            return list(self.computed.get(param.values_from, ()))
+        return self.allowed(param.type) if param.type in LISTED else []
+
     def resolve(self, param: Param, value: str) -> str:
         """The IRI (or distance key) `value` names, or BadParameter with the nearest names."""
         found = self.index.get(param.type, {}).get(_folded(value), set())

@@ -15,7 +15,7 @@ import click
 from tabulate import tabulate
 
 from skategraph import formats, resources
-from skategraph.catalogue import Catalogue, Param, SavedQuery, load_catalogue
+from skategraph.catalogue import Catalogue, Param, SavedQuery, load_catalogue, metadata
 from skategraph.errors import SkategraphError
 from skategraph.output import print_result
 from skategraph.params import bind, describe, read_lookups
@@ -51,7 +51,7 @@ def queries_command(query_dirs: tuple[Path, ...], as_json: bool, markdown: bool)
     """
     catalogue = load_catalogue(split_dirs(query_dirs))
     if as_json:
-        click.echo(json.dumps([describe_query(q) for q in catalogue], indent=2, ensure_ascii=False))
+        click.echo(json.dumps([metadata(q) for q in catalogue], indent=2, ensure_ascii=False))
     elif markdown:
         click.echo(markdown_table(catalogue))
     else:
@@ -64,32 +64,6 @@ def _signature(param: Param) -> str:
         return f"{param.name}=<{param.type}>"
     default = f"={param.default}" if param.default is not None else ""
     return f"[{param.name}{default}]"
-
-
-def describe_query(query: SavedQuery) -> dict[str, object]:
-    """A saved query's metadata as plain data (the CLI's --json; the web adds URLs and store values)."""
-    return {
-        "name": query.name,
-        "title": query.title,
-        "description": query.description,
-        "tags": list(query.tags),
-        "parameters": [
-            {
-                "name": p.name,
-                "type": p.type,
-                "required": p.required,
-                "description": p.description,
-                "accepts": describe(p),
-                **({"default": p.default} if p.default is not None else {}),
-                **({"example": p.example} if p.example is not None else {}),
-                **({"values": list(p.values)} if p.values else {}),
-                **({"min": p.min} if p.min is not None else {}),
-                **({"max": p.max} if p.max is not None else {}),
-            }
-            for p in query.params
-        ],
-        "example": query.example(),
-    }
 
 
 def markdown_table(catalogue: Catalogue) -> str:

@@ -21,6 +21,7 @@ class Settings:
     allow_service: frozenset[str] = frozenset()
     cache_max_age: int = 60
     cache_mb: int = 64
+    queries: tuple[Path, ...] = ()  # the user's own saved-query directories, beside the bundled ones
 
 
 # (field, environment variable, help) for everything `skategraph serve` can be told.
@@ -38,4 +39,6 @@ SERVE_OPTIONS = [
     ("cache_max_age", "SKATEGRAPH_CACHE_MAX_AGE", "Seconds a proxy may cache a GET result (Cache-Control max-age)."),
     ("cache_mb", "SKATEGRAPH_CACHE_MB",
      "Memory for repeated GET query answers, in MiB (0: none); entries belong to one store version."),
+    ("queries", "SKATEGRAPH_QUERIES",
+     "A directory of your own saved queries, beside the bundled ones (repeatable; ':'-separated in the variable)."),
 ]  # fmt: skip

@@ -30,7 +30,7 @@ EXPOSED = ["ETag", "Link", "X-Skategraph-Truncated", "X-Skategraph-Row-Limit", "
 
 def create_app(settings: Settings, *, service: Service | None = None) -> Flask:
     """The WSGI app. It starts its worker pool now; `app.extensions["skategraph"].close()` stops it."""
-    from skategraph.web import graphstore, protocol
+    from skategraph.web import graphstore, protocol, saved
 
     app = Flask("skategraph")
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body
@@ -40,7 +40,14 @@ def create_app(settings: Settings, *, service: Service | None = None) -> Flask:
     # cross-origin browser request may not send (it is not in allow_headers).
     CORS(
         app,
-        resources={r"/sparql": {}, r"/store.*": {}, r"/health": {}, r"/limits": {}},
+        resources={
+            r"/sparql": {},
+            r"/store.*": {},
+            r"/queries.*": {},
+            r"/openapi.json": {},
+            r"/health": {},
+            r"/limits": {},
+        },
         origins="*",
         send_wildcard=True,  # "*", not the caller's origin: one cacheable answer for everyone
         methods=["GET", "HEAD", "POST", "OPTIONS"],
@@ -50,6 +57,7 @@ def create_app(settings: Settings, *, service: Service | None = None) -> Flask:
     )
     app.register_blueprint(protocol.blueprint)
     app.register_blueprint(graphstore.blueprint)
+    app.register_blueprint(saved.blueprint)
     app.add_url_rule("/health", "health", _health)
     app.add_url_rule("/limits", "limits", _limits)
     app.register_error_handler(SkategraphError, _render_error)

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
 log = logging.getLogger("skategraph.web")
-CACHED_PATHS = ("/sparql",)
+CACHED_PATHS = ("/sparql", "/queries/")  # prefixes
 Entry = tuple[str, list[tuple[str, str]], bytes]
 
 
@@ -41,7 +41,7 @@ class ResponseCache:
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         if (
             environ.get("REQUEST_METHOD") != "GET"
-            or environ.get("PATH_INFO") not in CACHED_PATHS
+            or not environ.get("PATH_INFO", "").startswith(CACHED_PATHS)
             or "HTTP_IF_NONE_MATCH" in environ
             or not environ.get("QUERY_STRING")
         ):

@@ -112,8 +112,12 @@ def run_query(text: str, params: MultiDict[str, str], substitutions: tuple[tuple
     return respond(job, limit)
 
 
-def respond(job: QueryJob, limit: float) -> Response:
-    """Answer a query job: 304 if the client has it, else the result as it streams from the worker."""
+def respond(job: QueryJob, limit: float, rel: str = "describedby") -> Response:
+    """Answer a query job: 304 if the client has it, else the result as it streams from the worker.
+
+    A SELECT result cut at the job's row limit says so, and links to `job.truncated_links[0]` as `rel`:
+    the limits (`describedby`) for /sparql, the next page (`next`) for a saved query.
+    """
     svc = get_service()
     cacheable = request.method in ("GET", "HEAD")
     etag = _etag(job)
@@ -138,7 +142,7 @@ def respond(job: QueryJob, limit: float) -> Response:
         response.headers["X-Skategraph-Row-Limit"] = str(job.row_limit)
         if reply.truncated:
             response.headers["X-Skategraph-Truncated"] = "true"
-            response.headers["Link"] = f'<{job.truncated_links[0]}>; rel="describedby"'
+            response.headers["Link"] = f'<{job.truncated_links[0]}>; rel="{rel}"'
     return response
 
 
@@ -166,7 +170,7 @@ def _read_ahead(body: Iterator[bytes]) -> tuple[bytes | None, Iterator[bytes]]:
 def _etag(job: QueryJob) -> str:
     """Same store generation, same request, same representation: same ETag."""
     key = repr((job.query, job.results_format, job.graph_format, job.default_graphs, job.named_graphs,
-                job.row_limit, job.substitutions, job.base_iri))  # fmt: skip
+                job.row_limit, job.substitutions, job.base_iri, job.offset, job.hidden))  # fmt: skip
     digest = hashlib.sha256(key.encode()).hexdigest()[:20]
     return f"{Path(job.generation).name}-{digest}"
 

@@ -15,7 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from skategraph import generations
+from skategraph.catalogue import Catalogue, load_catalogue
 from skategraph.errors import QueryError, SkategraphError, StoreNotFound
+from skategraph.params import Lookups, lookup_queries, lookups_from
 from skategraph.rdf import PREFIXES
 from skategraph.settings import Settings
 from skategraph.sparqltext import check_outbound
@@ -42,9 +44,11 @@ class ReadOnly(Forbidden):
 class Service:
     def __init__(self, settings: Settings, pool: Pool | None = None) -> None:
         self.settings = settings
+        self.catalogue: Catalogue = load_catalogue(settings.queries)  # before the pool: a broken file stops us
         self.pool = pool or Pool(settings.workers)
         self.pool.start()
         self._manifests: dict[str, dict[str, Any]] = {}
+        self._lookups: dict[str, Lookups] = {}
         self._lock = threading.Lock()
 
     def close(self) -> None:
@@ -68,6 +72,22 @@ class Service:
                 self._manifests.clear()
                 self._manifests[generation.name] = manifest
             return self._manifests[generation.name]
+
+    def lookups(self) -> Lookups:
+        """What saved-query parameters resolve against, read through the workers once per generation."""
+        generation = self.generation()
+        with self._lock:
+            if generation.name in self._lookups:
+                return self._lookups[generation.name]
+        answers = {}
+        for text in lookup_queries(self.catalogue):
+            reply = self.query(QueryJob(str(generation), text, "json", None), self.settings.timeout)
+            bindings = json.loads(b"".join(reply.body))["results"]["bindings"]
+            answers[text] = [{name: term["value"] for name, term in row.items()} for row in bindings]
+        found = lookups_from(answers)
+        with self._lock:
+            self._lookups = {generation.name: found}
+        return found
 
     # -- work ------------------------------------------------------------------------------
 

@@ -1,0 +1,261 @@
+"""The OpenAPI 3.1 document of the HTTP API, generated from the saved-query catalogue.
+
+One operation per saved query (its parameters typed, with defaults, allowed values and examples), the
+catalogue itself, and `/sparql`. Generated on request, so a user's own query directory and the store's
+current values (nations, seasons, distances) are always in it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import request
+
+from skategraph import __version__
+from skategraph.catalogue import Catalogue, Param, SavedQuery
+from skategraph.formats import RDF_FORMATS, RESULTS_FORMATS, RESULTS_MEDIA_TYPES
+from skategraph.params import TYPES, Lookups, describe
+
+ERROR = {"$ref": "#/components/responses/Error"}
+RESULTS_CONTENT: dict[str, Any] = {
+    media: {"schema": {"type": "object" if name == "json" else "string"}} for name, media in RESULTS_MEDIA_TYPES.items()
+}
+RESULTS: dict[str, Any] = {
+    "description": "The results, in the format asked for by Accept or format=.",
+    "headers": {
+        "ETag": {"schema": {"type": "string"}, "description": "The store version and the request."},
+        "X-Skategraph-Truncated": {
+            "schema": {"type": "string", "enum": ["true"]},
+            "description": "Present when more rows follow; the Link header (rel=next) gives the next page.",
+        },
+    },
+    "content": RESULTS_CONTENT,
+}
+GRAPH_MEDIA = ["text/turtle", "application/n-triples", "application/ld+json", "application/rdf+xml"]
+
+
+def document(catalogue: Catalogue, lookups: Lookups, row_limit: int) -> dict[str, Any]:
+    paths: dict[str, Any] = {
+        "/queries": {
+            "get": {
+                "operationId": "listQueries",
+                "summary": "The saved queries",
+                "description": "Every saved query with its parameters, their allowed values and a URL to run it.",
+                "tags": ["catalogue"],
+                "responses": {
+                    "200": {
+                        "description": "The catalogue.",
+                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Catalogue"}}},
+                    }
+                },
+            }
+        },
+        "/sparql": _sparql(),
+    }
+    for query in catalogue:
+        paths[f"/queries/{query.name}"] = _operation(query, lookups, row_limit)
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "skategraph",
+            "version": __version__,
+            "summary": "ISU Short Track Speed Skating World Cup results as linked data.",
+            "description": "Saved queries over the results graph, and a SPARQL 1.1 endpoint. Results data: "
+            "Wikipedia contributors, CC BY-SA 4.0.",
+            "license": {"name": "Apache-2.0", "identifier": "Apache-2.0"},
+        },
+        "servers": [{"url": request.host_url.rstrip("/")}],
+        "paths": paths,
+        "components": _components(),
+    }
+
+
+def _operation(query: SavedQuery, lookups: Lookups, row_limit: int) -> dict[str, Any]:
+    parameters = [_parameter(p, lookups) for p in query.params] + _controls(row_limit)
+    get = {
+        "operationId": query.name,
+        "summary": query.title,
+        "description": query.description,
+        "tags": list(query.tags) or ["queries"],
+        "parameters": parameters,
+        "responses": {
+            "200": RESULTS,
+            "304": {"description": "Not modified (If-None-Match)."},
+            "400": ERROR,
+            "404": ERROR,
+            "406": ERROR,
+            "503": ERROR,
+        },
+    }
+    form = {
+        "type": "object",
+        "properties": {p["name"]: p["schema"] for p in parameters},
+        "required": [p["name"] for p in parameters if p.get("required")],
+    }
+    post = {
+        **get,
+        "operationId": f"{query.name}_post",
+        "parameters": [],
+        "requestBody": {"required": True, "content": {"application/x-www-form-urlencoded": {"schema": form}}},
+    }
+    return {"get": get, "post": post}
+
+
+def _parameter(param: Param, lookups: Lookups) -> dict[str, Any]:
+    schema: dict[str, Any] = _schema(param)
+    values = list(param.values) or lookups.values_for(param)
+    if values:
+        schema["enum"] = values
+    if param.default is not None:
+        schema["default"] = _typed(param, param.default)
+    found: dict[str, Any] = {
+        "name": param.name,
+        "in": "query",
+        "required": param.required,
+        "description": f"{param.description} Accepts {describe(param)}.".strip(),
+        "schema": schema,
+    }
+    if param.example is not None:
+        found["example"] = _typed(param, param.example)
+    return found
+
+
+def _schema(param: Param) -> dict[str, Any]:
+    if param.type == "integer":
+        schema: dict[str, Any] = {"type": "integer"}
+        if param.min is not None:
+            schema["minimum"] = param.min
+        if param.max is not None:
+            schema["maximum"] = param.max
+        return schema
+    if param.type == "boolean":
+        return {"type": "boolean"}
+    if param.type == "date":
+        return {"type": "string", "format": "date"}
+    if param.type == "iri":
+        return {"type": "string", "format": "iri"}
+    return {"type": "string", "description": TYPES[param.type]}
+
+
+def _typed(param: Param, value: str) -> Any:
+    if param.type == "integer":
+        return int(value)
+    if param.type == "boolean":
+        return value == "true"
+    return value
+
+
+def _controls(row_limit: int) -> list[dict[str, Any]]:
+    limit: dict[str, Any] = {"type": "integer", "minimum": 1}
+    if row_limit:
+        limit["maximum"] = row_limit
+    return [
+        {"name": "format", "in": "query", "required": False, "description": "The result format; overrides Accept.",
+         "schema": {"type": "string", "enum": [*RESULTS_FORMATS, *RDF_FORMATS]}},
+        {"name": "limit", "in": "query", "required": False, "description": "Rows per page (default: the row limit).",
+         "schema": limit},
+        {"name": "offset", "in": "query", "required": False, "description": "Rows to skip.",
+         "schema": {"type": "integer", "minimum": 0, "default": 0}},
+        {"name": "timeout", "in": "query", "required": False,
+         "description": "A shorter time limit, in seconds, than the server's.",
+         "schema": {"type": "number", "exclusiveMinimum": 0}},
+    ]  # fmt: skip
+
+
+def _sparql() -> dict[str, Any]:
+    query = {
+        "name": "query",
+        "in": "query",
+        "required": True,
+        "description": "A SPARQL 1.1 query. The default graph is the union of all graphs.",
+        "schema": {"type": "string"},
+        "example": "SELECT ?code WHERE { ?n a sg:Nation ; skos:notation ?code } ORDER BY ?code LIMIT 3",
+    }
+    responses = {
+        "200": {
+            "description": "SELECT and ASK results, or a CONSTRUCT/DESCRIBE graph.",
+            "content": {
+                **RESULTS_CONTENT,
+                **{media: {"schema": {"type": "string"}} for media in GRAPH_MEDIA},
+            },
+        },
+        "400": ERROR,
+        "406": ERROR,
+        "503": ERROR,
+    }
+    return {
+        "get": {
+            "operationId": "sparql",
+            "summary": "SPARQL 1.1 query",
+            "description": "The SPARQL 1.1 Protocol; see also the service description (GET with no query).",
+            "tags": ["sparql"],
+            "parameters": [query, *(c for c in _controls(0) if c["name"] in ("format", "timeout"))],
+            "responses": responses,
+        },
+        "post": {
+            "operationId": "sparql_post",
+            "summary": "SPARQL 1.1 query or update",
+            "description": "A query as application/sparql-query or a form; an update (with the bearer token) as "
+            "application/sparql-update or a form.",
+            "tags": ["sparql"],
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/sparql-query": {"schema": {"type": "string"}, "example": query["example"]},
+                    "application/sparql-update": {"schema": {"type": "string"}},
+                    "application/x-www-form-urlencoded": {
+                        "schema": {
+                            "type": "object",
+                            "properties": {"query": {"type": "string"}, "update": {"type": "string"}},
+                        }
+                    },
+                },
+            },
+            "responses": {**responses, "204": {"description": "The update was applied."}, "401": ERROR, "403": ERROR},
+        },
+    }
+
+
+def _components() -> dict[str, Any]:
+    error = {
+        "type": "object",
+        "required": ["status", "error", "message"],
+        "properties": {
+            "status": {"type": "integer"},
+            "error": {"type": "string", "description": "A stable name for the condition."},
+            "message": {"type": "string", "description": "What was wrong, for people."},
+            "line": {"type": "integer"},
+            "column": {"type": "integer"},
+        },
+    }
+    catalogue = {
+        "type": "object",
+        "required": ["queries"],
+        "properties": {
+            "queries": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["name", "title", "description", "parameters", "url"],
+                    "properties": {
+                        "name": {"type": "string"},
+                        "title": {"type": "string"},
+                        "description": {"type": "string"},
+                        "tags": {"type": "array", "items": {"type": "string"}},
+                        "parameters": {"type": "array", "items": {"type": "object"}},
+                        "url": {"type": "string", "format": "uri"},
+                        "example_url": {"type": "string", "format": "uri"},
+                    },
+                },
+            }
+        },
+    }
+    return {
+        "schemas": {"Error": error, "Catalogue": catalogue},
+        "responses": {
+            "Error": {
+                "description": "What was wrong, as JSON.",
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+            }
+        },
+    }
