@@ -246,7 +246,8 @@ def _parse_header(header: str, lines: _Lines, problem: Any) -> dict[str, Any] | 
         node = yaml.compose(header, Loader=yaml.SafeLoader)
         meta = yaml.safe_load(header)
     except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
+        # Where the broken construct started (a flow list, say) is more use than where parsing gave up.
+        mark = getattr(error, "context_mark", None) or getattr(error, "problem_mark", None)
         where = lines.at(mark.line) if mark is not None else lines.first
         problem(where, f"the '#+' header is not valid YAML: {getattr(error, 'problem', None) or error}")
         return None
@@ -406,7 +407,7 @@ def _check_query(text: str, params: list[Param], problem: Any) -> str | None:
         _EMPTY.query(text, prefixes=rdf.PREFIXES, substitutions=substitutions or None)
     except SyntaxError as error:
         position = re.search(r"error at (\d+):(\d+)", str(error))
-        problem(int(position.group(1)) if position else 1, f"the query does not parse: {error}")
+        problem(int(position.group(1)) if position else 1, f"the query does not parse: {_first_line(error)}")
     except (RuntimeError, ValueError) as error:
         message = str(error)
         if "projection" in message:
@@ -415,12 +416,17 @@ def _check_query(text: str, params: list[Param], problem: Any) -> str | None:
     return form
 
 
+def _first_line(error: Exception) -> str:
+    """pyoxigraph's parse errors go on to list every character it expected; the first line says enough."""
+    return str(error).splitlines()[0][:300]
+
+
 def _check_values_query(param: Param, problem: Any) -> None:
     assert param.values_from is not None
     try:
         result = _EMPTY.query(param.values_from, prefixes=rdf.PREFIXES)
     except SyntaxError as error:
-        problem(f"parameter {param.name}: values_from does not parse: {error}")
+        problem(f"parameter {param.name}: values_from does not parse: {_first_line(error)}")
         return
     if not isinstance(result, ox.QuerySolutions) or "value" not in [v.value for v in result.variables]:
         problem(f"parameter {param.name}: values_from must be a SELECT with a ?value column")
