@@ -357,7 +357,8 @@ def _param(name: str, spec: dict[str, Any], line: int, problem: Any) -> Param | 
             try:
                 check_default(param, value)
             except BadParameter as error:
-                problem(line, f"parameter {name}: the {what} {value!r} is not valid: {error}")
+                reason = str(error).removeprefix(f"parameter {name}: ")
+                problem(line, f"parameter {name}: the {what} {value!r} is not valid: {reason}")
     return param
 
 

@@ -307,6 +307,8 @@ def serve(store_path: Path, host: str, port: int, base: str, processes: int | No
       skategraph serve
       SKATEGRAPH_UPDATE_TOKEN=secret skategraph serve --port 8080 --timeout 10
     """
+    query_dirs = tuple(split_dirs(options["queries"]))
+    load_catalogue(query_dirs)  # a broken saved query stops the server here, before a build or any worker
     try:
         current_build_id(store_path)
     except StoreNotFound:
@@ -322,9 +324,8 @@ def serve(store_path: Path, host: str, port: int, base: str, processes: int | No
         allow_service=frozenset(url for value in options["allow_service"] for url in value.split()),
         cache_max_age=options["cache_max_age"],
         cache_mb=options["cache_mb"],
-        queries=tuple(split_dirs(options["queries"])),
+        queries=query_dirs,
     )
-    load_catalogue(settings.queries)  # a broken saved query stops the server here, not in every worker
     server.serve(settings, host, port, processes)
 
 
