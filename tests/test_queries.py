@@ -444,3 +444,13 @@ SELECT ?date ?name ?_after ?_venue ?_rank WHERE {
     bad = write(tmp_path / "broken", "oops", GOOD.replace("WHERE {", "WHER {"))
     result = run("queries", "--queries", str(tmp_path / "broken"))
     assert result.exit_code == 1 and f"{bad}, line 7: the query does not parse" in result.stderr
+
+
+def test_the_readme_example_of_your_own_query_runs(tmp_path: Path, store: str) -> None:
+    readme = (ROOT / "README.md").read_text("utf-8")
+    text = readme.split("### Adding your own", 1)[1].split("```sparql\n", 1)[1].split("```", 1)[0]
+    write(tmp_path / "my-queries", "nation_wins", text)
+    result = run("query", "--queries", str(tmp_path / "my-queries"), "nation_wins", "-p", "nation=Canada",
+                 "--store", store, "--format", "csv")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert len(result.stdout.splitlines()) - 1 == sum(r.podium[0][0] == "CAN" for r in RACES)
