@@ -364,8 +364,6 @@ def _param(name: str, spec: dict[str, Any], line: int, problem: Any) -> Param | 
 
 # -- the query text ----------------------------------------------------------------------------
 
-_EMPTY = ox.Store()  # parses and plans queries without data: nothing to read, nothing fetched
-
 
 def _check_query(text: str, params: list[Param], problem: Any) -> str | None:
     """The query's form; parameters used but not declared, declared but not used, and parse errors."""
@@ -405,7 +403,7 @@ def _check_query(text: str, params: list[Param], problem: Any) -> str | None:
         ox.Variable(p.variable): dummy_term(p) for p in params if p.name in used
     }
     try:
-        _EMPTY.query(text, prefixes=rdf.PREFIXES, substitutions=substitutions or None)
+        _empty().query(text, prefixes=rdf.PREFIXES, substitutions=substitutions or None)
     except SyntaxError as error:
         position = re.search(r"error at (\d+):(\d+)", str(error))
         problem(int(position.group(1)) if position else 1, f"the query does not parse: {_first_line(error)}")
@@ -417,6 +415,12 @@ def _check_query(text: str, params: list[Param], problem: Any) -> str | None:
     return form
 
 
+def _empty() -> ox.Store:
+    """A store with no data, in memory, to parse and plan a query: nothing to read, nothing fetched.
+    A new one each time, so none is shared across the server's fork."""
+    return ox.Store()
+
+
 def _first_line(error: Exception) -> str:
     """pyoxigraph's parse errors go on to list every character it expected; the first line says enough."""
     return str(error).splitlines()[0][:300]
@@ -425,7 +429,7 @@ def _first_line(error: Exception) -> str:
 def _check_values_query(param: Param, problem: Any) -> None:
     assert param.values_from is not None
     try:
-        result = _EMPTY.query(param.values_from, prefixes=rdf.PREFIXES)
+        result = _empty().query(param.values_from, prefixes=rdf.PREFIXES)
     except SyntaxError as error:
         problem(f"parameter {param.name}: values_from does not parse: {_first_line(error)}")
         return
