@@ -115,6 +115,8 @@ def test_formats_and_caching(server: Server) -> None:
     tsv = server.get("/queries/calendar", {"format": "tsv"})
     assert tsv.header("Content-Type") == "text/tab-separated-values; charset=utf-8"
     assert server.get("/queries/calendar", Accept="image/png").status == 406
+    head = server.request("HEAD", "/queries/calendar?format=tsv")
+    assert head.status == 200 and head.body == b"" and head.header("Content-Length") == str(len(tsv.body))
     first = server.get("/queries/calendar", {"season": "2002-03"})
     etag = first.header("ETag")
     assert etag and server.get("/queries/calendar", {"season": "2002-03"}, If_None_Match=etag).status == 304
