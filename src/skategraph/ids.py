@@ -65,6 +65,15 @@ def check_base(base: str) -> str:
     return base
 
 
+def absolute_iri(text: str) -> NamedNode | None:
+    """`text` as an IRI if it is a valid absolute one (with a scheme), else None: the one IRI check."""
+    try:
+        node = NamedNode(text)
+    except ValueError:
+        return None
+    return node if urlsplit(text).scheme else None
+
+
 def wikipedia_url(title: str) -> str:
     """The English Wikipedia URL of an article title."""
     return "https://en.wikipedia.org/wiki/" + quote(title.replace(" ", "_"), safe="()_,'")

@@ -16,12 +16,11 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
 
 import pyoxigraph as ox
 
 from skategraph.errors import QueryError, SkategraphError
-from skategraph.ids import slug
+from skategraph.ids import absolute_iri, slug
 
 if TYPE_CHECKING:
     from skategraph.catalogue import Catalogue, Param, SavedQuery
@@ -77,7 +76,7 @@ class BadParameter(QueryError):
 class _Thing:
     iri: str
     label: str
-    key: str  # what the catalogue lists: an IOC code, a season key, a name
+    key: str  # an IOC code, a season key, a category or distance, a slug
 
 
 @dataclass
@@ -99,9 +98,7 @@ class Lookups:
                 continue
             iri, name = row["iri"], row["name"]
             last = iri.rstrip("/").rsplit("/", 1)[-1]
-            key = {"nation": row.get("key", last), "season": last, "category": slug(name), "venue": name}.get(
-                kind, last
-            )
+            key = {"nation": row.get("key", last), "category": slug(name)}.get(kind, last)
             spellings = [name, last, *([row["key"]] if row.get("key") else [])]
             lookups._add(kind, iri, "" if row.get("alt") else name, key, spellings)
         if "distance" in lookups.things:
@@ -113,15 +110,14 @@ class Lookups:
         thing = things.setdefault(iri, _Thing(iri, label, key))
         if label and not thing.label:
             thing.label = label
-        if kind == "venue" and label:
-            thing.key = label
         index = self.index.setdefault(kind, {})
         for spelling in (iri, *spellings):
             index.setdefault(_folded(spelling), set()).add(iri)
 
     def allowed(self, kind: str) -> list[str]:
         """The values to offer for a listed domain type, in a sensible order."""
-        keys = [thing.key for thing in self.things.get(kind, {}).values()]
+        # Venues are offered by name (Salt Lake City), the rest by key (CAN, 2002-03, men, 500).
+        keys = [thing.label if kind == "venue" else thing.key for thing in self.things.get(kind, {}).values()]
         if kind == "distance":
             return sorted((k for k in keys if k != "relay"), key=int) + (["relay"] if "relay" in keys else [])
         return sorted(keys)
@@ -151,7 +147,7 @@ class Lookups:
 
 def _folded(text: str) -> str:
     """The key two spellings share if they differ only in case, accents, spaces or hyphens."""
-    if re.match(r"^[a-z][a-z0-9+.-]*:", text):
+    if absolute_iri(text) is not None:
         return text  # an IRI is compared exactly
     try:
         return slug(text)
@@ -294,11 +290,8 @@ def _term(param: Param, value: str, lookups: Lookups | None) -> Term:
 
 
 def _iri(param: Param, value: str) -> ox.NamedNode:
-    try:
-        node = ox.NamedNode(value)
-    except ValueError:
-        node = None
-    if node is None or not urlsplit(value).scheme:
+    node = absolute_iri(value)
+    if node is None:
         raise BadParameter(f"parameter {param.name}: {value!r} is not {TYPES['iri']}")
     return node
 

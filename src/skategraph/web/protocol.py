@@ -18,12 +18,12 @@ import itertools
 from collections.abc import Iterator
 from pathlib import Path
 
-import pyoxigraph as ox
 from flask import Blueprint, Response, request, url_for
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import UnsupportedMediaType
 
 from skategraph.errors import QueryError, QueryTimeout, StreamAborted
+from skategraph.ids import absolute_iri
 from skategraph.sparqltext import add_using
 from skategraph.web import description, get_service, negotiate
 from skategraph.workers import ChangeJob, QueryJob
@@ -80,11 +80,7 @@ def _body() -> str:
 
 def iris(values: list[str], name: str) -> tuple[str, ...]:
     for value in values:
-        try:
-            ox.NamedNode(value)
-        except ValueError:
-            raise QueryError(f"{name} must be an absolute IRI, not {value!r}") from None
-        if ":" not in value:
+        if absolute_iri(value) is None:
             raise QueryError(f"{name} must be an absolute IRI, not {value!r}")
     return tuple(values)
 

@@ -46,7 +46,8 @@ def entry(query: SavedQuery, lookups: Lookups) -> dict[str, Any]:
             described["values"] = values
     url = url_for("saved.run", name=query.name, _external=True)
     data["url"] = url
-    data["example_url"] = url + (f"?{urlencode(query.example())}" if query.example() else "")
+    example = query.example()
+    data["example_url"] = url + (f"?{urlencode(example)}" if example else "")
     return data
 
 
