@@ -2,8 +2,10 @@
 
     python bench/endpoint.py [--seasons 10] [--duration 5] [--clients 1 4 16]
 
-Baselines: the same queries in-process with pyoxigraph (threads, which release the GIL), and
-Oxigraph's own Rust server (`oxigraph serve-read-only`, PyPI's `oxigraph`) on the same data. Load
+Baselines: the same queries in-process with pyoxigraph (threads, which release the GIL), Oxigraph's
+own Rust server (`oxigraph serve-read-only`, PyPI's `oxigraph`) on the same data, and the ceiling of
+the Python web tier (`bench/ceiling.py`: a bare WSGI app evaluating in-process, on gunicorn with the
+settings `skategraph serve` uses). Load
 comes from wrk (Debian's package) with keep-alive connections, one per client. Two queries: a tiny
 lookup and a heavy aggregation over every result. skategraph runs twice: with its response cache (the
 default: wrk repeats one request, so after the first every answer is a cache hit) and without it
@@ -146,7 +148,7 @@ def main() -> None:
         subprocess.run([oxigraph, "load", "--location", str(work / "oxigraph"), "--file", str(dump)],
                        check=True, capture_output=True)  # fmt: skip
 
-        ours_port, uncached_port, theirs_port = free_port(), free_port(), free_port()
+        ours_port, uncached_port, theirs_port, ceiling_port = free_port(), free_port(), free_port(), free_port()
         env = {**os.environ, "SKATEGRAPH_STORE": str(store_path)}
         serve = [sys.executable, "-m", "skategraph", "serve", "--row-limit", "0"]
         ours = subprocess.Popen([*serve, "--port", str(ours_port)], env=env, stderr=subprocess.DEVNULL)
@@ -155,7 +157,14 @@ def main() -> None:
         theirs = subprocess.Popen([oxigraph, "serve-read-only", "--location", str(work / "oxigraph"),
                                    "--bind", f"127.0.0.1:{theirs_port}", "--union-default-graph"],
                                   stderr=subprocess.DEVNULL)  # fmt: skip
+        ceiling = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "-k", "gthread", "--threads", "8", "-w", str(os.cpu_count() or 2),
+             "-b", f"127.0.0.1:{ceiling_port}", "--log-level", "warning", "bench.ceiling:app"],
+            cwd=ROOT, env={**env, "SKATEGRAPH_GENERATION": str(generations.current(store_path))},
+            stderr=subprocess.DEVNULL,
+        )  # fmt: skip
         try:
+            wait_for(f"http://127.0.0.1:{ceiling_port}/?query=ASK%7B%7D")
             wait_for(f"http://127.0.0.1:{ours_port}/health")
             wait_for(f"http://127.0.0.1:{uncached_port}/health")
             wait_for(f"http://127.0.0.1:{theirs_port}/query?query=ASK%7B%7D")
@@ -163,8 +172,9 @@ def main() -> None:
             print(f"{args.seasons} seasons, {triples:,} triples; {args.duration} s per cell; {os.cpu_count()} cores\n")
             header = (
                 f"{'query':6} {'clients':>7} | {'cached rps':>10} {'p99':>8} | {'uncached rps':>12} {'p50':>8} "
-                f"{'p99':>8} | {'oxigraph rps':>12} {'p99':>8} | {'in-proc rps':>11} {'p50':>8} | "
-                f"{'cached/oxi':>10} {'uncached/oxi':>12} {'uncached/in-proc':>16}"
+                f"{'p99':>8} | {'oxigraph rps':>12} {'p99':>8} | {'ceiling rps':>11} {'p99':>8} | "
+                f"{'in-proc rps':>11} {'p50':>8} | {'cached/oxi':>10} {'uncached/oxi':>12} {'ceiling/oxi':>11} "
+                f"{'uncached/ceiling':>16} {'uncached/in-proc':>16}"
             )
             print(header)
             print("-" * len(header))
@@ -174,15 +184,17 @@ def main() -> None:
                     c_rps, _c50, c99 = wrk(f"http://127.0.0.1:{ours_port}/sparql{path}", clients, args.duration)
                     u_rps, u50, u99 = wrk(f"http://127.0.0.1:{uncached_port}/sparql{path}", clients, args.duration)
                     o_rps, _o50, o99 = wrk(f"http://127.0.0.1:{theirs_port}/query{path}", clients, args.duration)
+                    x_rps, _x50, x99 = wrk(f"http://127.0.0.1:{ceiling_port}/{path}", clients, args.duration)
                     i_rps, i50, _i99 = in_process(local, query, clients, args.duration)
                     print(
                         f"{name:6} {clients:>7} | {c_rps:>10,.0f} {c99:>6.2f}ms | {u_rps:>12,.0f} {u50:>6.2f}ms "
-                        f"{u99:>6.2f}ms | {o_rps:>12,.0f} {o99:>6.2f}ms | {i_rps:>11,.0f} {i50:>6.2f}ms | "
-                        f"{c_rps / o_rps:>9.2f}x {u_rps / o_rps:>11.2f}x {u_rps / i_rps:>15.2f}x",
+                        f"{u99:>6.2f}ms | {o_rps:>12,.0f} {o99:>6.2f}ms | {x_rps:>11,.0f} {x99:>6.2f}ms | "
+                        f"{i_rps:>11,.0f} {i50:>6.2f}ms | {c_rps / o_rps:>9.2f}x {u_rps / o_rps:>11.2f}x "
+                        f"{x_rps / o_rps:>10.2f}x {u_rps / x_rps:>15.2f}x {u_rps / i_rps:>15.2f}x",
                         flush=True,
                     )
         finally:
-            for process in (ours, uncached, theirs):
+            for process in (ours, uncached, theirs, ceiling):
                 process.terminate()
                 process.wait(timeout=20)
 
