@@ -21,10 +21,12 @@ the background. A query's evaluation and iteration stay on the worker's one thre
 
 from __future__ import annotations
 
+import gzip
 import json
 import logging
 import multiprocessing
 import multiprocessing.connection
+import os
 import queue
 import signal
 import threading
@@ -79,6 +81,14 @@ class ChangeJob:
     graph: str | None = None  # Graph Store target; None for the default graph
     parts: tuple[tuple[bytes, str], ...] = ()  # RDF documents and their media types
     base_iri: str | None = None
+
+
+@dataclass(frozen=True)
+class DumpJob:
+    """Write the whole dataset of `generation` as gzipped N-Quads to `target` (atomically)."""
+
+    generation: str
+    target: str
 
 
 @dataclass(frozen=True)
@@ -153,6 +163,8 @@ def worker_main(conn: multiprocessing.connection.Connection) -> None:
         try:
             if isinstance(job, QueryJob):
                 _answer(conn, job, _open(opened, job.generation))
+            elif isinstance(job, DumpJob):
+                _dump(conn, job, _open(opened, job.generation))
             else:
                 _change(conn, job)
         except (BrokenPipeError, ConnectionResetError):
@@ -249,6 +261,20 @@ def _term(text: str) -> ox.NamedNode | ox.Literal:
     value = parsed[0].object
     assert isinstance(value, ox.NamedNode | ox.Literal)
     return value
+
+
+def _dump(conn: multiprocessing.connection.Connection, job: DumpJob, store: EmbeddedStore) -> None:
+    target = Path(job.target)
+    partial = target.with_name(f".{target.name}.{os.getpid()}")
+    try:
+        with gzip.open(partial, "wb") as handle:
+            store.dump(handle, ox.RdfFormat.N_QUADS)  # type: ignore[arg-type]
+        os.replace(partial, target)
+    except OSError as error:
+        partial.unlink(missing_ok=True)
+        _fail(conn, SkategraphError(f"the dump could not be written: {error}"))
+        return
+    conn.send_bytes(b"E")
 
 
 def _change(conn: multiprocessing.connection.Connection, job: ChangeJob) -> None:
@@ -416,8 +442,8 @@ class Pool:
                 # The client went away mid-answer: the worker may still be writing into the pipe.
                 self._replace(worker, "its client disconnected")
 
-    def change(self, job: ChangeJob, limit: float) -> dict[str, Any]:
-        """Run a change (update or Graph Store write) to completion, or kill it at the deadline."""
+    def change(self, job: ChangeJob | DumpJob, limit: float) -> dict[str, Any]:
+        """Run a change (update or Graph Store write) or a dump to completion, or kill it at the deadline."""
         deadline = time.monotonic() + limit
         worker = self._take(deadline)
         worker.conn.send(job)

@@ -22,7 +22,7 @@ from skategraph.web.cache import ResponseCache
 from skategraph.web.service import Service
 
 log = logging.getLogger("skategraph.web")
-_POSITION = re.compile(r"error at (\d+):(\d+)")
+POSITION = re.compile(r"error at (\d+):(\d+)")
 
 # Headers a script on another origin may read from our answers.
 EXPOSED = ["ETag", "Link", "X-Skategraph-Truncated", "X-Skategraph-Row-Limit", "X-Skategraph-Build"]
@@ -30,7 +30,7 @@ EXPOSED = ["ETag", "Link", "X-Skategraph-Truncated", "X-Skategraph-Row-Limit", "
 
 def create_app(settings: Settings, *, service: Service | None = None) -> Flask:
     """The WSGI app. It starts its worker pool now; `app.extensions["skategraph"].close()` stops it."""
-    from skategraph.web import graphstore, protocol, saved
+    from skategraph.web import front, graphstore, linkeddata, protocol, saved
 
     app = Flask("skategraph")
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body
@@ -58,6 +58,8 @@ def create_app(settings: Settings, *, service: Service | None = None) -> Flask:
     app.register_blueprint(protocol.blueprint)
     app.register_blueprint(graphstore.blueprint)
     app.register_blueprint(saved.blueprint)
+    app.register_blueprint(linkeddata.blueprint)
+    app.register_blueprint(front.blueprint)
     app.add_url_rule("/health", "health", _health)
     app.add_url_rule("/limits", "limits", _limits)
     app.register_error_handler(SkategraphError, _render_error)
@@ -107,7 +109,7 @@ def error_response(status: int, code: str, message: str, **extra: Any) -> Respon
 def _render_error(error: Exception) -> Response:
     if isinstance(error, SkategraphError):
         extra: dict[str, Any] = {}
-        found = _POSITION.search(str(error))
+        found = POSITION.search(str(error))
         if found:
             extra = {"line": int(found.group(1)), "column": int(found.group(2))}
         response = error_response(error.status, error.code, str(error), **extra)

@@ -14,6 +14,7 @@ from werkzeug.exceptions import NotAcceptable
 
 from skategraph import formats
 from skategraph.web import get_service, negotiate
+from skategraph.web.void import count, dataset_triples, void
 
 SD = "http://www.w3.org/ns/sparql-service-description#"
 VOID = "http://rdfs.org/ns/void#"
@@ -37,12 +38,6 @@ def triples(endpoint: str) -> list[ox.Triple]:
     def sd(term: str) -> ox.NamedNode:
         return ox.NamedNode(SD + term)
 
-    def void(term: str) -> ox.NamedNode:
-        return ox.NamedNode(VOID + term)
-
-    def count(n: int) -> ox.Literal:
-        return ox.Literal(str(n), datatype=ox.NamedNode("http://www.w3.org/2001/XMLSchema#integer"))
-
     out = [
         ox.Triple(me, RDF_TYPE, sd("Service")),
         ox.Triple(me, sd("endpoint"), me),
@@ -51,16 +46,7 @@ def triples(endpoint: str) -> list[ox.Triple]:
         ox.Triple(me, sd("defaultEntailmentRegime"), ox.NamedNode("http://www.w3.org/ns/entailment/Simple")),
         ox.Triple(me, sd("defaultDataset"), dataset),
         ox.Triple(dataset, RDF_TYPE, sd("Dataset")),
-        ox.Triple(dataset, RDF_TYPE, void("Dataset")),
-        ox.Triple(dataset, ox.NamedNode(DCT + "title"), ox.Literal("skategraph: ISU Short Track World Cup results")),
-        ox.Triple(
-            dataset, ox.NamedNode(DCT + "license"), ox.NamedNode("https://creativecommons.org/licenses/by-sa/4.0/")
-        ),
-        ox.Triple(dataset, void("sparqlEndpoint"), me),
-        ox.Triple(dataset, void("triples"), count(stats["triples"])),
-        ox.Triple(dataset, void("entities"), count(stats["entities"])),
-        ox.Triple(dataset, void("classes"), count(len(stats["classes"]))),
-        ox.Triple(dataset, void("properties"), count(stats["properties"])),
+        ox.Triple(dataset, ox.NamedNode("http://www.w3.org/2000/01/rdf-schema#seeAlso"), void_document()),
         ox.Triple(dataset, sd("defaultGraph"), default),
         ox.Triple(default, RDF_TYPE, sd("Graph")),
         ox.Triple(default, void("triples"), count(stats["triples"])),
@@ -81,14 +67,12 @@ def triples(endpoint: str) -> list[ox.Triple]:
             ox.Triple(graph, RDF_TYPE, sd("Graph")),
             ox.Triple(graph, void("triples"), count(triple_count)),
         ]
-    for i, (name, instances) in enumerate(stats["classes"].items(), start=1):
-        partition = ox.NamedNode(f"{endpoint}#class-{i}")
-        out += [
-            ox.Triple(dataset, void("classPartition"), partition),
-            ox.Triple(partition, void("class"), ox.NamedNode(name)),
-            ox.Triple(partition, void("entities"), count(instances)),
-        ]
+    out += dataset_triples(dataset, manifest)
     return out
+
+
+def void_document() -> ox.NamedNode:
+    return ox.NamedNode(url_for("linkeddata.void_description", _external=True))
 
 
 def respond() -> Response:

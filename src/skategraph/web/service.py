@@ -73,6 +73,20 @@ class Service:
                 self._manifests[generation.name] = manifest
             return self._manifests[generation.name]
 
+    def select(
+        self, text: str, substitutions: tuple[tuple[str, str], ...] = (), generation: Path | None = None
+    ) -> list[dict[str, dict[str, str]]]:
+        """A SELECT's rows as SPARQL JSON bindings (name -> {type, value, ...}), run in a worker."""
+        job = QueryJob(str(generation or self.generation()), text, "json", None, substitutions=substitutions)
+        reply = self.query(job, self.settings.timeout)
+        rows: list[dict[str, dict[str, str]]] = json.loads(b"".join(reply.body))["results"]["bindings"]
+        return rows
+
+    def ask(self, text: str, substitutions: tuple[tuple[str, str], ...] = ()) -> bool:
+        job = QueryJob(str(self.generation()), text, "json", None, substitutions=substitutions)
+        answer: bool = json.loads(b"".join(self.query(job, self.settings.timeout).body))["boolean"]
+        return answer
+
     def lookups(self) -> Lookups:
         """What saved-query parameters resolve against, read through the workers once per generation."""
         generation = self.generation()
@@ -81,9 +95,8 @@ class Service:
                 return self._lookups[generation.name]
         answers = {}
         for text in lookup_queries(self.catalogue):
-            reply = self.query(QueryJob(str(generation), text, "json", None), self.settings.timeout)
-            bindings = json.loads(b"".join(reply.body))["results"]["bindings"]
-            answers[text] = [{name: term["value"] for name, term in row.items()} for row in bindings]
+            rows = self.select(text, generation=generation)
+            answers[text] = [{name: term["value"] for name, term in row.items()} for row in rows]
         found = lookups_from(answers)
         with self._lock:
             self._lookups = {generation.name: found}
