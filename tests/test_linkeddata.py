@@ -1,0 +1,198 @@
+"""Dereferencing as a linked-data client does it: fetch an IRI with each Accept, parse the RDF, follow a
+link found in it; plus the pages, the ontology, VoID, the dump, the front page and the query page."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import quote, urlsplit
+
+import pyoxigraph as ox
+import pytest
+import rdflib
+
+from .conftest import BASE
+from .server import Server, seed_server
+from .source_facts import RACES
+
+SG = rdflib.Namespace("https://w3id.org/skategraph/ontology#")
+VOID = rdflib.Namespace("http://rdfs.org/ns/void#")
+AHN = BASE + "id/skater/ahn-hyun-soo"
+RDF_ACCEPTS = [
+    ("text/turtle", "turtle", ".ttl"),
+    ("application/n-triples", "nt", ".nt"),
+    ("application/ld+json", "json-ld", ".jsonld"),
+    ("application/rdf+xml", "xml", ".rdf"),
+]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    with seed_server(tmp_path_factory.mktemp("linked"), "--processes", "1") as running:
+        yield running
+
+
+def path_of(iri: str) -> str:
+    """Where the server answers one of our IRIs: the same path, on its own host."""
+    assert iri.startswith(BASE), iri
+    return "/" + iri[len(BASE) :]
+
+
+def graph_of(body: bytes, syntax: str) -> rdflib.Graph:
+    return rdflib.Graph().parse(data=body, format=syntax)
+
+
+@pytest.mark.parametrize(("accept", "syntax", "suffix"), RDF_ACCEPTS)
+def test_an_iri_answers_rdf_and_its_links_can_be_followed(server: Server, accept: str, syntax: str, suffix: str) -> None:
+    reply = server.get(path_of(AHN), Accept=accept)
+    assert reply.status == 200 and (reply.header("Content-Type") or "").startswith(accept)
+    assert "Accept" in (reply.header("Vary") or "")
+    assert reply.header("Content-Location") == f"{server.url}/id/skater/ahn-hyun-soo{suffix}"
+    graph = graph_of(reply.body, syntax)
+    me = rdflib.URIRef(AHN)
+    assert (me, rdflib.RDF.type, SG.Skater) in graph
+    assert str(graph.value(me, rdflib.RDFS.label)) == "Ahn Hyun-soo"
+    # Incoming links: every podium place of his, as results pointing at him.
+    results = set(graph.subjects(SG.competitor, me))
+    places = sum(name == "Ahn Hyun-soo" for r in RACES for _code, name in r.podium)
+    assert len([r for r in results if "/result/" in str(r)]) == places
+    # Where to ask for more.
+    document = rdflib.URIRef(reply.header("Content-Location"))
+    dataset = graph.value(document, VOID.inDataset)
+    assert graph.value(dataset, VOID.sparqlEndpoint) == rdflib.URIRef(f"{server.url}/sparql")
+    # Follow a link: his nation, which answers in turn.
+    nation = graph.value(me, SG.nation)
+    followed = graph_of(server.get(path_of(str(nation)), Accept=accept).body, syntax)
+    assert str(followed.value(nation, rdflib.RDFS.label)) == "South Korea"
+    # The suffix gives the same graph as the Accept header.
+    by_suffix = server.get(path_of(AHN) + suffix)
+    assert by_suffix.status == 200
+    assert len(graph_of(by_suffix.body, syntax)) == len(graph)
+
+
+def test_turtle_parses_in_rapper(server: Server, tmp_path: Path) -> None:
+    rapper = shutil.which("rapper")
+    assert rapper, "rapper (Debian's raptor2-utils) is needed: .ci/run installs it"
+    path = tmp_path / "race.ttl"
+    path.write_bytes(server.get("/id/race/2002-03/chuncheon/men-1500m.ttl").body)
+    done = subprocess.run([rapper, "-i", "turtle", "-c", str(path)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert int(re.search(r"returned (\d+) triples", done.stderr).group(1)) > 10  # type: ignore[union-attr]
+
+
+def test_html_for_browsers_with_json_ld(server: Server) -> None:
+    reply = server.get(path_of(AHN), Accept="text/html,application/xhtml+xml,*/*;q=0.8")
+    assert reply.status == 200 and reply.header("Content-Type") == "text/html; charset=utf-8"
+    html = reply.text
+    assert "<h1>Ahn Hyun-soo</h1>" in html
+    embedded = re.search(r'<script type="application/ld\+json">(.*?)</script>', html, re.S)
+    assert embedded
+    data = json.loads(embedded.group(1))
+    assert (data["@type"], data["name"], data["@id"]) == ("Person", "Ahn Hyun-soo", AHN)
+    # His podium places link to the races, and a race's page links back to him.
+    race = "/id/race/2002-03/chuncheon/men-1500m"
+    assert f'href="{race}"' in html
+    back = server.get(race, Accept="text/html").text
+    assert 'href="/id/skater/ahn-hyun-soo"' in back
+    assert '"@type": "SportsEvent"' in back
+
+
+@pytest.mark.parametrize(
+    ("path", "facts"),
+    [
+        ("/id/season/2002-03", ["Calendar", "Race winners", "Standings", "Saguenay", "Fu Tianyu"]),
+        ("/id/nation/BUL", ["Skaters", "Evgenia Radanova", "Medal table"]),
+        ("/id/venue/bormio", ["Races", "Apolo Anton Ohno"]),
+        ("/id/stage/2002-03/chuncheon", ["Races", "Choi Eun-kyung"]),
+        ("/id/relay-team/CAN-men", ["Podium places", "Men&#39;s 5000m relay, Chuncheon"]),
+        ("/id/skater/lee-seung-jae", ["Lee Seung-Jae", "By season", "Standings"]),
+    ],
+)
+def test_pages_for_every_kind_of_resource(server: Server, path: str, facts: list[str]) -> None:
+    reply = server.get(path, Accept="text/html")
+    assert reply.status == 200
+    for fact in facts:
+        assert fact in reply.text, fact
+
+
+def test_race_page_shows_the_podium_from_the_source(server: Server) -> None:
+    race = next(r for r in RACES if r.venue == "Salt Lake City" and r.category == "Women" and r.event == "1000m")
+    html = server.get("/id/race/2002-03/salt-lake-city/women-1000m", Accept="text/html").text
+    positions = [html.index(name) for _code, name in race.podium]
+    assert positions == sorted(positions)
+
+
+def test_unknown_iris_get_a_helpful_404(server: Server) -> None:
+    page = server.get("/id/skater/nobody-at-all", Accept="text/html")
+    assert page.status == 404 and page.header("Content-Type") == "text/html; charset=utf-8"
+    assert "there is no resource https://w3id.org/skategraph/id/skater/nobody-at-all" in page.text
+    assert "/id/skater/ahn-hyun-soo" in page.text  # an example of what does exist
+    machine = server.get("/id/skater/nobody-at-all", Accept="text/turtle")
+    assert machine.status == 404 and json.loads(machine.body)["error"] == "unknown_resource"
+    assert server.get("/id/skater/nobody-at-all.ttl").status == 404
+
+
+def test_ontology_page_and_rdf(server: Server) -> None:
+    page = server.get("/ontology", Accept="text/html")
+    assert page.status == 200
+    for term in ("Skater", "Race", "competitor", "rank", "Men"):
+        assert f'id="{term}"' in page.text, term
+    turtle = graph_of(server.get("/ontology", Accept="text/turtle").body, "turtle")
+    assert (SG.Skater, rdflib.RDF.type, rdflib.OWL.Class) in turtle
+    # A skater's page links its class to the right place on the ontology page.
+    assert 'href="/ontology#Skater"' in server.get(path_of(AHN), Accept="text/html").text
+
+
+def test_void_describes_the_dataset(server: Server) -> None:
+    reply = server.get("/.well-known/void", Accept="text/turtle")
+    assert reply.status == 200
+    graph = graph_of(reply.body, "turtle")
+    dataset = rdflib.URIRef(f"{server.url}/.well-known/void#dataset")
+    health = json.loads(server.get("/health").body)
+    assert int(graph.value(dataset, VOID.triples)) == health["triples"]  # type: ignore[arg-type]
+    assert graph.value(dataset, VOID.sparqlEndpoint) == rdflib.URIRef(f"{server.url}/sparql")
+    assert graph.value(dataset, VOID.dataDump) == rdflib.URIRef(f"{server.url}/dump")
+    assert graph.value(dataset, rdflib.DCTERMS.license) == rdflib.URIRef("https://creativecommons.org/licenses/by-sa/4.0/")
+    assert rdflib.URIRef("https://w3id.org/skategraph/ontology") in set(graph.objects(dataset, VOID.vocabulary))
+    for example in graph.objects(dataset, VOID.exampleResource):
+        assert server.get(path_of(str(example)), Accept="text/turtle").status == 200, example
+    described = graph_of(server.get("/sparql", Accept="text/turtle").body, "turtle")
+    assert (None, rdflib.RDFS.seeAlso, rdflib.URIRef(f"{server.url}/.well-known/void")) in described
+
+
+def test_dump_downloads_the_whole_dataset(server: Server) -> None:
+    reply = server.get("/dump")
+    assert reply.status == 200 and reply.header("Content-Type") == "application/gzip"
+    assert ".nq.gz" in (reply.header("Content-Disposition") or "")
+    quads = list(ox.parse(gzip.decompress(reply.body), ox.RdfFormat.N_QUADS))
+    assert len(quads) == json.loads(server.get("/health").body)["triples"]
+    assert server.get("/dump", If_None_Match=reply.header("ETag") or "").status == 304
+
+
+def test_front_page(server: Server) -> None:
+    page = server.get("/", Accept="text/html")
+    assert page.status == 200
+    assert re.search(r"<div>60<span>races</span></div>", page.text)
+    assert 'href="/id/season/2002-03"' in page.text and 'href="/id/nation/CAN"' in page.text
+    assert 'href="/query/skater_results"' in page.text
+
+
+def test_query_page_runs_a_query_and_shows_errors(server: Server) -> None:
+    query = "SELECT ?name WHERE { ?s a sg:Skater ; rdfs:label ?name } ORDER BY ?name LIMIT 3"
+    page = server.get("/query?query=" + quote(query)).text
+    assert "<td>Ahn Hyun-soo</td>" in page and "<td>Alanna Kraus</td>" in page
+    assert "curl -s" in page and "format=csv" in page
+    broken = server.get("/query?query=" + quote("SELECT ?x WHERE { ?x ?y }")).text
+    assert 'class="error"' in broken and "(line 1, column" in broken
+    saved = server.get("/query/skater_results?skater=Ahn+Hyun-soo").text
+    assert "/id/race/2002-03/chuncheon/men-1500m" in saved
+    wrong = server.get("/query/skater_results?skater=nobody").text
+    assert "parameter skater: no skater is known as" in wrong
+    form = server.get("/query/race_podiums").text
+    assert '<select name="distance">' in form and '<option value="relay">' in form
+    assert urlsplit(server.url).hostname == "127.0.0.1"
