@@ -25,7 +25,9 @@ from skategraph.ids import ONTOLOGY_IRI
 from skategraph.web import get_service, negotiate, protocol, void
 from skategraph.workers import DumpJob, QueryJob
 
-blueprint = Blueprint("linkeddata", __name__, template_folder="templates", static_folder="static")
+blueprint = Blueprint(
+    "linkeddata", __name__, template_folder="templates", static_folder="static", static_url_path="/assets"
+)
 
 SUFFIXES = {".ttl": "turtle", ".nt": "ntriples", ".rdf": "rdfxml", ".jsonld": "jsonld"}
 PAGE_OFFERS = [("text/html", "html"), ("application/xhtml+xml", "html"), *negotiate.GRAPH_OFFERS[:4]]

@@ -1,0 +1,129 @@
+"""End to end in a real browser: Debian's Chromium, headless, driven by Selenium through Debian's
+chromedriver (never a browser a test tool downloads), against a real server process.
+
+Every page visited must load with no console error and no failed request. Screenshots go to
+`test-artifacts/` (or `$SKATEGRAPH_ARTIFACTS`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.support.ui import Select
+
+from .conftest import ROOT
+from .server import Server, seed_server
+from .source_facts import RACES
+
+ARTIFACTS = Path(os.environ.get("SKATEGRAPH_ARTIFACTS", ROOT / "test-artifacts"))
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    with seed_server(tmp_path_factory.mktemp("browser"), "--processes", "1") as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebDriver]:
+    chromium, driver = shutil.which("chromium"), shutil.which("chromedriver")
+    assert chromium and driver, "Debian's chromium and chromium-driver are needed: .ci/run installs them"
+    os.environ["SE_OFFLINE"] = "true"  # Selenium Manager must not fetch anything
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
+                 "--no-first-run", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--window-size=1280,1000",
+                 f"--user-data-dir={tmp_path_factory.mktemp('chromium')}"):  # fmt: skip
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
+    running = webdriver.Chrome(options=options, service=Service(executable_path=driver))
+    running.set_page_load_timeout(30)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    try:
+        yield running
+    finally:
+        running.quit()
+
+
+def visit_checks(browser: WebDriver, name: str) -> None:
+    """No console errors and no failed requests since the last check; a screenshot for the record."""
+    browser.save_screenshot(str(ARTIFACTS / f"{name}.png"))
+    errors = [entry for entry in browser.get_log("browser") if entry["level"] == "SEVERE"]
+    assert not errors, errors
+    failed = []
+    for entry in browser.get_log("performance"):
+        message = json.loads(entry["message"])["message"]
+        if message["method"] == "Network.loadingFailed":
+            failed.append(message["params"])
+        elif message["method"] == "Network.responseReceived" and message["params"]["response"]["status"] >= 400:
+            failed.append(message["params"]["response"]["url"])
+    assert not failed, failed
+
+
+def heading(browser: WebDriver) -> str:
+    return str(browser.find_element(By.TAG_NAME, "h1").text)
+
+
+def test_follow_links_from_the_front_page_to_a_skater_to_a_race_and_back(server: Server, browser: WebDriver) -> None:
+    browser.get(server.url + "/")
+    assert "skategraph" in browser.title
+    visit_checks(browser, "01-front")
+    browser.find_element(By.LINK_TEXT, "2002–03 ISU Short Track Speed Skating World Cup").click()
+    assert heading(browser) == "2002–03 ISU Short Track Speed Skating World Cup"
+    visit_checks(browser, "02-season")
+    browser.find_element(By.LINK_TEXT, "Fu Tianyu").click()
+    assert heading(browser) == "Fu Tianyu"
+    visit_checks(browser, "03-skater")
+    won = next(r for r in RACES if r.podium[0][1] == "Fu Tianyu")
+    browser.find_element(By.PARTIAL_LINK_TEXT, f"Women's {won.event}, {won.venue}").click()
+    assert heading(browser).startswith(f"Women's {won.event}, {won.venue}")
+    visit_checks(browser, "04-race")
+    podium = [cell.text for cell in browser.find_elements(By.CSS_SELECTOR, "section:first-of-type td:nth-child(2)")]
+    assert podium == [name for _code, name in won.podium]
+    browser.find_element(By.LINK_TEXT, "Fu Tianyu").click()
+    assert heading(browser) == "Fu Tianyu"
+    visit_checks(browser, "05-back-to-skater")
+
+
+def test_run_a_saved_query_from_its_form(server: Server, browser: WebDriver) -> None:
+    browser.get(server.url + "/")
+    browser.find_element(By.LINK_TEXT, "Race podiums").click()
+    Select(browser.find_element(By.NAME, "category")).select_by_value("women")
+    Select(browser.find_element(By.NAME, "distance")).select_by_value("500")
+    browser.find_element(By.CSS_SELECTOR, "form.saved button[type=submit]").click()
+    rows = browser.find_elements(By.CSS_SELECTOR, "#results tbody tr")
+    expected = [r.podium[0][1] for r in RACES if r.category == "Women" and r.event == "500m"]
+    assert [row.find_elements(By.TAG_NAME, "td")[5].text for row in rows] == expected
+    assert "category=women" in browser.current_url  # a URL that reproduces the result
+    visit_checks(browser, "06-saved-query")
+
+
+def test_run_a_hand_written_query_and_see_an_error(server: Server, browser: WebDriver) -> None:
+    browser.get(server.url + "/")
+    browser.find_element(By.LINK_TEXT, "Query").click()
+    editor = browser.find_element(By.NAME, "query")
+    assert "PREFIX sg:" in editor.get_attribute("value")  # type: ignore[operator]
+    editor.clear()
+    editor.send_keys("SELECT ?code WHERE { ?n a sg:Nation ; skos:notation ?code } ORDER BY ?code")
+    browser.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+    codes = [cell.text for cell in browser.find_elements(By.CSS_SELECTOR, "#results tbody td")]
+    assert codes[:3] == ["BUL", "CAN", "CHN"] and len(codes) == 11
+    assert browser.find_element(By.ID, "curl").text.startswith("curl -s ")
+    visit_checks(browser, "07-query")
+    editor = browser.find_element(By.NAME, "query")
+    editor.clear()
+    editor.send_keys("SELECT ?x WHERE { ?x ?y }")
+    browser.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+    error = browser.find_element(By.ID, "error").text
+    assert "the query does not parse" in error and "(line 1, column" in error
+    visit_checks(browser, "08-query-error")
