@@ -48,7 +48,9 @@ def graph_of(body: bytes, syntax: str) -> rdflib.Graph:
 
 
 @pytest.mark.parametrize(("accept", "syntax", "suffix"), RDF_ACCEPTS)
-def test_an_iri_answers_rdf_and_its_links_can_be_followed(server: Server, accept: str, syntax: str, suffix: str) -> None:
+def test_an_iri_answers_rdf_and_its_links_can_be_followed(
+    server: Server, accept: str, syntax: str, suffix: str
+) -> None:
     reply = server.get(path_of(AHN), Accept=accept)
     assert reply.status == 200 and (reply.header("Content-Type") or "").startswith(accept)
     assert "Accept" in (reply.header("Vary") or "")
@@ -157,7 +159,9 @@ def test_void_describes_the_dataset(server: Server) -> None:
     assert int(graph.value(dataset, VOID.triples)) == health["triples"]  # type: ignore[arg-type]
     assert graph.value(dataset, VOID.sparqlEndpoint) == rdflib.URIRef(f"{server.url}/sparql")
     assert graph.value(dataset, VOID.dataDump) == rdflib.URIRef(f"{server.url}/dump")
-    assert graph.value(dataset, rdflib.DCTERMS.license) == rdflib.URIRef("https://creativecommons.org/licenses/by-sa/4.0/")
+    assert graph.value(dataset, rdflib.DCTERMS.license) == rdflib.URIRef(
+        "https://creativecommons.org/licenses/by-sa/4.0/"
+    )
     assert rdflib.URIRef("https://w3id.org/skategraph/ontology") in set(graph.objects(dataset, VOID.vocabulary))
     for example in graph.objects(dataset, VOID.exampleResource):
         assert server.get(path_of(str(example)), Accept="text/turtle").status == 200, example
