@@ -107,7 +107,7 @@ def test_html_for_browsers_with_json_ld(server: Server) -> None:
 @pytest.mark.parametrize(
     ("path", "facts"),
     [
-        ("/id/season/2002-03", ["Calendar", "Race winners", "Standings", "Saguenay", "Fu Tianyu"]),
+        ("/id/season/2002-03", ["Calendar", "Podiums", "Standings", "Saguenay", "Fu Tianyu"]),
         ("/id/nation/BUL", ["Skaters", "Evgenia Radanova", "Medal table"]),
         ("/id/venue/bormio", ["Races", "Apolo Anton Ohno"]),
         ("/id/stage/2002-03/chuncheon", ["Races", "Choi Eun-kyung"]),
@@ -200,3 +200,21 @@ def test_query_page_runs_a_query_and_shows_errors(server: Server) -> None:
     form = server.get("/query/race_podiums").text
     assert '<select name="distance">' in form and '<option value="relay">' in form
     assert urlsplit(server.url).hostname == "127.0.0.1"
+
+
+def test_query_page_says_when_a_result_is_cut_or_stopped(server: Server) -> None:
+    everything = server.get("/query?query=" + quote("SELECT * WHERE { ?s ?p ?o }")).text
+    assert 'id="truncated"' in everything and "Only the first 1000 rows are shown" in everything
+    explosive = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
+    stopped = server.get("/query?timeout=1&query=" + quote(explosive)).text
+    assert "the request was stopped at its time limit of 1 s" in stopped
+
+
+def test_variant_spellings_and_season_podiums_on_pages(server: Server) -> None:
+    lee = server.get("/id/skater/lee-seung-jae", Accept="text/html").text
+    assert "Also spelled: Lee Seung-Jae" in lee
+    season = server.get("/id/season/2002-03", Accept="text/html").text
+    race = RACES[0]
+    row = season[season.index(f"{race.event}, {race.venue}") :]
+    positions = [row.index(name) for _code, name in race.podium]
+    assert positions == sorted(positions)

@@ -110,10 +110,14 @@ def _run(
     downloads = {name: f"{endpoint}?{urlencode({**params, 'format': name})}" for name in ("csv", "json")}
     curl = "curl -s " + shlex.quote(f"{endpoint}?{urlencode(params)}") + " -H 'Accept: text/csv'"
     out: dict[str, Any] = {"downloads": downloads, "curl": curl, "share": request.url}
+    try:
+        limit = svc.limit(request.args.get("timeout"))
+    except SkategraphError as error:
+        return {**out, "error": str(error)}
     job = QueryJob(str(svc.generation()), text, "json", "turtle", row_limit=PAGE_ROWS,
                    substitutions=pairs, hidden=hidden, base_iri=endpoint)  # fmt: skip
     try:
-        reply = svc.query(job, svc.settings.timeout)
+        reply = svc.query(job, limit)
         body = b"".join(reply.body)
     except SkategraphError as error:
         found = POSITION.search(str(error))

@@ -87,7 +87,14 @@ SECTIONS: dict[str, list[tuple[str, str, list[tuple[str, str, str | None]]]]] = 
             ?stage sg:season ?_this ; a sg:Stage ; sg:stageNumber ?number ; sg:startDate ?start ; sg:endDate ?end ;
             sg:venue/rdfs:label ?venue } ORDER BY ?number""",
          [("#", "number", None), ("Stage", "venue", "stage"), ("From", "start", None), ("To", "end", None)]),
-        ("Race winners", races_by("sg:season"), WINNERS),
+        ("Podiums", P + """SELECT ?race ?label ?date ?first ?n1 ?second ?n2 ?third ?n3 ?_this WHERE {
+            ?race sg:season ?_this ; a sg:Race ; rdfs:label ?label ; sg:date ?date .
+            OPTIONAL { ?r1 sg:race ?race ; sg:rank 1 ; sg:competitor ?first . ?first rdfs:label ?n1 }
+            OPTIONAL { ?r2 sg:race ?race ; sg:rank 2 ; sg:competitor ?second . ?second rdfs:label ?n2 }
+            OPTIONAL { ?r3 sg:race ?race ; sg:rank 3 ; sg:competitor ?third . ?third rdfs:label ?n3 } }
+            ORDER BY ?date ?label""",
+         [("Date", "date", None), ("Race", "label", "race"), ("Winner", "n1", "first"), ("Second", "n2", "second"),
+          ("Third", "n3", "third")]),
         ("Standings", P + """SELECT ?classification ?label ?rank ?competitor ?name ?_this WHERE {
             ?classification sg:season ?_this ; rdfs:label ?label . ?st sg:classification ?classification ;
             sg:rank ?rank ; sg:competitor ?competitor . ?competitor rdfs:label ?name } ORDER BY ?label ?rank""",
