@@ -18,7 +18,8 @@ from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
-from selenium.webdriver.support.ui import Select
+from selenium.webdriver.support.expected_conditions import staleness_of
+from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from .conftest import ROOT
 from .server import Server, seed_server
@@ -70,6 +71,13 @@ def visit_checks(browser: WebDriver, name: str) -> None:
     assert not failed, failed
 
 
+def follow(browser: WebDriver, by: str, value: str) -> None:
+    """Click what navigates (a link, a submit button) and wait until the next page has replaced this one."""
+    page = browser.find_element(By.TAG_NAME, "html")
+    browser.find_element(by, value).click()
+    WebDriverWait(browser, 20).until(staleness_of(page))
+
+
 def heading(browser: WebDriver) -> str:
     return str(browser.find_element(By.TAG_NAME, "h1").text)
 
@@ -78,29 +86,29 @@ def test_follow_links_from_the_front_page_to_a_skater_to_a_race_and_back(server:
     browser.get(server.url + "/")
     assert "skategraph" in browser.title
     visit_checks(browser, "01-front")
-    browser.find_element(By.LINK_TEXT, "2002–03 ISU Short Track Speed Skating World Cup").click()
+    follow(browser, By.LINK_TEXT, "2002–03 ISU Short Track Speed Skating World Cup")
     assert heading(browser) == "2002–03 ISU Short Track Speed Skating World Cup"
     visit_checks(browser, "02-season")
-    browser.find_element(By.LINK_TEXT, "Fu Tianyu").click()
+    follow(browser, By.LINK_TEXT, "Fu Tianyu")
     assert heading(browser) == "Fu Tianyu"
     visit_checks(browser, "03-skater")
     won = next(r for r in RACES if r.podium[0][1] == "Fu Tianyu")
-    browser.find_element(By.PARTIAL_LINK_TEXT, f"Women's {won.event}, {won.venue}").click()
+    follow(browser, By.PARTIAL_LINK_TEXT, f"Women's {won.event}, {won.venue}")
     assert heading(browser).startswith(f"Women's {won.event}, {won.venue}")
     visit_checks(browser, "04-race")
     podium = [cell.text for cell in browser.find_elements(By.CSS_SELECTOR, "section:first-of-type td:nth-child(2)")]
     assert podium == [name for _code, name in won.podium]
-    browser.find_element(By.LINK_TEXT, "Fu Tianyu").click()
+    follow(browser, By.LINK_TEXT, "Fu Tianyu")
     assert heading(browser) == "Fu Tianyu"
     visit_checks(browser, "05-back-to-skater")
 
 
 def test_run_a_saved_query_from_its_form(server: Server, browser: WebDriver) -> None:
     browser.get(server.url + "/")
-    browser.find_element(By.LINK_TEXT, "Race podiums").click()
+    follow(browser, By.LINK_TEXT, "Race podiums")
     Select(browser.find_element(By.NAME, "category")).select_by_value("women")
     Select(browser.find_element(By.NAME, "distance")).select_by_value("500")
-    browser.find_element(By.CSS_SELECTOR, "form.saved button[type=submit]").click()
+    follow(browser, By.CSS_SELECTOR, "form.saved button[type=submit]")
     rows = browser.find_elements(By.CSS_SELECTOR, "#results tbody tr")
     expected = [r.podium[0][1] for r in RACES if r.category == "Women" and r.event == "500m"]
     assert [row.find_elements(By.TAG_NAME, "td")[5].text for row in rows] == expected
@@ -110,12 +118,12 @@ def test_run_a_saved_query_from_its_form(server: Server, browser: WebDriver) -> 
 
 def test_run_a_hand_written_query_and_see_an_error(server: Server, browser: WebDriver) -> None:
     browser.get(server.url + "/")
-    browser.find_element(By.LINK_TEXT, "Query").click()
+    follow(browser, By.LINK_TEXT, "Query")
     editor = browser.find_element(By.NAME, "query")
     assert "PREFIX sg:" in editor.get_attribute("value")  # type: ignore[operator]
     editor.clear()
     editor.send_keys("SELECT ?code WHERE { ?n a sg:Nation ; skos:notation ?code } ORDER BY ?code")
-    browser.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+    follow(browser, By.CSS_SELECTOR, "form button[type=submit]")
     codes = [cell.text for cell in browser.find_elements(By.CSS_SELECTOR, "#results tbody td")]
     assert codes[:3] == ["BUL", "CAN", "CHN"] and len(codes) == 11
     assert browser.find_element(By.ID, "curl").text.startswith("curl -s ")
@@ -123,7 +131,7 @@ def test_run_a_hand_written_query_and_see_an_error(server: Server, browser: WebD
     editor = browser.find_element(By.NAME, "query")
     editor.clear()
     editor.send_keys("SELECT ?x WHERE { ?x ?y }")
-    browser.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+    follow(browser, By.CSS_SELECTOR, "form button[type=submit]")
     error = browser.find_element(By.ID, "error").text
     assert "the query does not parse" in error and "(line 1, column" in error
     visit_checks(browser, "08-query-error")

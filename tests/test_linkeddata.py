@@ -135,7 +135,7 @@ def test_unknown_iris_get_a_helpful_404(server: Server) -> None:
     assert "there is no resource https://w3id.org/skategraph/id/skater/nobody-at-all" in page.text
     assert "/id/skater/ahn-hyun-soo" in page.text  # an example of what does exist
     machine = server.get("/id/skater/nobody-at-all", Accept="text/turtle")
-    assert machine.status == 404 and json.loads(machine.body)["error"] == "unknown_resource"
+    assert machine.status == 404 and json.loads(machine.body)["error"] == "not_found"
     assert server.get("/id/skater/nobody-at-all.ttl").status == 404
 
 
@@ -218,3 +218,15 @@ def test_variant_spellings_and_season_podiums_on_pages(server: Server) -> None:
     row = season[season.index(f"{race.event}, {race.venue}") :]
     positions = [row.index(name) for _code, name in race.podium]
     assert positions == sorted(positions)
+
+
+def test_every_iri_under_the_base_answers(server: Server) -> None:
+    graph_iri = BASE + "graph/season/2002-03"
+    provenance = graph_of(server.get(path_of(graph_iri), Accept="text/turtle").body, "turtle")
+    subject = rdflib.URIRef(graph_iri)
+    assert (subject, rdflib.RDF.type, rdflib.URIRef("http://www.w3.org/ns/prov#Entity")) in provenance
+    build = provenance.value(subject, rdflib.URIRef("http://www.w3.org/ns/prov#wasGeneratedBy"))
+    assert build is not None and server.get(path_of(str(build)), Accept="text/html").status == 200
+    result = server.get("/id/result/2002-03/chuncheon/men-1500m/1", Accept="text/html")
+    assert result.status == 200 and "Ahn Hyun-soo" in result.text
+    assert server.get("/no/such/thing", Accept="text/html").status == 404

@@ -1,6 +1,7 @@
 """Linked data you can follow: every IRI skategraph mints answers here, to people and to machines.
 
-    GET /id/<path>                 a resource: HTML for browsers, RDF by Accept (Vary: Accept)
+    GET /id/<path>                 a resource: HTML for browsers, RDF by Accept (Vary: Accept); the
+                                   same for every other IRI under the base (graph/..., build/...)
     GET /id/<path>.ttl|.nt|.rdf|.jsonld   the same RDF by suffix, for links and scripts
     GET /ontology                  the ontology: a page documenting every term, or RDF
     GET /.well-known/void          the VoID description of the dataset
@@ -14,6 +15,8 @@ the rest. Everything runs in the worker pool, like any query.
 
 from __future__ import annotations
 
+import hashlib
+import io
 from urllib.parse import quote
 
 import pyoxigraph as ox
@@ -22,6 +25,7 @@ from werkzeug.exceptions import NotAcceptable, NotFound
 
 from skategraph import formats
 from skategraph.ids import ONTOLOGY_IRI
+from skategraph.rdf import PREFIXES
 from skategraph.web import get_service, negotiate, protocol, void
 from skategraph.workers import DumpJob, QueryJob
 
@@ -31,18 +35,11 @@ blueprint = Blueprint(
 
 SUFFIXES = {".ttl": "turtle", ".nt": "ntriples", ".rdf": "rdfxml", ".jsonld": "jsonld"}
 PAGE_OFFERS = [("text/html", "html"), ("application/xhtml+xml", "html"), *negotiate.GRAPH_OFFERS[:4]]
+FOAF = "http://xmlns.com/foaf/0.1/"
 INCOMING_LIMIT = 2000  # a much-cited resource (a nation, a category) lists at most this many triples
 
-DESCRIBE = """
-PREFIX void: <http://rdfs.org/ns/void#>
-PREFIX foaf: <http://xmlns.com/foaf/0.1/>
-CONSTRUCT {
-  ?_this ?p ?o . ?s ?q ?_this .
-  ?_document foaf:primaryTopic ?_this ; void:inDataset ?_dataset .
-  ?_dataset void:sparqlEndpoint ?_sparql .
-}
-WHERE { { ?_this ?p ?o } UNION { ?s ?q ?_this } }
-LIMIT """ + str(INCOMING_LIMIT)
+OWN = "SELECT ?p ?o ?_this WHERE { ?_this ?p ?o }"
+POINTING = f"SELECT ?s ?p ?_this WHERE {{ ?s ?p ?_this }} LIMIT {INCOMING_LIMIT}"
 EXISTS = "ASK { { ?_this ?p ?o } UNION { ?s ?q ?_this } }"
 
 
@@ -50,12 +47,17 @@ class UnknownResource(NotFound):
     """No IRI of the dataset is the one asked for."""
 
 
-@blueprint.route("/id/<path:rest>", methods=["GET", "HEAD"])
+@blueprint.route("/<path:rest>", methods=["GET", "HEAD"])
 def resource(rest: str) -> Response:
+    """Any IRI under the base: `id/...` resources, `graph/...` named graphs, `build/...` builds.
+
+    The rule is the catch-all (werkzeug tries every more specific rule first), so an unknown path is
+    an unknown resource, with the 404 page that says where to go.
+    """
     svc = get_service()
     suffix = next((s for s in SUFFIXES if rest.endswith(s)), "")
     path = rest[: len(rest) - len(suffix)]
-    iri = svc.manifest()["base"] + "id/" + quote(path, safe="/-")
+    iri = svc.manifest()["base"] + quote(path, safe="/-")
     this = (("_this", str(ox.NamedNode(iri))),)
     if not svc.ask(EXISTS, this):
         raise UnknownResource(f"there is no resource {iri} in this dataset")
@@ -65,7 +67,8 @@ def resource(rest: str) -> Response:
 
         response = pages.resource_page(iri)
     else:
-        response = describe(iri, name, url_for("linkeddata.resource", rest=path + _suffix_of(name), _external=True))
+        document = url_for("linkeddata.resource", rest=path + _suffix_of(name), _external=True)
+        response = describe(iri, name, document)
     response.vary.add("Accept")
     response.headers["Link"] = ", ".join(
         f'<{url_for("linkeddata.resource", rest=path + s, _external=True)}>; rel="alternate"; '
@@ -87,24 +90,50 @@ def _suffix_of(name: str) -> str:
 
 
 def describe(iri: str, name: str, document: str) -> Response:
-    """The resource's RDF: its triples, those pointing at it (bounded), and where the rest is."""
+    """The resource's RDF: all its own triples, the ones pointing at it (at most INCOMING_LIMIT), and
+    where to ask for the rest. Two SELECTs in a worker; the few triples are written here."""
     svc = get_service()
-    bound = {
-        "_this": iri,
-        "_document": document,
-        "_dataset": void.dataset_iri().value,
-        "_sparql": url_for("protocol.sparql", _external=True),
-    }
-    job = QueryJob(
-        generation=str(svc.generation()),
-        query=DESCRIBE,
-        results_format=None,
-        graph_format=name,
-        substitutions=tuple((k, str(ox.NamedNode(v))) for k, v in bound.items()),
-    )
-    response = protocol.respond(job, svc.settings.timeout)
+    generation = svc.generation()
+    this = ox.NamedNode(iri)
+    bound = (("_this", str(this)),)
+    triples = [ox.Triple(this, ox.NamedNode(r["p"]["value"]), term(r["o"])) for r in svc.select(OWN, bound, generation)]
+    triples += [
+        ox.Triple(subject(r["s"]), ox.NamedNode(r["p"]["value"]), this) for r in svc.select(POINTING, bound, generation)
+    ]
+    doc, dataset = ox.NamedNode(document), void.dataset_iri()
+    triples += [
+        ox.Triple(doc, ox.NamedNode(FOAF + "primaryTopic"), this),
+        ox.Triple(doc, void.void("inDataset"), dataset),
+        ox.Triple(dataset, void.void("sparqlEndpoint"), ox.NamedNode(url_for("protocol.sparql", _external=True))),
+    ]
+    rdf_format = formats.RDF_FORMATS[name]
+    buffer = io.BytesIO()
+    prefixes = {"void": void.VOID, "foaf": FOAF, **PREFIXES}
+    ox.serialize(triples, buffer, rdf_format, prefixes=formats.prefixes_for(rdf_format, prefixes))
+    response = Response(buffer.getvalue(), mimetype=rdf_format.media_type)
     response.headers["Content-Location"] = document
+    response.set_etag(f"{generation.name}-{hashlib.sha256(document.encode()).hexdigest()[:16]}")
+    response.headers["Cache-Control"] = f"public, max-age={svc.settings.cache_max_age}"
+    response.make_conditional(request)
     return response
+
+
+def subject(binding: dict[str, str]) -> ox.NamedNode | ox.BlankNode:
+    """A subject from its SPARQL JSON form."""
+    return ox.BlankNode(binding["value"]) if binding["type"] == "bnode" else ox.NamedNode(binding["value"])
+
+
+def term(binding: dict[str, str]) -> ox.NamedNode | ox.BlankNode | ox.Literal:
+    """An object from its SPARQL JSON form."""
+    if binding["type"] == "uri":
+        return ox.NamedNode(binding["value"])
+    if binding["type"] == "bnode":
+        return ox.BlankNode(binding["value"])
+    if "xml:lang" in binding:
+        return ox.Literal(binding["value"], language=binding["xml:lang"])
+    if "datatype" in binding:
+        return ox.Literal(binding["value"], datatype=ox.NamedNode(binding["datatype"]))
+    return ox.Literal(binding["value"])
 
 
 @blueprint.route("/ontology", methods=["GET", "HEAD"])
@@ -158,10 +187,12 @@ def not_found(error: UnknownResource) -> Response:
     """A 404 a person can use (what was asked, where to go instead); JSON for everyone else."""
     from skategraph.web import error_response
 
-    if negotiate.best(request.accept_mimetypes, PAGE_OFFERS) == "html" and not _suffixed():
+    # A page only for clients that ask for HTML (browsers do); an Accept-less client gets the JSON error.
+    wants_html = request.accept_mimetypes.best_match(["application/json", "text/html"]) == "text/html"
+    if wants_html and not _suffixed():
         body = render_template("notfound.html", message=error.description, path=request.path)
         return Response(body, status=404, mimetype="text/html")
-    return error_response(404, "unknown_resource", error.description or "not found")
+    return error_response(404, "not_found", f"not found: {error.description}")
 
 
 def _suffixed() -> bool:

@@ -35,13 +35,13 @@ INCOMING = (
 )
 
 # A competitor's podium places, and the races linked to a resource (by a property of ours) with winners.
-PODIUM_PLACES = (
-    P
-    + """SELECT ?race ?label ?date ?rank ?_this WHERE {
-  ?r sg:competitor ?_this ; sg:rank ?rank ; sg:race ?race . ?race rdfs:label ?label ; sg:date ?date }
-  ORDER BY ?date ?label"""
-)
-PLACES: list[tuple[str, str, str | None]] = [("Date", "date", None), ("Race", "label", "race"), ("Place", "rank", None)]
+PODIUM_PLACES = P + """SELECT ?race ?label ?date ?stage ?venue ?distance ?rank ?_this WHERE {
+  ?r sg:competitor ?_this ; sg:rank ?rank ; sg:race ?race .
+  ?race rdfs:label ?label ; sg:date ?date ; sg:distance ?distance ; sg:stage ?stage ; sg:venue/rdfs:label ?venue }
+  ORDER BY ?date ?label"""  # fmt: skip
+PLACES: list[tuple[str, str, str | None]] = [("Date", "date", None), ("Stage", "venue", "stage"),
+                                             ("Distance", "distance", None), ("Race", "label", "race"),
+                                             ("Place", "rank", None)]  # fmt: skip
 WINNERS: list[tuple[str, str, str | None]] = [("Date", "date", None), ("Race", "label", "race"),
                                               ("Winner", "name", "winner")]  # fmt: skip
 
@@ -143,12 +143,12 @@ class Section:
 def local(iri: str) -> str:
     """Where to follow an IRI: our own ones on this server, others as they are."""
     base = get_service().manifest()["base"]
-    if iri.startswith(base + "id/"):
-        return "/" + iri[len(base) :]
     if iri.startswith(SG):
         return url_for("linkeddata.ontology") + "#" + iri[len(SG) :]
     if iri == ONTOLOGY_IRI:
         return url_for("linkeddata.ontology")
+    if iri.startswith(base):
+        return "/" + iri[len(base) :]
     return iri
 
 
