@@ -6,13 +6,10 @@ answering it touches no store.
 
 from __future__ import annotations
 
-import io
-
 import pyoxigraph as ox
 from flask import Response, request, url_for
 from werkzeug.exceptions import NotAcceptable
 
-from skategraph import formats
 from skategraph.web import get_service, negotiate
 from skategraph.web.void import count, dataset_triples, void
 
@@ -82,13 +79,7 @@ def respond() -> Response:
             "the service description is RDF: accept text/turtle, application/ld+json, "
             "application/rdf+xml or application/n-triples"
         )
-    rdf_format = formats.RDF_FORMATS[name]
-    buffer = io.BytesIO()
+    svc = get_service()
     endpoint = url_for("protocol.sparql", _external=True)
-    ox.serialize(triples(endpoint), buffer, rdf_format, prefixes=formats.prefixes_for(rdf_format, PREFIXES))
-    response = Response(buffer.getvalue(), mimetype=rdf_format.media_type)
-    response.vary.add("Accept")
-    response.set_etag(f"sd-{get_service().generation().name}-{name}")
-    response.headers["Cache-Control"] = f"public, max-age={get_service().settings.cache_max_age}"
-    response.make_conditional(request)
-    return response
+    etag = f"sd-{svc.generation().name}-{name}"
+    return negotiate.graph_response(triples(endpoint), name, PREFIXES, etag, svc.settings.cache_max_age)

@@ -16,7 +16,6 @@ the rest. Everything runs in the worker pool, like any query.
 from __future__ import annotations
 
 import hashlib
-import io
 from urllib.parse import quote
 
 import pyoxigraph as ox
@@ -26,7 +25,7 @@ from werkzeug.exceptions import NotAcceptable, NotFound
 from skategraph import formats
 from skategraph.ids import ONTOLOGY_IRI
 from skategraph.rdf import PREFIXES
-from skategraph.web import get_service, negotiate, protocol, void
+from skategraph.web import get_service, negotiate, pages, protocol, void
 from skategraph.workers import DumpJob, QueryJob
 
 blueprint = Blueprint(
@@ -63,8 +62,6 @@ def resource(rest: str) -> Response:
         raise UnknownResource(f"there is no resource {iri} in this dataset")
     name = SUFFIXES[suffix] if suffix else _choose(request.accept_mimetypes)
     if name == "html":
-        from skategraph.web import pages
-
         response = pages.resource_page(iri)
     else:
         document = url_for("linkeddata.resource", rest=path + _suffix_of(name), _external=True)
@@ -106,15 +103,10 @@ def describe(iri: str, name: str, document: str) -> Response:
         ox.Triple(doc, void.void("inDataset"), dataset),
         ox.Triple(dataset, void.void("sparqlEndpoint"), ox.NamedNode(url_for("protocol.sparql", _external=True))),
     ]
-    rdf_format = formats.RDF_FORMATS[name]
-    buffer = io.BytesIO()
     prefixes = {"void": void.VOID, "foaf": FOAF, **PREFIXES}
-    ox.serialize(triples, buffer, rdf_format, prefixes=formats.prefixes_for(rdf_format, prefixes))
-    response = Response(buffer.getvalue(), mimetype=rdf_format.media_type)
+    etag = f"{generation.name}-{hashlib.sha256(document.encode()).hexdigest()[:16]}"
+    response = negotiate.graph_response(triples, name, prefixes, etag, svc.settings.cache_max_age)
     response.headers["Content-Location"] = document
-    response.set_etag(f"{generation.name}-{hashlib.sha256(document.encode()).hexdigest()[:16]}")
-    response.headers["Cache-Control"] = f"public, max-age={svc.settings.cache_max_age}"
-    response.make_conditional(request)
     return response
 
 
@@ -142,8 +134,6 @@ def ontology(suffix: str = "") -> Response:
     svc = get_service()
     name = SUFFIXES[suffix] if suffix else _choose(request.accept_mimetypes)
     if name == "html":
-        from skategraph.web import pages
-
         response = pages.ontology_page()
     else:
         job = QueryJob(

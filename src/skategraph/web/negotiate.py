@@ -7,6 +7,11 @@ and a query whose form the client accepts no format for gets 406.
 
 from __future__ import annotations
 
+import io
+from collections.abc import Iterable
+
+import pyoxigraph as ox
+from flask import Response, request
 from werkzeug.datastructures import MIMEAccept
 
 from skategraph import formats
@@ -58,3 +63,19 @@ def choose(format_param: str | None, accept: MIMEAccept) -> tuple[str | None, st
 def choose_graph(format_param: str | None, accept: MIMEAccept) -> str | None:
     """The RDF format for a response that is always a graph (Graph Store GET, service description)."""
     return choose(format_param, accept)[1]
+
+
+def graph_response(
+    triples: Iterable[ox.Triple], name: str, prefixes: dict[str, str], etag: str, max_age: int
+) -> Response:
+    """A small graph, built in the web process (a description, not a query result), written as `name`:
+    with Vary: Accept, an ETag (304 when the client has it) and Cache-Control."""
+    rdf_format = formats.RDF_FORMATS[name]
+    buffer = io.BytesIO()
+    ox.serialize(triples, buffer, rdf_format, prefixes=formats.prefixes_for(rdf_format, prefixes))
+    response = Response(buffer.getvalue(), mimetype=rdf_format.media_type)
+    response.vary.add("Accept")
+    response.set_etag(etag)
+    response.headers["Cache-Control"] = f"public, max-age={max_age}"
+    response.make_conditional(request)
+    return response

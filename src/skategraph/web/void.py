@@ -7,14 +7,12 @@ example resources, where to query it and where to download it, and the vocabular
 
 from __future__ import annotations
 
-import io
 from typing import Any
 
 import pyoxigraph as ox
 from flask import Response, request, url_for
 from werkzeug.exceptions import NotAcceptable
 
-from skategraph import formats
 from skategraph.rdf import CC, DCT, PREFIXES
 from skategraph.web import get_service, negotiate
 
@@ -82,14 +80,6 @@ def respond() -> Response:
         raise NotAcceptable("the VoID description is RDF: accept text/turtle, application/ld+json, "
                             "application/rdf+xml or application/n-triples")  # fmt: skip
     svc = get_service()
-    rdf_format = formats.RDF_FORMATS[name]
-    buffer = io.BytesIO()
-    prefixes = {"void": VOID, **PREFIXES}
-    ox.serialize(dataset_triples(dataset_iri(), svc.manifest()), buffer, rdf_format,
-                 prefixes=formats.prefixes_for(rdf_format, prefixes))  # fmt: skip
-    response = Response(buffer.getvalue(), mimetype=rdf_format.media_type)
-    response.vary.add("Accept")
-    response.set_etag(f"void-{svc.generation().name}-{name}")
-    response.headers["Cache-Control"] = f"public, max-age={svc.settings.cache_max_age}"
-    response.make_conditional(request)
-    return response
+    etag = f"void-{svc.generation().name}-{name}"
+    triples = dataset_triples(dataset_iri(), svc.manifest())
+    return negotiate.graph_response(triples, name, {"void": VOID, **PREFIXES}, etag, svc.settings.cache_max_age)
