@@ -26,15 +26,35 @@ from skategraph.articles import read_articles
 from skategraph.catalogue import load_catalogue
 from skategraph.errors import SkategraphError, StoreNotFound
 from skategraph.ids import DEFAULT_BASE
+from skategraph.linker import WIKIDATA, run_linking
+from skategraph.links import read_links
 from skategraph.nations import bundled_nations
 from skategraph.output import cell, print_result
 from skategraph.querycli import queries_command, query_command, split_dirs
+from skategraph.remote import Endpoint
 from skategraph.settings import SERVE_OPTIONS, Settings
 from skategraph.stats import dataset_stats
 from skategraph.store import BuildSummary, build_store, current_build_id, open_store
 from skategraph.validate import check_graph, check_store, require_valid
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+def default_links_dir() -> Path:
+    """`$SKATEGRAPH_LINKS`, else the bundled `data/links/`."""
+    configured = os.environ.get("SKATEGRAPH_LINKS")
+    return Path(configured).expanduser() if configured else resources.bundled("data") / "links"
+
+
+def links_option(command: F) -> F:
+    return click.option(
+        "--links",
+        "links_dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=default_links_dir,
+        show_default="$SKATEGRAPH_LINKS, else the bundled data/links",
+        help="The links directory: links.tsv, review.tsv, decisions.tsv and the candidate queries.",
+    )(command)
 
 
 def store_option(command: F) -> F:
@@ -92,7 +112,8 @@ def cli() -> None:
     help="Base IRI the resources are minted under ($SKATEGRAPH_BASE).",
 )
 @click.option("--no-validate", is_flag=True, help="Skip the SHACL check before the new store is swapped in.")
-def build(articles: tuple[Path, ...], store_path: Path, base: str, no_validate: bool) -> None:
+@links_option
+def build(articles: tuple[Path, ...], store_path: Path, base: str, no_validate: bool, links_dir: Path) -> None:
     """Build the graph from season ARTICLES (default: the bundled seasons).
 
     The new store is written beside the old one and swapped in only when it is complete and valid;
@@ -103,10 +124,12 @@ def build(articles: tuple[Path, ...], store_path: Path, base: str, no_validate: 
       skategraph build
       skategraph build data/2002-03.txt data/2003-04.txt --store ./store
     """
-    click.echo(_build(list(articles), store_path, base, validate=not no_validate).line())
+    click.echo(_build(list(articles), store_path, base, validate=not no_validate, links_dir=links_dir).line())
 
 
-def _build(paths: list[Path], store_path: Path, base: str, *, validate: bool) -> BuildSummary:
+def _build(
+    paths: list[Path], store_path: Path, base: str, *, validate: bool, links_dir: Path | None = None
+) -> BuildSummary:
     paths = paths or resources.bundled_articles()
     if not paths:
         raise SkategraphError("no season articles given and none bundled")
@@ -120,6 +143,7 @@ def _build(paths: list[Path], store_path: Path, base: str, *, validate: bool) ->
         base=base,
         validate=require_valid if validate else None,
         progress=lambda message: click.echo(message, err=True),
+        links=read_links(links_dir or default_links_dir()),
     )
 
 
@@ -327,6 +351,55 @@ def serve(store_path: Path, host: str, port: int, base: str, processes: int | No
         queries=query_dirs,
     )
     server.serve(settings, host, port, processes)
+
+
+@cli.command()
+@store_option
+@links_option
+@click.option("--endpoint", default=WIKIDATA, show_default=True, help="The SPARQL endpoint to ask for candidates.")
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=60.0,
+    show_default=True,
+    help="Seconds to wait for one answer.",
+)
+@click.option(
+    "--retries",
+    type=click.IntRange(0),
+    default=3,
+    show_default=True,
+    help="Retries after a timeout, a 429 or a 5xx, with exponential backoff.",
+)
+@click.option(
+    "--interval",
+    type=click.FloatRange(min=0),
+    default=1.0,
+    show_default=True,
+    help="Seconds between two requests (be polite to public endpoints).",
+)
+@click.option(
+    "--no-cache", is_flag=True, help="Ask again even what was asked before (the cache is in the links directory)."
+)
+def link(
+    store_path: Path, links_dir: Path, endpoint: str, timeout: float, retries: int, interval: float, no_cache: bool
+) -> None:
+    """Find Wikidata (and, through its English Wikipedia links, DBpedia) entities for skaters and venues.
+
+    Candidates come from the endpoint by the query in LINKS/wikidata-skaters.rq; each is scored on
+    name, sport, nation and years. Sure ones go to links.tsv, doubtful ones to review.tsv, where
+    your accept/reject decisions are kept (decisions.tsv) for every later run. Rebuild to put the
+    links in the graph. Nations are linked from the verified table LINKS/nations-wikidata.tsv.
+
+    \b
+    Examples:
+      skategraph link
+      skategraph link --endpoint http://127.0.0.1:7878/query && skategraph build
+    """
+    remote = Endpoint(endpoint, cache=None if no_cache else links_dir / ".cache", timeout=timeout, retries=retries,
+                      interval=interval)  # fmt: skip
+    report = run_linking(open_store(store_path), remote, links_dir)
+    click.echo(report.line())
 
 
 cli.add_command(queries_command)

@@ -124,6 +124,17 @@ class Minter:
     def standing(self, season: str, category: Category, event: str, rank: int) -> NamedNode:
         return self._iri("id", "standing", season, f"{category.value}-{slug(event)}", str(rank))
 
+    # Links to other datasets: a resource by its base-free key (skater/ahn-hyun-soo), and a link's
+    # statement, named by what it links (id/link/skater/ahn-hyun-soo/Q123).
+    def keyed(self, key: str) -> NamedNode:
+        return NamedNode(self.base + "id/" + key)
+
+    def link(self, key: str, target: str) -> NamedNode:
+        return self._iri("id", "link", *key.split("/"), target.rstrip("/").rsplit("/", 1)[-1])
+
+    def links_graph(self) -> NamedNode:
+        return self._iri("graph", "links")
+
     # Named graphs and provenance.
     def season_graph(self, key: str) -> NamedNode:
         return self._iri("graph", "season", key)

@@ -20,6 +20,7 @@ from pyoxigraph import Literal, NamedNode, Quad
 from skategraph import __version__
 from skategraph.errors import SourceError
 from skategraph.ids import Minter, sg, slug, wikipedia_url
+from skategraph.links import Link
 from skategraph.nations import Nation
 from skategraph.records import Article, Category, Classification, Entrant, Placing, Race, Stage
 
@@ -30,6 +31,8 @@ PROV = "http://www.w3.org/ns/prov#"
 DCT = "http://purl.org/dc/terms/"
 CC = "http://creativecommons.org/ns#"
 XSD = "http://www.w3.org/2001/XMLSchema#"
+RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+OWL = "http://www.w3.org/2002/07/owl#"
 CC_BY_SA = NamedNode("https://creativecommons.org/licenses/by-sa/4.0/")
 SOFTWARE = NamedNode("https://w3id.org/skategraph/software")
 
@@ -84,13 +87,46 @@ class _Named:
 
 
 def dataset_quads(
-    articles: Sequence[Article], nations: dict[str, Nation], minter: Minter, info: BuildInfo
+    articles: Sequence[Article],
+    nations: dict[str, Nation],
+    minter: Minter,
+    info: BuildInfo,
+    links: Sequence[Link] = (),
 ) -> Iterator[Quad]:
-    """Every quad of the dataset built from `articles` (the ontology graph is loaded separately)."""
+    """Every quad of the dataset built from `articles` (the ontology graph is loaded separately), and
+    the `links` whose subject the dataset has, in their own graph."""
     seasons = {article.season: article for article in articles}
     for article in articles:
         yield from _ArticleGraph(article, minter, info).quads()
-    yield from _entity_quads(articles, seasons, nations, minter, info)
+    entities = list(_entity_quads(articles, seasons, nations, minter, info))
+    yield from entities
+    present = {quad.subject for quad in entities}
+    yield from link_quads([link for link in links if minter.keyed(link.subject) in present], minter)
+
+
+def link_quads(links: Sequence[Link], minter: Minter) -> Iterator[Quad]:
+    """Each link as owl:sameAs, and as an rdf:Statement saying how it was made."""
+    graph = minter.links_graph()
+    same_as = NamedNode(OWL + "sameAs")
+    for link in links:
+        subject = minter.keyed(link.subject)
+        for target in (link.target, link.dbpedia):
+            if not target:
+                continue
+            yield Quad(subject, same_as, NamedNode(target), graph)
+            statement = minter.link(link.subject, target)
+            yield Quad(statement, RDF_TYPE, NamedNode(RDF + "Statement"), graph)
+            yield Quad(statement, NamedNode(RDF + "subject"), subject, graph)
+            yield Quad(statement, NamedNode(RDF + "predicate"), same_as, graph)
+            yield Quad(statement, NamedNode(RDF + "object"), NamedNode(target), graph)
+            yield Quad(statement, sg("linkMethod"), Literal(link.method), graph)
+            yield Quad(statement, sg("linkScore"), _typed(f"{link.score:.3f}", "decimal"), graph)
+            if link.evidence:
+                yield Quad(statement, sg("linkEvidence"), Literal(link.evidence), graph)
+            if link.endpoint:
+                yield Quad(statement, sg("linkEndpoint"), NamedNode(link.endpoint), graph)
+            if link.date:
+                yield Quad(statement, NamedNode(DCT + "date"), _typed(link.date, "date"), graph)
 
 
 class _ArticleGraph:

@@ -21,6 +21,7 @@ import pyoxigraph as ox
 from skategraph import __version__, formats, generations, rdf, resources
 from skategraph.errors import BuildError, QueryError
 from skategraph.ids import Minter
+from skategraph.links import Link
 from skategraph.nations import Nation
 from skategraph.records import Article
 from skategraph.sparqltext import declares_dataset
@@ -139,6 +140,7 @@ def build_store(
     base: str,
     validate: Callable[[EmbeddedStore], None] | None = None,
     progress: Progress = lambda message: None,
+    links: Sequence[Link] = (),
 ) -> BuildSummary:
     """Write `articles` to a new generation of the store at `path` and make it current.
 
@@ -150,7 +152,7 @@ def build_store(
     minter = Minter(base)
     build_id = generations.new_id()
     now = datetime.datetime.now(datetime.UTC).replace(microsecond=0)
-    quads = list(rdf.dataset_quads(articles, nations, minter, rdf.BuildInfo(build_id, now)))
+    quads = list(rdf.dataset_quads(articles, nations, minter, rdf.BuildInfo(build_id, now), links))
     with generations.writing(path, build_id) as generation:
         progress(f"Loading {len(quads):,} quads into {generation}")
         _load(generation / "oxigraph", quads)
