@@ -9,7 +9,9 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 
+from skategraph import resources
 from skategraph.articles import read_articles
+from skategraph.links import read_links
 from skategraph.nations import bundled_nations
 from skategraph.store import EmbeddedStore, build_store, open_store
 from skategraph.validate import require_valid
@@ -69,6 +71,7 @@ def build(path: Path, *articles: Path, validate: bool = False) -> EmbeddedStore:
         path,
         base=BASE,
         validate=require_valid if validate else None,
+        links=read_links(resources.bundled("data") / "links"),  # as `skategraph build` does by default
     )
     return open_store(path)
 

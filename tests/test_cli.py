@@ -200,6 +200,7 @@ def test_export_keeps_named_graphs(store: str, tmp_path: Path) -> None:
     graphs = {str(g.identifier) for g in dataset.graphs() if len(g)}
     assert graphs == {
         "https://w3id.org/skategraph/graph/entities",
+        "https://w3id.org/skategraph/graph/links",
         "https://w3id.org/skategraph/graph/season/2002-03",
         "https://w3id.org/skategraph/ontology",
     }
