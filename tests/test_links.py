@@ -3,7 +3,9 @@ test data), scoring, the review loop, links in the built graph, and a remote end
 
 from __future__ import annotations
 
+import csv
 import http.server
+import io
 import json
 import shutil
 import socket
@@ -281,3 +283,38 @@ def test_a_refused_query_is_not_retried(wikidata: str) -> None:
     with pytest.raises(EndpointUnreachable, match="refused the query: HTTP 400"):
         endpoint.select("SELECT ?x WHERE {")
     assert endpoint.requests == 1
+
+
+def test_federated_birth_dates(wikidata: str, links_dir: Path, tmp_path: Path) -> None:
+    """The federated saved query, with a local stand-in for Wikidata on the server's allow-list."""
+    store_path = tmp_path / "store"
+    run("build", "--store", str(store_path), "--no-validate")
+    run("link", "--store", str(store_path), "--links", str(links_dir), "--endpoint", wikidata, "--interval", "0")
+    run("build", "--store", str(store_path), "--no-validate", "--links", str(links_dir))
+    from .server import start_server
+
+    server = start_server(store_path, "--processes", "1", "--allow-service", wikidata)
+    try:
+        reply = server.get("/queries/podium_birth_dates", {"wikidata": wikidata}, Accept="text/csv")
+        assert reply.status == 200, reply.text
+        rows = {r["name"]: r for r in csv.DictReader(io.StringIO(reply.text))}
+        assert rows["Ahn Hyun-soo"]["born"] == "1985-11-23T00:00:00Z"
+        assert rows["Wang Meng"]["born"].startswith("1984-04-10")
+        assert set(rows) == {"Ahn Hyun-soo", "Cheng Xiao Lei", "Wang Wei", "Wang Meng"}
+        refused = server.get("/queries/podium_birth_dates", Accept="text/csv")  # Wikidata: not on the list
+        assert refused.status == 400 and "https://query.wikidata.org/sparql" in json.loads(refused.body)["message"]
+        links = server.get("/queries/skater_links", {"nation": "KOR"}, Accept="text/csv")
+        ahn = next(r for r in csv.DictReader(io.StringIO(links.text)) if r["name"] == "Ahn Hyun-soo")
+        assert (ahn["wikidata"], ahn["dbpedia"], ahn["method"]) == (
+            WD + "Q9000001",
+            "http://dbpedia.org/resource/Viktor_Ahn",
+            "matcher",
+        )
+    finally:
+        assert server.stop() == 0
+    # From the shell: the same allow-list rule.
+    args = ["query", "podium_birth_dates", "--store", str(store_path), "-p", f"wikidata={wikidata}", "--format", "csv"]
+    refused_cli = CliRunner().invoke(cli, args)
+    assert refused_cli.exit_code == 1 and "not on the allow-list" in refused_cli.stderr
+    allowed = run(*args, "--allow-service", wikidata)
+    assert allowed.exit_code == 0 and "1985-11-23" in allowed.stdout

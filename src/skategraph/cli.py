@@ -30,9 +30,11 @@ from skategraph.linker import WIKIDATA, run_linking
 from skategraph.links import read_links
 from skategraph.nations import bundled_nations
 from skategraph.output import cell, print_result
-from skategraph.querycli import queries_command, query_command, split_dirs
+from skategraph.querycli import allow_service_option, queries_command, query_command, split_dirs
+from skategraph.rdf import PREFIXES
 from skategraph.remote import Endpoint
 from skategraph.settings import SERVE_OPTIONS, Settings
+from skategraph.sparqltext import check_outbound
 from skategraph.stats import dataset_stats
 from skategraph.store import BuildSummary, build_store, current_build_id, open_store
 from skategraph.validate import check_graph, check_store, require_valid
@@ -180,7 +182,14 @@ def serve_options(command: F) -> F:
     help="Output format. Default: a table on a terminal, CSV otherwise; Turtle for CONSTRUCT/DESCRIBE.",
 )
 @store_option
-def sparql(query: str | None, query_file: io.TextIOBase | None, format_name: str | None, store_path: Path) -> None:
+@allow_service_option
+def sparql(
+    query: str | None,
+    query_file: io.TextIOBase | None,
+    format_name: str | None,
+    store_path: Path,
+    allow_service: tuple[str, ...],
+) -> None:
     """Run a SPARQL query (QUERY, --file F, or - for standard input) against the store.
 
     The default graph is the union of all graphs, and the prefixes sg:, rdfs:, skos:, xsd:, owl:,
@@ -193,6 +202,7 @@ def sparql(query: str | None, query_file: io.TextIOBase | None, format_name: str
       echo 'ASK { ?s a sg:Skater }' | skategraph sparql -
     """
     text = _query_text(query, query_file)
+    check_outbound(text, frozenset(allow_service), PREFIXES)
     print_result(open_store(store_path).query(text), format_name)
 
 

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import functools
 import json
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 import click
 from tabulate import tabulate
@@ -19,7 +21,11 @@ from skategraph.catalogue import Catalogue, Param, SavedQuery, load_catalogue, m
 from skategraph.errors import SkategraphError
 from skategraph.output import print_result
 from skategraph.params import bind, describe, read_lookups
+from skategraph.rdf import PREFIXES
+from skategraph.sparqltext import check_outbound
 from skategraph.store import open_store
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 queries_option = click.option(
     "--queries",
@@ -30,6 +36,17 @@ queries_option = click.option(
     help="A directory of your own saved queries, beside the bundled ones (repeatable; $SKATEGRAPH_QUERIES, "
     "separated by ':').",
 )
+
+
+def allow_service_option(command: F) -> F:
+    """SERVICE and LOAD fetch URLs: from the shell too, only those on the allow-list."""
+    return click.option(
+        "--allow-service",
+        "allow_service",
+        multiple=True,
+        envvar="SKATEGRAPH_ALLOW_SERVICE",
+        help="An endpoint SERVICE may fetch (repeatable; space-separated in the variable). None by default.",
+    )(command)
 
 
 def split_dirs(values: tuple[Path, ...]) -> list[Path]:
@@ -128,6 +145,7 @@ def _pair(text: str) -> tuple[str, str]:
     default=resources.default_store_path,
     help="The store directory (default $SKATEGRAPH_STORE, else a per-user data directory).",
 )
+@allow_service_option
 @click.option("-h", "--help", "show_help", is_flag=True, help="Show this message, or with NAME that query's help.")
 @click.pass_context
 def query_command(
@@ -139,6 +157,7 @@ def query_command(
     offset: int,
     query_dirs: tuple[Path, ...],
     store_path: Path,
+    allow_service: tuple[str, ...],
     show_help: bool,
 ) -> None:
     """Run the saved query NAME with parameters given as -p name=value.
@@ -162,5 +181,7 @@ def query_command(
     given = [_pair(p) for p in pairs]
     store = open_store(store_path)
     binding = bind(query, given, functools.cache(lambda: read_lookups(store, catalogue)))
+    bound = {name: term.value for name, term in binding.substitutions.items()}
+    check_outbound(query.text, frozenset(allow_service), PREFIXES, bound)
     result = store.query(query.text, substitutions=binding.terms())
     print_result(result, format_name, offset=offset, limit=limit, hidden=binding.hidden)

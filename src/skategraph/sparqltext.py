@@ -96,9 +96,19 @@ class OutboundRefused(QueryError):
     """The request would make the server fetch a URL that is not on the allow-list."""
 
 
-def check_outbound(text: str, allowed: frozenset[str], prefixes: Mapping[str, str] | None = None) -> None:
-    """Refuse `SERVICE`/`LOAD` targets that are not on the allow-list, before anything is fetched."""
-    for target in outbound_targets(text, prefixes):
+def check_outbound(
+    text: str,
+    allowed: frozenset[str],
+    prefixes: Mapping[str, str] | None = None,
+    bound: Mapping[str, str] | None = None,
+) -> None:
+    """Refuse `SERVICE`/`LOAD` targets that are not on the allow-list, before anything is fetched.
+
+    A `SERVICE ?variable` target is checked by the value the variable is bound to (a saved query's
+    parameter, substituted before evaluation); an unbound one cannot be checked and is refused.
+    """
+    for found in outbound_targets(text, prefixes):
+        target = (bound or {}).get(found[1:], found) if found.startswith(("?", "$")) else found
         if target.startswith(("?", "$")):
             raise OutboundRefused(
                 f"SERVICE {target}: a variable service endpoint cannot be checked against the allow-list"

@@ -117,7 +117,8 @@ class Service:
         return min(seconds, self.settings.timeout)
 
     def query(self, job: QueryJob, limit: float) -> Reply:
-        check_outbound(job.query, self.settings.allow_service, PREFIXES)
+        bound = {name: term[1:-1] for name, term in job.substitutions if term.startswith("<")}
+        check_outbound(job.query, self.settings.allow_service, PREFIXES, bound)
         return self.pool.query(job, limit)
 
     def change(self, job: ChangeJob, limit: float) -> dict[str, Any]:
