@@ -30,7 +30,7 @@ EXPOSED = ["ETag", "Link", "X-Skategraph-Truncated", "X-Skategraph-Row-Limit", "
 
 def create_app(settings: Settings, *, service: Service | None = None) -> Flask:
     """The WSGI app. It starts its worker pool now; `app.extensions["skategraph"].close()` stops it."""
-    from skategraph.web import front, graphstore, linkeddata, protocol, saved
+    from skategraph.web import front, graphstore, linkeddata, protocol, reconcile, saved
 
     app = Flask("skategraph")
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body
@@ -45,6 +45,7 @@ def create_app(settings: Settings, *, service: Service | None = None) -> Flask:
             r"/store.*": {},
             r"/queries.*": {},
             r"/openapi.json": {},
+            r"/reconcile.*": {},
             r"/health": {},
             r"/limits": {},
         },
@@ -58,6 +59,7 @@ def create_app(settings: Settings, *, service: Service | None = None) -> Flask:
     app.register_blueprint(protocol.blueprint)
     app.register_blueprint(graphstore.blueprint)
     app.register_blueprint(saved.blueprint)
+    app.register_blueprint(reconcile.blueprint)
     app.register_blueprint(linkeddata.blueprint)
     app.register_blueprint(front.blueprint)
     app.add_url_rule("/health", "health", _health)

@@ -11,18 +11,22 @@ import dataclasses
 import hmac
 import json
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from skategraph import generations
 from skategraph.catalogue import Catalogue, load_catalogue
 from skategraph.errors import QueryError, SkategraphError, StoreNotFound
 from skategraph.params import Lookups, lookup_queries, lookups_from
 from skategraph.rdf import PREFIXES
+from skategraph.reconcile import ENTITIES, Index
 from skategraph.settings import Settings
 from skategraph.sparqltext import check_outbound
 from skategraph.store import MANIFEST_FORMAT
 from skategraph.workers import ChangeJob, Pool, QueryJob, Reply
+
+T = TypeVar("T")
 
 
 class Unauthorized(SkategraphError):
@@ -48,7 +52,7 @@ class Service:
         self.pool = pool or Pool(settings.workers)
         self.pool.start()
         self._manifests: dict[str, dict[str, Any]] = {}
-        self._lookups: dict[str, Lookups] = {}
+        self._derived: dict[tuple[str, str], object] = {}
         self._lock = threading.Lock()
 
     def close(self) -> None:
@@ -87,20 +91,36 @@ class Service:
         answer: bool = json.loads(b"".join(self.query(job, self.settings.timeout).body))["boolean"]
         return answer
 
-    def lookups(self) -> Lookups:
-        """What saved-query parameters resolve against, read through the workers once per generation."""
+    def derived(self, name: str, make: Callable[[Path], T]) -> T:
+        """Something computed from the current generation (by queries in the workers), kept until the
+        store changes: `make` runs once per generation and name."""
         generation = self.generation()
         with self._lock:
-            if generation.name in self._lookups:
-                return self._lookups[generation.name]
-        answers = {}
-        for text in lookup_queries(self.catalogue):
-            rows = self.select(text, generation=generation)
-            answers[text] = [{name: term["value"] for name, term in row.items()} for row in rows]
-        found = lookups_from(answers)
+            if (name, generation.name) in self._derived:
+                return cast(T, self._derived[(name, generation.name)])
+        found = make(generation)
         with self._lock:
-            self._lookups = {generation.name: found}
+            self._derived = {k: v for k, v in self._derived.items() if k[1] == generation.name}
+            self._derived[(name, generation.name)] = found
         return found
+
+    def values(self, text: str, generation: Path) -> list[dict[str, str]]:
+        """A SELECT's rows as plain values (name -> value)."""
+        return [{name: term["value"] for name, term in row.items()} for row in self.select(text, generation=generation)]
+
+    def lookups(self) -> Lookups:
+        """What saved-query parameters resolve against."""
+        return self.derived(
+            "lookups",
+            lambda generation: lookups_from(
+                {text: self.values(text, generation) for text in lookup_queries(self.catalogue)}
+            ),
+        )
+
+    def reconciliation_index(self) -> Index:
+        """The entities reconciliation matches names against."""
+        base = self.manifest()["base"]
+        return self.derived("reconcile", lambda generation: Index.from_rows(self.values(ENTITIES, generation), base))
 
     # -- work ------------------------------------------------------------------------------
 

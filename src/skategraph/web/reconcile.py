@@ -1,0 +1,139 @@
+"""`/reconcile`: the W3C Entity Reconciliation Service API (version 0.2, as OpenRefine speaks it).
+
+    GET  /reconcile                        the service manifest
+    GET|POST /reconcile?queries={...}      a batch of queries (JSON), each with a type and properties
+    GET  /reconcile/suggest/entity?prefix= entity autocomplete (also /suggest/type, /suggest/property)
+    GET  /reconcile/preview?id=            a small HTML preview of an entity
+
+Identifiers are our IRIs' paths under the base (`skater/ahn-hyun-soo`), so `view` links them to their
+pages here. Types: skater, nation, venue, race; properties: nation (IOC code or name), category.
+Matching is `skategraph.reconcile`. CORS is open, as for every read.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import Blueprint, Response, jsonify, render_template, request, url_for
+
+from skategraph import __version__
+from skategraph.errors import QueryError
+from skategraph.ids import SG
+from skategraph.reconcile import PROPERTIES, TYPES, Entity
+from skategraph.web import get_service
+from skategraph.web.pages import local
+
+blueprint = Blueprint("reconcile", __name__, template_folder="templates")
+
+
+class BadReconciliationQuery(QueryError):
+    """A reconciliation batch that is not the JSON the API defines."""
+
+
+@blueprint.route("/reconcile", methods=["GET", "POST"])
+def service() -> Response:
+    queries = request.values.get("queries")
+    if queries is None:
+        return jsonify(manifest())
+    try:
+        batch = json.loads(queries)
+    except ValueError as error:
+        raise BadReconciliationQuery(f"queries must be a JSON object of queries: {error}") from None
+    if not isinstance(batch, dict) or not all(isinstance(q, dict) for q in batch.values()):
+        raise BadReconciliationQuery('queries must be a JSON object like {"q0": {"query": "Ahn Hyun-soo"}}')
+    index = get_service().reconciliation_index()
+    answers = {}
+    for key, query in batch.items():
+        kinds = _list(query.get("type"))
+        limit = query.get("limit", 5)
+        if not isinstance(limit, int | float) or limit < 1:
+            raise BadReconciliationQuery(f"{key}: limit must be a positive number")
+        constraints: dict[str, list[str]] = {}
+        for prop in query.get("properties", []):
+            if not isinstance(prop, dict) or "pid" not in prop or "v" not in prop:
+                raise BadReconciliationQuery(f'{key}: each property is {{"pid": ..., "v": ...}}')
+            constraints.setdefault(str(prop["pid"]), []).extend(_values(prop["v"]))
+        known = [k for k in kinds if k in TYPES]
+        usable = {p: v for p, v in constraints.items() if p in PROPERTIES}
+        found = index.search(str(query.get("query", "")), known or None, usable, int(min(limit, 100)))
+        if kinds and not known:
+            found = []  # a type we do not have: no candidates, rather than candidates of other types
+        answers[key] = {"result": [_candidate(entity, score, match) for entity, score, match in found]}
+    return jsonify(answers)
+
+
+def _list(value: Any) -> list[str]:
+    if value is None:
+        return []
+    return [str(v) for v in value] if isinstance(value, list) else [str(value)]
+
+
+def _values(value: Any) -> list[str]:
+    values = value if isinstance(value, list) else [value]
+    return [str(v.get("id") or v.get("name", "")) if isinstance(v, dict) else str(v) for v in values]
+
+
+def _candidate(entity: Entity, score: float, match: bool) -> dict[str, Any]:
+    return {
+        "id": entity.id,
+        "name": entity.name,
+        "description": entity.description(),
+        "score": score,
+        "match": match,
+        "type": [{"id": entity.kind, "name": TYPES[entity.kind]}],
+    }
+
+
+def manifest() -> dict[str, Any]:
+    host = request.host_url.rstrip("/")
+    base = get_service().manifest()["base"]
+    return {
+        "versions": ["0.2"],
+        "name": "skategraph: ISU Short Track World Cup results",
+        "identifierSpace": base + "id/",
+        "schemaSpace": SG,
+        "documentation": url_for("front.home", _external=True),
+        "serviceVersion": __version__,
+        "view": {"url": host + "/id/{{id}}"},
+        "defaultTypes": [{"id": kind, "name": name} for kind, name in TYPES.items()],
+        "preview": {"url": url_for("reconcile.preview", _external=True) + "?id={{id}}", "width": 400, "height": 120},
+        "suggest": {
+            kind: {"service_url": host, "service_path": f"/reconcile/suggest/{kind}"}
+            for kind in ("entity", "type", "property")
+        },
+    }
+
+
+@blueprint.get("/reconcile/suggest/entity")
+def suggest_entity() -> Response:
+    index = get_service().reconciliation_index()
+    prefix = request.args.get("prefix", "")
+    found = index.suggest(prefix, _list(request.args.get("type")) or None) if prefix else []
+    return jsonify(result=[{"id": e.id, "name": e.name, "description": e.description(),
+                            "notable": [{"id": e.kind, "name": TYPES[e.kind]}]} for e in found])  # fmt: skip
+
+
+@blueprint.get("/reconcile/suggest/type")
+def suggest_type() -> Response:
+    prefix = request.args.get("prefix", "").lower()
+    return jsonify(result=[{"id": k, "name": n} for k, n in TYPES.items() if k.startswith(prefix)])
+
+
+@blueprint.get("/reconcile/suggest/property")
+def suggest_property() -> Response:
+    prefix = request.args.get("prefix", "").lower()
+    return jsonify(result=[{"id": k, "name": n} for k, n in PROPERTIES.items() if k.startswith(prefix)])
+
+
+@blueprint.get("/reconcile/preview")
+def preview() -> Response:
+    index = get_service().reconciliation_index()
+    entity = index.entities.get(request.args.get("id", ""))
+    if entity is None:
+        from skategraph.web.linkeddata import UnknownResource
+
+        raise UnknownResource(f"there is no entity {request.args.get('id', '')!r} to preview")
+    base = get_service().manifest()["base"]
+    body = render_template("preview.html", entity=entity, href=local(base + "id/" + entity.id))
+    return Response(body, mimetype="text/html")

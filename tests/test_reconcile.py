@@ -1,0 +1,147 @@
+"""`/reconcile` as OpenRefine uses it: the requests it sends, replayed against a real server, and every
+answer validated against the JSON schemas the Reconciliation API 0.2 specification publishes."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import pytest
+from jsonschema import Draft7Validator
+from referencing import Registry
+from referencing.jsonschema import DRAFT7
+
+from .conftest import ROOT
+from .server import Server, seed_server
+
+SCHEMAS = ROOT / "tests" / "fixtures" / "reconciliation-0.2"
+
+
+def _registry() -> Registry:  # type: ignore[type-arg]
+    resources = [(json.loads(p.read_text("utf-8"))) for p in SCHEMAS.glob("*.json")]
+    # The schemas say "$schema": "http://json-schema.org/schema#" (no draft); they are written as draft 7.
+    return Registry().with_resources((schema["$id"], DRAFT7.create_resource(schema)) for schema in resources)
+
+
+def validate(name: str, instance: Any) -> None:
+    """Raise if `instance` does not validate against the specification's schema `name`."""
+    schema = json.loads((SCHEMAS / f"{name}.json").read_text("utf-8"))
+    Draft7Validator(schema, registry=_registry()).validate(instance)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    with seed_server(tmp_path_factory.mktemp("reconcile"), "--processes", "1") as running:
+        yield running
+
+
+def reconcile(server: Server, queries: dict[str, Any]) -> dict[str, Any]:
+    """A batch as OpenRefine sends it: POSTed as a form field `queries`; checked both ways."""
+    validate("reconciliation-query-batch", queries)
+    reply = server.post("/reconcile", urlencode({"queries": json.dumps(queries)}), "application/x-www-form-urlencoded")
+    assert reply.status == 200, reply.text
+    answer: dict[str, Any] = json.loads(reply.body)
+    validate("reconciliation-result-batch", answer)
+    assert set(answer) == set(queries)
+    return answer
+
+
+def test_manifest(server: Server) -> None:
+    reply = server.get("/reconcile", Origin="http://localhost:3333")
+    assert reply.status == 200 and reply.header("Access-Control-Allow-Origin") == "*"
+    manifest = json.loads(reply.body)
+    validate("manifest", manifest)
+    assert manifest["versions"] == ["0.2"]
+    assert {t["id"] for t in manifest["defaultTypes"]} == {"skater", "nation", "venue", "race"}
+    # `view` turns an id into the entity's page here, and that page exists.
+    page = manifest["view"]["url"].replace("{{id}}", "skater/ahn-hyun-soo")
+    assert server.get(page.replace(server.url, ""), Accept="text/html").status == 200
+
+
+def test_openrefine_guesses_types_then_reconciles_a_column(server: Server) -> None:
+    # 1. Type guessing: the first rows of the column, no type.
+    names = ["Hyun-Soo Ahn", "Amelie Goulet Nadon", "Bulgaria", "Salt Lake City"]
+    guessed = reconcile(server, {f"q{i}": {"query": n, "limit": 6} for i, n in enumerate(names)})
+    assert [guessed[f"q{i}"]["result"][0]["type"][0]["id"] for i in range(4)] == ["skater", "skater", "nation", "venue"]
+    # 2. The column, with the chosen type and a property column for the nation.
+    rows = {
+        "q0": ("Hyun-Soo Ahn", "KOR"),
+        "q1": ("AMÉLIE GOULET-NADON", "Canada"),
+        "q2": ("Lee Seung-Jae", "KOR"),
+        "q3": ("Wang Wei", "CHN"),
+        "q4": ("Cheng Xiao Lei", "CHN"),
+        "q5": ("Nobody At All", "USA"),
+    }
+    queries = {
+        key: {"query": name, "type": "skater", "type_strict": "should", "limit": 3,
+              "properties": [{"pid": "nation", "v": nation}]}
+        for key, (name, nation) in rows.items()
+    }  # fmt: skip
+    answer = reconcile(server, queries)
+    best = {key: answer[key]["result"][0] if answer[key]["result"] else None for key in rows}
+    assert best["q0"] is not None and (best["q0"]["id"], best["q0"]["match"]) == ("skater/ahn-hyun-soo", True)
+    assert best["q1"] is not None and best["q1"]["id"] == "skater/amelie-goulet-nadon" and best["q1"]["match"]
+    assert best["q2"] is not None and best["q2"]["id"] == "skater/lee-seung-jae" and best["q2"]["match"]
+    assert best["q3"] is not None and best["q3"]["id"] == "skater/wang-wei" and best["q3"]["match"]
+    assert best["q4"] is not None and best["q4"]["id"] == "skater/cheng-xiao-lei"
+    assert best["q5"] is None or not best["q5"]["match"]
+
+
+def test_property_constraints_count(server: Server) -> None:
+    right = reconcile(
+        server, {"q": {"query": "Wang Wei", "type": "skater", "properties": [{"pid": "nation", "v": "CHN"}]}}
+    )
+    wrong = reconcile(
+        server, {"q": {"query": "Wang Wei", "type": "skater", "properties": [{"pid": "nation", "v": "KOR"}]}}
+    )
+    assert right["q"]["result"][0]["match"] and not any(c["match"] for c in wrong["q"]["result"])
+    women = reconcile(server, {"q": {"query": "Wang Wei", "properties": [{"pid": "category", "v": "women"}]}})
+    assert women["q"]["result"][0]["id"] == "skater/wang-wei"
+    races = reconcile(server, {"q": {"query": "Women's 500m, Saguenay, 15 February 2003", "type": "race"}})
+    assert races["q"]["result"][0]["id"] == "race/2002-03/saguenay/women-500m" and races["q"]["result"][0]["match"]
+
+
+def test_an_unknown_type_gets_no_candidates(server: Server) -> None:
+    answer = reconcile(server, {"q": {"query": "Ahn Hyun-soo", "type": "Q5"}})
+    assert answer["q"]["result"] == []
+
+
+def test_suggest_and_preview(server: Server) -> None:
+    reply = server.get("/reconcile/suggest/entity", {"prefix": "gou", "type": "skater"})
+    suggested = json.loads(reply.body)
+    validate("suggest-entities-response", suggested)
+    assert [s["id"] for s in suggested["result"]] == ["skater/amelie-goulet-nadon"]
+    types = json.loads(server.get("/reconcile/suggest/type", {"prefix": "sk"}).body)
+    assert types["result"] == [{"id": "skater", "name": "Skater"}]
+    props = json.loads(server.get("/reconcile/suggest/property", {"prefix": "na"}).body)
+    assert [p["id"] for p in props["result"]] == ["nation"]
+    preview = server.get("/reconcile/preview", {"id": "skater/lee-seung-jae"})
+    assert (
+        preview.status == 200 and "Lee Seung-Jae" in preview.text and 'href="/id/skater/lee-seung-jae"' in preview.text
+    )
+    assert server.get("/reconcile/preview", {"id": "skater/nobody"}).status == 404
+
+
+@pytest.mark.parametrize(
+    ("queries", "message"),
+    [
+        ("not json", "queries must be a JSON object of queries"),
+        ('["q0"]', "queries must be a JSON object like"),
+        ('{"q0": {"query": "x", "limit": 0}}', "q0: limit must be a positive number"),
+        ('{"q0": {"query": "x", "properties": [{"pid": "nation"}]}}', 'each property is {"pid": ..., "v": ...}'),
+    ],
+)
+def test_bad_batches_are_400_with_a_reason(server: Server, queries: str, message: str) -> None:
+    reply = server.post("/reconcile", urlencode({"queries": queries}), "application/x-www-form-urlencoded")
+    assert reply.status == 400 and message in json.loads(reply.body)["message"]
+
+
+def test_the_schemas_are_the_specifications(tmp_path: Path) -> None:
+    """The vendored schemas reject what the specification's own invalid examples show."""
+    with pytest.raises(Exception, match="is not of type 'object'"):
+        validate("reconciliation-result-batch", {"q0": []})
+    with pytest.raises(Exception, match="required property"):
+        validate("manifest", {"versions": ["0.2"], "name": "x"})
