@@ -318,3 +318,31 @@ def test_federated_birth_dates(wikidata: str, links_dir: Path, tmp_path: Path) -
     assert refused_cli.exit_code == 1 and "not on the allow-list" in refused_cli.stderr
     allowed = run(*args, "--allow-service", wikidata)
     assert allowed.exit_code == 0 and "1985-11-23" in allowed.stdout
+
+
+def test_dbpedia_target_fills_dbpedia_from_sameas(wikidata: str, links_dir: Path, store: str) -> None:
+    """`--target dbpedia`: DBpedia resources from a DBpedia-shaped endpoint, for links lacking one."""
+    run("link", "--store", store, "--links", str(links_dir), "--endpoint", wikidata, "--interval", "0")
+    before = {r["subject"]: r["dbpedia"] for r in read_tsv(links_dir / "links.tsv", ["subject", "dbpedia"])}
+    assert before["skater/cheng-xiao-lei"] == ""  # no English Wikipedia sitelink in the Wikidata data
+    result = run("link", "--target", "dbpedia", "--store", store, "--links", str(links_dir), "--endpoint", wikidata,
+                 "--interval", "0")  # fmt: skip
+    assert result.exit_code == 0 and "Found DBpedia resources for 1 links" in result.stdout
+    after = {r["subject"]: r for r in read_tsv(links_dir / "links.tsv", ["subject", "dbpedia", "evidence"])}
+    assert after["skater/cheng-xiao-lei"]["dbpedia"] == "http://dbpedia.org/resource/Cheng_Xiaolei"
+    assert "DBpedia: owl:sameAs this entity" in after["skater/cheng-xiao-lei"]["evidence"]
+    assert after["skater/ahn-hyun-soo"]["dbpedia"] == "http://dbpedia.org/resource/Viktor_Ahn"  # kept
+
+
+def test_requests_are_spaced_by_the_interval(tmp_path: Path) -> None:
+    _Flaky.calls.clear()
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Flaky)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        endpoint = Endpoint(f"http://127.0.0.1:{server.server_port}/sparql", backoff=0, interval=0.3)
+        started = time.monotonic()
+        endpoint.select("SELECT ?x WHERE {}")  # 503, 429, then an answer: three requests
+        assert endpoint.requests == 3 and time.monotonic() - started >= 0.6  # two gaps of at least 0.3 s
+    finally:
+        server.shutdown()
+        server.server_close()

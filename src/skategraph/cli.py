@@ -26,13 +26,12 @@ from skategraph.articles import read_articles
 from skategraph.catalogue import load_catalogue
 from skategraph.errors import SkategraphError, StoreNotFound
 from skategraph.ids import DEFAULT_BASE
-from skategraph.linker import WIKIDATA, run_linking
+from skategraph.linkcli import default_links_dir, link_command, links_option
 from skategraph.links import read_links
 from skategraph.nations import bundled_nations
 from skategraph.output import cell, print_result
 from skategraph.querycli import allow_service_option, queries_command, query_command, split_dirs
 from skategraph.rdf import PREFIXES
-from skategraph.remote import Endpoint
 from skategraph.settings import SERVE_OPTIONS, Settings
 from skategraph.sparqltext import check_outbound
 from skategraph.stats import dataset_stats
@@ -40,23 +39,6 @@ from skategraph.store import BuildSummary, build_store, current_build_id, open_s
 from skategraph.validate import check_graph, check_store, require_valid
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-
-def default_links_dir() -> Path:
-    """`$SKATEGRAPH_LINKS`, else the bundled `data/links/`."""
-    configured = os.environ.get("SKATEGRAPH_LINKS")
-    return Path(configured).expanduser() if configured else resources.bundled("data") / "links"
-
-
-def links_option(command: F) -> F:
-    return click.option(
-        "--links",
-        "links_dir",
-        type=click.Path(file_okay=False, path_type=Path),
-        default=default_links_dir,
-        show_default="$SKATEGRAPH_LINKS, else the bundled data/links",
-        help="The links directory: links.tsv, review.tsv, decisions.tsv and the candidate queries.",
-    )(command)
 
 
 def store_option(command: F) -> F:
@@ -363,55 +345,7 @@ def serve(store_path: Path, host: str, port: int, base: str, processes: int | No
     server.serve(settings, host, port, processes)
 
 
-@cli.command()
-@store_option
-@links_option
-@click.option("--endpoint", default=WIKIDATA, show_default=True, help="The SPARQL endpoint to ask for candidates.")
-@click.option(
-    "--timeout",
-    type=click.FloatRange(min=0, min_open=True),
-    default=60.0,
-    show_default=True,
-    help="Seconds to wait for one answer.",
-)
-@click.option(
-    "--retries",
-    type=click.IntRange(0),
-    default=3,
-    show_default=True,
-    help="Retries after a timeout, a 429 or a 5xx, with exponential backoff.",
-)
-@click.option(
-    "--interval",
-    type=click.FloatRange(min=0),
-    default=1.0,
-    show_default=True,
-    help="Seconds between two requests (be polite to public endpoints).",
-)
-@click.option(
-    "--no-cache", is_flag=True, help="Ask again even what was asked before (the cache is in the links directory)."
-)
-def link(
-    store_path: Path, links_dir: Path, endpoint: str, timeout: float, retries: int, interval: float, no_cache: bool
-) -> None:
-    """Find Wikidata (and, through its English Wikipedia links, DBpedia) entities for skaters and venues.
-
-    Candidates come from the endpoint by the query in LINKS/wikidata-skaters.rq; each is scored on
-    name, sport, nation and years. Sure ones go to links.tsv, doubtful ones to review.tsv, where
-    your accept/reject decisions are kept (decisions.tsv) for every later run. Rebuild to put the
-    links in the graph. Nations are linked from the verified table LINKS/nations-wikidata.tsv.
-
-    \b
-    Examples:
-      skategraph link
-      skategraph link --endpoint http://127.0.0.1:7878/query && skategraph build
-    """
-    remote = Endpoint(endpoint, cache=None if no_cache else links_dir / ".cache", timeout=timeout, retries=retries,
-                      interval=interval)  # fmt: skip
-    report = run_linking(open_store(store_path), remote, links_dir)
-    click.echo(report.line())
-
-
+cli.add_command(link_command)
 cli.add_command(queries_command)
 cli.add_command(query_command)
 

@@ -41,6 +41,7 @@ from skategraph.remote import Endpoint, Row
 from skategraph.store import GraphStore
 
 WIKIDATA = "https://query.wikidata.org/sparql"
+DBPEDIA = "https://dbpedia.org/sparql"
 BATCH = 40  # spellings per candidate query
 
 SKATERS = """SELECT ?skater ?label ?alt ?code ?date WHERE {
@@ -239,3 +240,26 @@ def _write(links_dir: Path, report: LinkReport, decisions: dict[tuple[str, str],
     write_tsv(links_dir / "decisions.tsv", DECISION_COLUMNS, kept,
               "A person's decisions on links, which override the matcher on every run of `skategraph link`.\n"
               "decision: accept (link even if the matcher would not) or reject (never link these two).")  # fmt: skip
+
+
+def run_dbpedia(endpoint: Endpoint, links_dir: Path) -> int:
+    """Fill the DBpedia column of links.tsv from a DBpedia endpoint's owl:sameAs to Wikidata; how many."""
+    template = (links_dir / "dbpedia-from-wikidata.rq").read_text("utf-8")
+    marker = "VALUES ?wikidata { }"
+    if marker not in template:
+        raise SkategraphError(f"the DBpedia query must contain '{marker}', where the Wikidata entities go")
+    rows = read_tsv(links_dir / "links.tsv", LINK_COLUMNS)
+    wanted = sorted({row["target"] for row in rows if row["target"] and not row["dbpedia"]})
+    found: dict[str, str] = {}
+    for batch in _batches(wanted, BATCH):
+        values = " ".join(str(ox.NamedNode(iri)) for iri in batch)
+        for answer in endpoint.select(template.replace(marker, f"VALUES ?wikidata {{ {values} }}")):
+            found.setdefault(answer["wikidata"]["value"], answer["resource"]["value"])
+    for row in rows:
+        if not row["dbpedia"] and row["target"] in found:
+            row["dbpedia"] = found[row["target"]]
+            row["evidence"] += f"; DBpedia: owl:sameAs this entity at {endpoint.url}"
+    write_tsv(links_dir / "links.tsv", LINK_COLUMNS, rows,
+              "Links made by `skategraph link`; rerun it to refresh. Curated ones come from\n"
+              "decisions.tsv.")  # fmt: skip
+    return sum(row["target"] in found for row in rows)
