@@ -218,6 +218,11 @@ def test_a_skater_page_shows_the_links(wikidata: str, links_dir: Path, tmp_path:
         assert f'href="{WD}Q9000001"' in page and "http://dbpedia.org/resource/Viktor_Ahn" in page
         embedded = json.loads(page.split('<script type="application/ld+json">', 1)[1].split("</script>", 1)[0])
         assert WD + "Q9000001" in embedded["sameAs"]
+        rdf = server.get("/id/skater/ahn-hyun-soo.nt").text
+        assert (
+            f"<https://w3id.org/skategraph/id/skater/ahn-hyun-soo> <http://www.w3.org/2002/07/owl#sameAs> <{WD}Q9000001> ."
+            in rdf
+        )
     finally:
         assert server.stop() == 0
 
