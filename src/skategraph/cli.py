@@ -24,13 +24,14 @@ from tabulate import tabulate
 from skategraph import __version__, formats, resources, server
 from skategraph.articles import read_articles
 from skategraph.catalogue import load_catalogue
+from skategraph.cliopts import allow_service_option, default_links_dir, links_option, store_option
 from skategraph.errors import SkategraphError, StoreNotFound
 from skategraph.ids import DEFAULT_BASE
-from skategraph.linkcli import default_links_dir, link_command, links_option
+from skategraph.linkcli import link_command
 from skategraph.links import read_links
 from skategraph.nations import bundled_nations
 from skategraph.output import cell, print_result
-from skategraph.querycli import allow_service_option, queries_command, query_command, split_dirs
+from skategraph.querycli import queries_command, query_command, split_dirs
 from skategraph.rdf import PREFIXES
 from skategraph.settings import SERVE_OPTIONS, Settings
 from skategraph.sparqltext import check_outbound
@@ -39,17 +40,6 @@ from skategraph.store import BuildSummary, build_store, current_build_id, open_s
 from skategraph.validate import check_graph, check_store, require_valid
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-
-def store_option(command: F) -> F:
-    return click.option(
-        "--store",
-        "store_path",
-        type=click.Path(file_okay=False, path_type=Path),
-        default=resources.default_store_path,
-        show_default="$SKATEGRAPH_STORE, else a per-user data directory",
-        help="The store directory.",
-    )(command)
 
 
 class _Group(click.Group):

@@ -1,50 +1,22 @@
-"""The `skategraph link` command, and the `--links` option that `build` shares with it.
+"""The `skategraph link` command.
 
 A thin shell over `skategraph.linker` (discovery) and `skategraph.remote` (the polite HTTP client).
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
 
 import click
 
-from skategraph import resources
+from skategraph.cliopts import links_option, store_option
 from skategraph.linker import DBPEDIA, WIKIDATA, run_dbpedia, run_linking
 from skategraph.remote import Endpoint
 from skategraph.store import open_store
 
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def default_links_dir() -> Path:
-    """`$SKATEGRAPH_LINKS`, else the bundled `data/links/`."""
-    configured = os.environ.get("SKATEGRAPH_LINKS")
-    return Path(configured).expanduser() if configured else resources.bundled("data") / "links"
-
-
-def links_option(command: F) -> F:
-    return click.option(
-        "--links",
-        "links_dir",
-        type=click.Path(file_okay=False, path_type=Path),
-        default=default_links_dir,
-        show_default="$SKATEGRAPH_LINKS, else the bundled data/links",
-        help="The links directory: links.tsv, review.tsv, decisions.tsv and the candidate queries.",
-    )(command)
-
 
 @click.command("link")
-@click.option(
-    "--store",
-    "store_path",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=resources.default_store_path,
-    help="The store directory (default $SKATEGRAPH_STORE, else a per-user data directory).",
-)
+@store_option
 @links_option
 @click.option(
     "--target",

@@ -9,23 +9,20 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
 
 import click
 from tabulate import tabulate
 
-from skategraph import formats, resources
+from skategraph import formats
 from skategraph.catalogue import Catalogue, Param, SavedQuery, load_catalogue, metadata
+from skategraph.cliopts import allow_service_option, store_option
 from skategraph.errors import SkategraphError
 from skategraph.output import print_result
 from skategraph.params import bind, describe, read_lookups
 from skategraph.rdf import PREFIXES
 from skategraph.sparqltext import check_outbound
 from skategraph.store import open_store
-
-F = TypeVar("F", bound=Callable[..., Any])
 
 queries_option = click.option(
     "--queries",
@@ -36,17 +33,6 @@ queries_option = click.option(
     help="A directory of your own saved queries, beside the bundled ones (repeatable; $SKATEGRAPH_QUERIES, "
     "separated by ':').",
 )
-
-
-def allow_service_option(command: F) -> F:
-    """SERVICE and LOAD fetch URLs: from the shell too, only those on the allow-list."""
-    return click.option(
-        "--allow-service",
-        "allow_service",
-        multiple=True,
-        envvar="SKATEGRAPH_ALLOW_SERVICE",
-        help="An endpoint SERVICE may fetch (repeatable; space-separated in the variable). None by default.",
-    )(command)
 
 
 def split_dirs(values: tuple[Path, ...]) -> list[Path]:
@@ -138,13 +124,7 @@ def _pair(text: str) -> tuple[str, str]:
 )
 @click.option("--offset", type=click.IntRange(0), default=0, help="Skip this many rows first.")
 @queries_option
-@click.option(
-    "--store",
-    "store_path",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=resources.default_store_path,
-    help="The store directory (default $SKATEGRAPH_STORE, else a per-user data directory).",
-)
+@store_option
 @allow_service_option
 @click.option("-h", "--help", "show_help", is_flag=True, help="Show this message, or with NAME that query's help.")
 @click.pass_context
