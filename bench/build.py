@@ -3,7 +3,8 @@
     python bench/build.py [--seasons 1 10 40] [--repeat 3]
 
 Each corpus is the seed moved 0..N-1 seasons later (same skaters, new dates). For each size it times,
-in one run on one machine: the parse alone; the build without and with SHACL validation; and the
+in one run on one machine: the parse alone; the build as `skategraph build` does it (the bundled
+links included), without and with SHACL validation; and the
 baseline, pyoxigraph's `bulk_load` of the resulting N-Quads into a fresh on-disk store. Figures are
 best-of-`repeat` wall-clock seconds, reported as ratios to the baseline.
 """
@@ -26,11 +27,11 @@ sys.path.insert(0, str(ROOT))
 
 from tests.conftest import SEED, shift_season  # noqa: E402
 
-from skategraph.articles import read_articles  # noqa: E402
-from skategraph.ids import DEFAULT_BASE  # noqa: E402
-from skategraph.nations import Nation, bundled_nations  # noqa: E402
-from skategraph.store import build_store, open_store  # noqa: E402
-from skategraph.validate import require_valid  # noqa: E402
+from skategraph.graph.ids import DEFAULT_BASE  # noqa: E402
+from skategraph.source.articles import read_articles  # noqa: E402
+from skategraph.source.nations import Nation, bundled_nations  # noqa: E402
+from skategraph.store.build import build_from_files  # noqa: E402
+from skategraph.store.embedded import open_store  # noqa: E402
 
 
 def best(repeat: int, work: Callable[[], object]) -> float:
@@ -51,13 +52,7 @@ def measure(count: int, text: str, nations: dict[str, Nation], repeat: int, work
     counter = iter(range(10**6))
 
     def build(validate: bool) -> object:
-        return build_store(
-            read_articles(paths, nations),
-            nations,
-            work / f"store-{next(counter)}",
-            base=DEFAULT_BASE,
-            validate=require_valid if validate else None,
-        )
+        return build_from_files(paths, work / f"store-{next(counter)}", base=DEFAULT_BASE, validate=validate)
 
     t_parse = best(repeat, lambda: read_articles(paths, nations))
     t_build = best(repeat, lambda: build(False))

@@ -37,11 +37,10 @@ sys.path.insert(0, str(ROOT))
 
 from tests.conftest import SEED, shift_season  # noqa: E402
 
-from skategraph import generations  # noqa: E402
-from skategraph.articles import read_articles  # noqa: E402
-from skategraph.ids import DEFAULT_BASE  # noqa: E402
-from skategraph.nations import bundled_nations  # noqa: E402
-from skategraph.store import build_store, open_store  # noqa: E402
+from skategraph.graph.ids import DEFAULT_BASE  # noqa: E402
+from skategraph.store import generations  # noqa: E402
+from skategraph.store.build import build_from_files  # noqa: E402
+from skategraph.store.embedded import open_store  # noqa: E402
 
 PREFIXES = "PREFIX sg: <https://w3id.org/skategraph/ontology#> PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#> "
 QUERIES = {
@@ -137,9 +136,8 @@ def main() -> None:
             path = work / f"season-{k}.txt"
             path.write_text(shift_season(text, k), encoding="utf-8")
             paths.append(path)
-        nations = bundled_nations()
         store_path = work / "store"
-        build_store(read_articles(paths, nations), nations, store_path, base=DEFAULT_BASE)
+        build_from_files(paths, store_path, base=DEFAULT_BASE, validate=False)
         triples = len(open_store(store_path))
         # The same data for Oxigraph's server, in its own directory.
         dump = work / "dump.nq"

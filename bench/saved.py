@@ -29,8 +29,8 @@ sys.path.insert(0, str(ROOT))
 
 from bench.endpoint import free_port, wait_for  # noqa: E402
 
-from skategraph.catalogue import load_catalogue  # noqa: E402
-from skategraph.store import open_store  # noqa: E402
+from skategraph.saved.catalogue import load_catalogue  # noqa: E402
+from skategraph.store.embedded import open_store  # noqa: E402
 
 SKATER = "https://w3id.org/skategraph/id/skater/ahn-hyun-soo"
 

@@ -9,12 +9,8 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 
-from skategraph import resources
-from skategraph.articles import read_articles
-from skategraph.links import read_links
-from skategraph.nations import bundled_nations
-from skategraph.store import EmbeddedStore, build_store, open_store
-from skategraph.validate import require_valid
+from skategraph.store.build import build_from_files
+from skategraph.store.embedded import EmbeddedStore, open_store
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED = ROOT / "data" / "2002-03_ISU_Short_Track_Speed_Skating_World_Cup.txt"
@@ -64,15 +60,8 @@ def line_of(text: str, fragment: str) -> int:
 
 
 def build(path: Path, *articles: Path, validate: bool = False) -> EmbeddedStore:
-    nations = bundled_nations()
-    build_store(
-        read_articles(list(articles) or [SEED], nations),
-        nations,
-        path,
-        base=BASE,
-        validate=require_valid if validate else None,
-        links=read_links(resources.bundled("data") / "links"),  # as `skategraph build` does by default
-    )
+    """`skategraph build` of `articles` (default: the seed) with the bundled links, at `path`."""
+    build_from_files(list(articles) or [SEED], path, base=BASE, validate=validate)
     return open_store(path)
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from skategraph.errors import SkategraphError
-from skategraph.ids import Minter, check_base, fold, slug, wikipedia_url
-from skategraph.records import Category
+from skategraph.graph.ids import Minter, check_base, fold, slug, wikipedia_url
+from skategraph.source.records import Category
 
 
 @pytest.mark.parametrize(

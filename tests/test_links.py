@@ -21,8 +21,11 @@ from click.testing import CliRunner, Result
 
 from skategraph import resources
 from skategraph.cli import cli
-from skategraph.links import Candidate, Skater, decide, read_tsv, score, variants
-from skategraph.remote import Endpoint, EndpointUnreachable
+from skategraph.errors import EndpointUnreachable
+from skategraph.linking.names import variants
+from skategraph.linking.remote import Endpoint
+from skategraph.linking.scoring import Candidate, Skater, decide, score
+from skategraph.source.linkfiles import read_tsv
 
 from .conftest import ROOT, ask, select
 
@@ -188,7 +191,7 @@ def test_links_go_into_the_graph_and_survive_rebuilds(wikidata: str, links_dir: 
     # The build validates against the shapes (no --no-validate) and runs offline.
     result = run("build", "--store", store_path, "--links", str(links_dir))
     assert result.exit_code == 0, result.output
-    from skategraph.store import open_store
+    from skategraph.store.embedded import open_store
 
     built = open_store(Path(store_path))
     ahn = "https://w3id.org/skategraph/id/skater/ahn-hyun-soo"

@@ -6,7 +6,7 @@ import pytest
 from rdflib import OWL, RDF, RDFS, SKOS, Graph, Namespace, URIRef
 
 from skategraph import resources
-from skategraph.store import EmbeddedStore
+from skategraph.store.embedded import EmbeddedStore
 
 from .conftest import select
 

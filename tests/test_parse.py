@@ -9,9 +9,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from skategraph.errors import SourceError
-from skategraph.ids import slug
-from skategraph.parse import parse_article
-from skategraph.records import Article, Category
+from skategraph.graph.ids import slug
+from skategraph.source.parse import parse_article
+from skategraph.source.records import Article, Category
 
 from .conftest import line_of, replace_line
 

@@ -11,9 +11,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from skategraph.catalogue import QueryFileError, load_catalogue, read_query
 from skategraph.cli import cli
-from skategraph.querycli import markdown_table
+from skategraph.cli.queries import markdown_table
+from skategraph.errors import QueryFileError
+from skategraph.saved.catalogue import load_catalogue
+from skategraph.saved.queryfile import read_query
 
 from .conftest import ROOT
 from .source_facts import RACES, STANDINGS

@@ -9,7 +9,7 @@ import xml.etree.ElementTree as ET
 import pyoxigraph as ox
 import pytest
 
-from skategraph.results import SolutionsWriter, write_boolean
+from skategraph.sparql.results import SolutionsWriter, write_boolean
 
 EX = "http://example.org/"
 VALUES = [

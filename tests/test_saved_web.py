@@ -17,8 +17,8 @@ import pytest
 from click.testing import CliRunner
 from openapi_spec_validator import validate
 
-from skategraph.catalogue import load_catalogue
 from skategraph.cli import cli
+from skategraph.saved.catalogue import load_catalogue
 
 from .conftest import build
 from .server import Server, seed_server

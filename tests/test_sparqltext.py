@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from skategraph.sparqltext import OutboundRefused, check_outbound, declares_dataset, outbound_targets
-from skategraph.store import EmbeddedStore
+from skategraph.errors import OutboundRefused
+from skategraph.sparql.text import check_outbound, declares_dataset, outbound_targets
+from skategraph.store.embedded import EmbeddedStore
 
 from .conftest import BASE, select
 

@@ -14,10 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from skategraph.articles import read_articles
 from skategraph.errors import BuildError, SourceError, ValidationFailed
-from skategraph.nations import bundled_nations
-from skategraph.store import EmbeddedStore, build_store, current_build_id, open_store
+from skategraph.source.articles import read_articles
+from skategraph.source.nations import bundled_nations
+from skategraph.store.build import build_store
+from skategraph.store.embedded import EmbeddedStore, current_build_id, open_store
 
 from .conftest import BASE, ID, SEED, ask, build, scalar, select, shift_season
 

@@ -8,8 +8,8 @@ import pytest
 from rdflib import BNode, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import RDF, RDFS, SKOS, XSD
 
-from skategraph.store import EmbeddedStore
-from skategraph.validate import check_graph, check_store, union_graph
+from skategraph.store.embedded import EmbeddedStore
+from skategraph.store.validate import check_graph, check_store, union_graph
 
 from .conftest import ID
 

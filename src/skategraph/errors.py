@@ -1,22 +1,62 @@
-"""The exceptions skategraph raises for conditions a user can act on.
+"""Every exception skategraph raises for a condition a user can act on, in one tree.
 
-Every error carries a `status` (the HTTP status a web shell would answer with) and a message written
-for people. Only the shells (CLI, web) turn these into exit codes or responses.
+    SkategraphError                 500  something asked for could not be done; the message says why
+    ├── SourceError                 422  a season article is not in a layout we read (file, line)
+    ├── LinkFileError               422  a link file is not the TSV it should be
+    ├── BuildError                  500  a build could not complete; the store in place is untouched
+    ├── StoreNotFound               503  no store (or one too old) at the path given
+    ├── ValidationFailed            422  the graph does not conform to the SHACL shapes
+    ├── QueryFileError              500  saved query files are broken (every problem, file and line)
+    ├── QueryError                  400  a query or update cannot be parsed or run (line, column)
+    │   ├── BadParameter            400  a saved query's parameter value is wrong or missing
+    │   └── OutboundRefused         400  the request would fetch a URL not on the allow-list
+    ├── UnsupportedMediaType        415  a request body in a media type we do not read
+    ├── NotAcceptable               406  no format the client accepts fits the result
+    ├── NotFound                    404  nothing by that name
+    │   ├── UnknownQuery            404  no saved query of that name
+    │   ├── UnknownResource         404  no IRI of the dataset is the one asked for
+    │   └── GraphNotFound           404  a Graph Store request names a graph the store lacks
+    ├── Unauthorized                401  a write without a bearer token
+    ├── Forbidden                   403  a write with the wrong token
+    │   └── ReadOnly                403  no token is configured, so nothing is written
+    ├── QueryTimeout                503  stopped at its time limit
+    ├── Busy                        503  every query worker stayed busy for the whole time limit
+    ├── StreamAborted               503  a response had started and cannot be finished
+    ├── WorkerFailed                500  a query worker died; a new one has been started
+    └── EndpointUnreachable         502  a remote SPARQL endpoint did not answer
+
+Every error carries a `status` (the HTTP status a web shell answers with), a `code` (a stable name
+for the condition: the class name in snake case) and a message written for people; where the
+condition has a place (a source line, a query's line and column), it is an attribute. Only the
+shells (CLI, web) turn these into exit codes or responses.
 """
 
 from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
+
+
+def _snake(name: str) -> str:
+    return "".join(f"_{c.lower()}" if c.isupper() and i else c.lower() for i, c in enumerate(name))
 
 
 class SkategraphError(Exception):
     """Base class: something the user asked for could not be done, and the message says why."""
 
-    status = 500
+    status: ClassVar[int] = 500
+    code: ClassVar[str] = "skategraph_error"
+    headers: ClassVar[Mapping[str, str]] = {}  # extra response headers (WWW-Authenticate)
 
-    @property
-    def code(self) -> str:
-        """A stable, machine-readable name for the condition: the class name in snake case."""
-        name = type(self).__name__
-        return "".join(f"_{c.lower()}" if c.isupper() and i else c.lower() for i, c in enumerate(name))
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "code" not in cls.__dict__:
+            cls.code = _snake(cls.__name__)
+
+    def details(self) -> dict[str, Any]:
+        """What the error says beyond its message, for the JSON error body and the worker pipe."""
+        return {}
 
 
 class SourceError(SkategraphError):
@@ -31,6 +71,12 @@ class SourceError(SkategraphError):
         super().__init__(f"{source}, line {line}: {message}")
 
 
+class LinkFileError(SkategraphError):
+    """A link file cannot be read as the TSV it should be."""
+
+    status = 422
+
+
 class BuildError(SkategraphError):
     """A build could not complete; the store that was in place is untouched."""
 
@@ -43,16 +89,101 @@ class StoreNotFound(SkategraphError):
     status = 503
 
 
-class QueryError(SkategraphError):
-    """A SPARQL query could not be parsed or run."""
-
-    status = 400
-
-
 class ValidationFailed(SkategraphError):
     """The graph does not conform to the SHACL shapes."""
 
     status = 422
+
+
+class QueryFileError(SkategraphError):
+    """One or more saved query files are broken; the message lists each problem with its file and line."""
+
+    status = 500
+
+    def __init__(self, problems: Sequence[str]) -> None:
+        self.problems = list(problems)
+        count = f"{len(problems)} problem{'s' * (len(problems) != 1)}"
+        super().__init__(f"the saved queries have {count}:\n  " + "\n  ".join(problems))
+
+
+_POSITION = re.compile(r"error at (\d+):(\d+)")
+
+
+class QueryError(SkategraphError):
+    """A SPARQL query or update could not be parsed or run; a syntax error knows its line and column."""
+
+    status = 400
+
+    def __init__(self, message: str, *, line: int | None = None, column: int | None = None) -> None:
+        super().__init__(message)
+        self.line = line
+        self.column = column
+
+    @classmethod
+    def from_syntax(cls, what: str, error: SyntaxError) -> QueryError:
+        """`the query does not parse: ...` from pyoxigraph's SyntaxError, with the position it names
+        (pyoxigraph gives it only in the message: `error at 1:8: ...`)."""
+        found = _POSITION.search(str(error))
+        line, column = (int(found.group(1)), int(found.group(2))) if found else (None, None)
+        return cls(f"{what} does not parse: {error}", line=line, column=column)
+
+    def details(self) -> dict[str, Any]:
+        return {"line": self.line, "column": self.column} if self.line is not None else {}
+
+
+class BadParameter(QueryError):
+    """A saved query was given a parameter value it cannot use, or not given one it needs."""
+
+
+class OutboundRefused(QueryError):
+    """The request would make the server fetch a URL that is not on the allow-list."""
+
+
+class UnsupportedMediaType(SkategraphError):
+    """A request body is in a media type (or charset) that is not read here."""
+
+    status = 415
+
+
+class NotAcceptable(SkategraphError):
+    """The result cannot be given in any format the client accepts."""
+
+    status = 406
+
+
+class NotFound(SkategraphError):
+    """Nothing is known by the name asked for."""
+
+    status = 404
+
+
+class UnknownQuery(NotFound):
+    """No saved query has the name asked for."""
+
+
+class UnknownResource(NotFound):
+    """No IRI of the dataset is the one asked for."""
+
+
+class GraphNotFound(NotFound):
+    """A Graph Store request names a graph the store does not have."""
+
+
+class Unauthorized(SkategraphError):
+    """A write came without the bearer token it needs."""
+
+    status = 401
+    headers: ClassVar[Mapping[str, str]] = {"WWW-Authenticate": 'Bearer realm="skategraph"'}
+
+
+class Forbidden(SkategraphError):
+    """A write came with a token this server does not accept."""
+
+    status = 403
+
+
+class ReadOnly(Forbidden):
+    """No update token is configured, so nothing may be written."""
 
 
 class QueryTimeout(SkategraphError):
@@ -67,10 +198,10 @@ class Busy(SkategraphError):
     status = 503
 
 
-class NotAcceptable(SkategraphError):
-    """The result cannot be given in any format the client accepts."""
+class StreamAborted(SkategraphError):
+    """A response had started and could not be finished; the connection must be dropped, not ended."""
 
-    status = 406
+    status = 503
 
 
 class WorkerFailed(SkategraphError):
@@ -79,13 +210,7 @@ class WorkerFailed(SkategraphError):
     status = 500
 
 
-class StreamAborted(SkategraphError):
-    """A response had started and could not be finished; the connection must be dropped, not ended."""
+class EndpointUnreachable(SkategraphError):
+    """A remote SPARQL endpoint did not answer, after every retry."""
 
-    status = 503
-
-
-class GraphNotFound(SkategraphError):
-    """A Graph Store request names a graph the store does not have."""
-
-    status = 404
+    status = 502

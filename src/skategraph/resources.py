@@ -1,16 +1,14 @@
-"""Where skategraph finds its bundled files and its default store.
+"""Where skategraph finds its bundled files.
 
 `ontology/`, `queries/` and `data/` live at the top of the repository and are copied into the wheel
 as `skategraph/ontology` and so on. An installed package finds its own copy; an editable install
-(or a checkout on `PYTHONPATH`) finds the repository's.
+(or a checkout on `PYTHONPATH`) finds the repository's. Reads no environment: where the user's own
+store, links and queries are is the shells' to say.
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
-
-import platformdirs
 
 from skategraph.errors import SkategraphError
 
@@ -30,9 +28,6 @@ def bundled_articles() -> list[Path]:
     return sorted(bundled("data").glob("*.txt"))
 
 
-def default_store_path() -> Path:
-    """`$SKATEGRAPH_STORE`, else a per-user data directory, so commands work from any directory."""
-    configured = os.environ.get("SKATEGRAPH_STORE")
-    if configured:
-        return Path(configured).expanduser()
-    return platformdirs.user_data_path("skategraph") / "store"
+def bundled_links() -> Path:
+    """The links directory that ships with skategraph: `data/links/`."""
+    return bundled("data") / "links"

@@ -8,16 +8,12 @@ from __future__ import annotations
 
 import pyoxigraph as ox
 from flask import Response, request, url_for
-from werkzeug.exceptions import NotAcceptable
 
-from skategraph.web import get_service, negotiate
+from skategraph.errors import NotAcceptable
+from skategraph.graph.vocab import DCT, FORMATS, RDF_TYPE, RDFS, SD, VOID
+from skategraph.web import negotiate
+from skategraph.web.service import get_service
 from skategraph.web.void import count, dataset_triples, void
-
-SD = "http://www.w3.org/ns/sparql-service-description#"
-VOID = "http://rdfs.org/ns/void#"
-FORMATS = "http://www.w3.org/ns/formats/"
-RDF_TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
-DCT = "http://purl.org/dc/terms/"
 
 RESULT_FORMATS = ["SPARQL_Results_JSON", "SPARQL_Results_XML", "SPARQL_Results_CSV", "SPARQL_Results_TSV",
                   "Turtle", "N-Triples", "N-Quads", "TriG", "JSON-LD", "RDF_XML"]  # fmt: skip
@@ -43,7 +39,7 @@ def triples(endpoint: str) -> list[ox.Triple]:
         ox.Triple(me, sd("defaultEntailmentRegime"), ox.NamedNode("http://www.w3.org/ns/entailment/Simple")),
         ox.Triple(me, sd("defaultDataset"), dataset),
         ox.Triple(dataset, RDF_TYPE, sd("Dataset")),
-        ox.Triple(dataset, ox.NamedNode("http://www.w3.org/2000/01/rdf-schema#seeAlso"), void_document()),
+        ox.Triple(dataset, ox.NamedNode(RDFS + "seeAlso"), void_document()),
         ox.Triple(dataset, sd("defaultGraph"), default),
         ox.Triple(default, RDF_TYPE, sd("Graph")),
         ox.Triple(default, void("triples"), count(stats["triples"])),

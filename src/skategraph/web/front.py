@@ -12,6 +12,7 @@ a wrong value) are shown on the page, and a cut result says so.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shlex
 from typing import Any
@@ -19,13 +20,14 @@ from urllib.parse import urlencode
 
 from flask import Blueprint, Response, render_template, request, url_for
 
-from skategraph.catalogue import CONTROLS, SavedQuery
-from skategraph.errors import SkategraphError
-from skategraph.params import bind, describe
-from skategraph.rdf import PREFIXES
-from skategraph.web import POSITION, get_service
+from skategraph.engine.jobs import QueryJob
+from skategraph.errors import QueryError, SkategraphError
+from skategraph.graph.vocab import PREFIXES
+from skategraph.saved.prepare import prepare
+from skategraph.saved.query import CONTROLS, SavedQuery
+from skategraph.saved.types import describe
 from skategraph.web.pages import P, local, short
-from skategraph.workers import QueryJob
+from skategraph.web.service import get_service
 
 blueprint = Blueprint("front", __name__, template_folder="templates")
 PAGE_ROWS = 1000  # rows shown on a page; the downloads have the server's own row limit
@@ -74,7 +76,8 @@ def query_page() -> Response:
     text = request.args.get("query")
     context: dict[str, Any] = {"text": text or STARTER, "saved": None}
     if text:
-        context.update(_run(text, (), (), url_for("protocol.sparql", _external=True), {"query": text}))
+        endpoint = url_for("protocol.sparql", _external=True)
+        context.update(_run(_page_job(get_service().job(text), endpoint), endpoint, {"query": text}))
     return Response(render_template("query.html", **context, local=local, short=short), mimetype="text/html")
 
 
@@ -85,13 +88,13 @@ def saved_page(name: str) -> Response:
     given = [(k, v) for k, v in request.args.items(multi=True) if k not in (*CONTROLS, "run") and v != ""]
     context: dict[str, Any] = {"text": saved.text, "saved": saved, "fields": _fields(saved), "given": dict(given)}
     if given or request.args.get("run"):
+        endpoint = url_for("saved.run", name=name, _external=True)
         try:
-            binding = bind(saved, given, svc.lookups)
+            job = prepare(saved, given, svc.lookups, svc.settings.allow_service, generation=str(svc.generation()))
         except SkategraphError as error:
             context["error"] = str(error)
         else:
-            endpoint = url_for("saved.run", name=name, _external=True)
-            context.update(_run(saved.text, binding.pairs(), binding.hidden, endpoint, dict(given)))
+            context.update(_run(_page_job(job, endpoint), endpoint, dict(given)))
     return Response(render_template("query.html", **context, local=local, short=short), mimetype="text/html")
 
 
@@ -102,9 +105,14 @@ def _fields(saved: SavedQuery) -> list[dict[str, Any]]:
     ]
 
 
-def _run(
-    text: str, pairs: tuple[tuple[str, str], ...], hidden: tuple[str, ...], endpoint: str, params: dict[str, str]
-) -> dict[str, Any]:
+def _page_job(job: QueryJob, endpoint: str) -> QueryJob:
+    """A query as the page shows it: JSON rows (at most PAGE_ROWS) or Turtle, relative to `endpoint`."""
+    return dataclasses.replace(
+        job, results_format="json", graph_format="turtle", row_limit=PAGE_ROWS, base_iri=endpoint
+    )
+
+
+def _run(job: QueryJob, endpoint: str, params: dict[str, str]) -> dict[str, Any]:
     """Run a query for the page: its rows, or the error to show; and the ways to get it elsewhere."""
     svc = get_service()
     downloads = {name: f"{endpoint}?{urlencode({**params, 'format': name})}" for name in ("csv", "json")}
@@ -114,17 +122,14 @@ def _run(
         limit = svc.limit(request.args.get("timeout"))
     except SkategraphError as error:
         return {**out, "error": str(error)}
-    job = QueryJob(str(svc.generation()), text, "json", "turtle", row_limit=PAGE_ROWS,
-                   substitutions=pairs, hidden=hidden, base_iri=endpoint)  # fmt: skip
     try:
         reply = svc.query(job, limit)
         body = b"".join(reply.body)
     except SkategraphError as error:
-        found = POSITION.search(str(error))
         message = str(error).splitlines()[0]  # pyoxigraph goes on to list every character it expected
         out["error"] = message if len(message) <= 240 else message[:240] + " …"
-        if found:
-            out["position"] = (int(found.group(1)), int(found.group(2)))
+        if isinstance(error, QueryError) and error.line is not None:
+            out["position"] = (error.line, error.column)
         return out
     if reply.form == "graph":
         out["graph"] = body.decode("utf-8")

@@ -15,12 +15,12 @@ import uuid
 
 import pyoxigraph as ox
 from flask import Blueprint, Response, request
-from werkzeug.exceptions import NotAcceptable, NotFound, UnsupportedMediaType
 
-from skategraph.errors import QueryError
-from skategraph.web import get_service, negotiate
+from skategraph.engine.jobs import Bound, ChangeJob
+from skategraph.errors import NotAcceptable, NotFound, QueryError, UnsupportedMediaType
+from skategraph.web import negotiate
 from skategraph.web.protocol import iris, respond
-from skategraph.workers import ChangeJob, QueryJob
+from skategraph.web.service import get_service
 
 blueprint = Blueprint("graphstore", __name__)
 METHODS = ["GET", "HEAD", "PUT", "POST", "DELETE"]
@@ -66,18 +66,19 @@ def _get(graph: str | None) -> Response:
         raise NotAcceptable(
             "a graph is RDF: accept text/turtle, application/n-triples, application/ld+json or application/rdf+xml"
         )
-    generation = str(svc.generation())
+    generation = svc.generation()
     limit = svc.limit(request.args.get("timeout"))
-    substitutions: tuple[tuple[str, str], ...] = ()
+    substitutions: Bound = ()
     if graph is None:
         query, defaults = "CONSTRUCT WHERE { ?s ?p ?o }", ("",)
     else:
-        substitutions = (("g", str(ox.NamedNode(graph))),)
-        exists = QueryJob(generation, "ASK { GRAPH ?g { } }", "json", None, substitutions=substitutions)
+        substitutions = (("g", ox.NamedNode(graph)),)
+        exists = svc.job("ASK { GRAPH ?g { } }", generation=generation, results_format="json",
+                         substitutions=substitutions)  # fmt: skip
         if b"true" not in b"".join(svc.query(exists, limit).body):
             raise NotFound(f"there is no graph {graph} in the store")
         query, defaults = "CONSTRUCT { ?s ?p ?o } WHERE { GRAPH ?g { ?s ?p ?o } }", None
-    job = QueryJob(generation, query, None, name, default_graphs=defaults, substitutions=substitutions)
+    job = svc.job(query, generation=generation, graph_format=name, default_graphs=defaults, substitutions=substitutions)
     return respond(job, limit)
 
 

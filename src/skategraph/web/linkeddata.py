@@ -20,13 +20,14 @@ from urllib.parse import quote
 
 import pyoxigraph as ox
 from flask import Blueprint, Response, render_template, request, send_file, url_for
-from werkzeug.exceptions import NotAcceptable, NotFound
 
-from skategraph import formats
-from skategraph.ids import ONTOLOGY_IRI
-from skategraph.rdf import PREFIXES
-from skategraph.web import get_service, negotiate, pages, protocol, void
-from skategraph.workers import DumpJob, QueryJob
+from skategraph.engine.jobs import DumpJob
+from skategraph.errors import NotAcceptable, UnknownResource
+from skategraph.graph.vocab import FOAF, ONTOLOGY_IRI, PREFIXES, VOID
+from skategraph.sparql import formats
+from skategraph.web import negotiate, pages, protocol, void
+from skategraph.web.errors import error_response
+from skategraph.web.service import get_service
 
 blueprint = Blueprint(
     "linkeddata", __name__, template_folder="templates", static_folder="static", static_url_path="/assets"
@@ -34,16 +35,11 @@ blueprint = Blueprint(
 
 SUFFIXES = {".ttl": "turtle", ".nt": "ntriples", ".rdf": "rdfxml", ".jsonld": "jsonld"}
 PAGE_OFFERS = [("text/html", "html"), ("application/xhtml+xml", "html"), *negotiate.GRAPH_OFFERS[:4]]
-FOAF = "http://xmlns.com/foaf/0.1/"
 INCOMING_LIMIT = 2000  # a much-cited resource (a nation, a category) lists at most this many triples
 
 OWN = "SELECT ?p ?o ?_this WHERE { ?_this ?p ?o }"
 POINTING = f"SELECT ?s ?p ?_this WHERE {{ ?s ?p ?_this }} LIMIT {INCOMING_LIMIT}"
 EXISTS = "ASK { { ?_this ?p ?o } UNION { ?s ?q ?_this } }"
-
-
-class UnknownResource(NotFound):
-    """No IRI of the dataset is the one asked for."""
 
 
 @blueprint.route("/<path:rest>", methods=["GET", "HEAD"])
@@ -57,7 +53,7 @@ def resource(rest: str) -> Response:
     suffix = next((s for s in SUFFIXES if rest.endswith(s)), "")
     path = rest[: len(rest) - len(suffix)]
     iri = svc.manifest()["base"] + quote(path, safe="/-")
-    this = (("_this", str(ox.NamedNode(iri))),)
+    this = (("_this", ox.NamedNode(iri)),)
     if not svc.ask(EXISTS, this):
         raise UnknownResource(f"there is no resource {iri} in this dataset")
     name = SUFFIXES[suffix] if suffix else _choose(request.accept_mimetypes)
@@ -92,7 +88,7 @@ def describe(iri: str, name: str, document: str) -> Response:
     svc = get_service()
     generation = svc.generation()
     this = ox.NamedNode(iri)
-    bound = (("_this", str(this)),)
+    bound = (("_this", this),)
     triples = [ox.Triple(this, ox.NamedNode(r["p"]["value"]), term(r["o"])) for r in svc.select(OWN, bound, generation)]
     triples += [
         ox.Triple(subject(r["s"]), ox.NamedNode(r["p"]["value"]), this) for r in svc.select(POINTING, bound, generation)
@@ -103,7 +99,7 @@ def describe(iri: str, name: str, document: str) -> Response:
         ox.Triple(doc, void.void("inDataset"), dataset),
         ox.Triple(dataset, void.void("sparqlEndpoint"), ox.NamedNode(url_for("protocol.sparql", _external=True))),
     ]
-    prefixes = {"void": void.VOID, "foaf": FOAF, **PREFIXES}
+    prefixes = {"void": VOID, "foaf": FOAF, **PREFIXES}
     etag = f"{generation.name}-{hashlib.sha256(document.encode()).hexdigest()[:16]}"
     response = negotiate.graph_response(triples, name, prefixes, etag, svc.settings.cache_max_age)
     response.headers["Content-Location"] = document
@@ -136,12 +132,10 @@ def ontology(suffix: str = "") -> Response:
     if name == "html":
         response = pages.ontology_page()
     else:
-        job = QueryJob(
-            generation=str(svc.generation()),
-            query="CONSTRUCT { ?s ?p ?o } WHERE { GRAPH ?_graph { ?s ?p ?o } }",
-            results_format=None,
+        job = svc.job(
+            "CONSTRUCT { ?s ?p ?o } WHERE { GRAPH ?_graph { ?s ?p ?o } }",
             graph_format=name,
-            substitutions=(("_graph", str(ox.NamedNode(ONTOLOGY_IRI))),),
+            substitutions=(("_graph", ox.NamedNode(ONTOLOGY_IRI)),),
         )
         response = protocol.respond(job, svc.settings.timeout)
     response.vary.add("Accept")
@@ -175,14 +169,12 @@ def dump() -> Response:
 @blueprint.app_errorhandler(UnknownResource)
 def not_found(error: UnknownResource) -> Response:
     """A 404 a person can use (what was asked, where to go instead); JSON for everyone else."""
-    from skategraph.web import error_response
-
     # A page only for clients that ask for HTML (browsers do); an Accept-less client gets the JSON error.
     wants_html = request.accept_mimetypes.best_match(["application/json", "text/html"]) == "text/html"
     if wants_html and not _suffixed():
-        body = render_template("notfound.html", message=error.description, path=request.path)
+        body = render_template("notfound.html", message=str(error), path=request.path)
         return Response(body, status=404, mimetype="text/html")
-    return error_response(404, "not_found", f"not found: {error.description}")
+    return error_response(404, "not_found", f"not found: {error}")
 
 
 def _suffixed() -> bool:

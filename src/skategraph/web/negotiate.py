@@ -14,8 +14,8 @@ import pyoxigraph as ox
 from flask import Response, request
 from werkzeug.datastructures import MIMEAccept
 
-from skategraph import formats
 from skategraph.errors import QueryError
+from skategraph.sparql import formats
 
 # In order of preference when the client accepts anything.
 RESULTS_OFFERS = [

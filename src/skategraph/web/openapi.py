@@ -12,9 +12,11 @@ from typing import Any
 from flask import request
 
 from skategraph import __version__
-from skategraph.catalogue import Catalogue, Param, SavedQuery
-from skategraph.formats import RDF_FORMATS, RESULTS_FORMATS, RESULTS_MEDIA_TYPES
-from skategraph.params import TYPES, Lookups, describe
+from skategraph.saved.catalogue import Catalogue
+from skategraph.saved.lookups import Lookups
+from skategraph.saved.query import Param, SavedQuery
+from skategraph.saved.types import TYPES, describe
+from skategraph.sparql.formats import RDF_FORMATS, RESULTS_FORMATS, RESULTS_MEDIA_TYPES
 
 ERROR = {"$ref": "#/components/responses/Error"}
 RESULTS_CONTENT: dict[str, Any] = {

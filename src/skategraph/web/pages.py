@@ -15,13 +15,11 @@ from typing import Any
 import pyoxigraph as ox
 from flask import Response, render_template, url_for
 
-from skategraph.ids import ONTOLOGY_IRI, SG
-from skategraph.rdf import PREFIXES
-from skategraph.web import get_service
+from skategraph.graph.vocab import ONTOLOGY_IRI, PREFIXES, SG, sparql_prologue
+from skategraph.web.service import get_service
 
 Row = dict[str, dict[str, str]]
-P = "PREFIX sg: <https://w3id.org/skategraph/ontology#> PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#> " \
-    "PREFIX skos: <http://www.w3.org/2004/02/skos/core#>\n"  # fmt: skip
+P = sparql_prologue("sg", "rdfs", "skos") + "\n"
 
 OUTGOING = (
     P
@@ -162,7 +160,7 @@ def short(iri: str) -> str:
 
 def resource_page(iri: str) -> Response:
     svc = get_service()
-    this = (("_this", str(ox.NamedNode(iri))),)
+    this = (("_this", ox.NamedNode(iri)),)
     outgoing = svc.select(OUTGOING, this)
     incoming = svc.select(INCOMING, this)
     types = [r["o"]["value"] for r in outgoing if r["p"]["value"] == PREFIXES["rdf"] + "type"]
@@ -217,20 +215,20 @@ ONTOLOGY_TERMS = (
     + """PREFIX owl: <http://www.w3.org/2002/07/owl#>
 SELECT ?term ?kind ?label ?comment ?_graph WHERE { GRAPH ?_graph {
   ?term a ?kind . FILTER(?kind IN (owl:Class, owl:ObjectProperty, owl:DatatypeProperty, owl:NamedIndividual))
-  FILTER(STRSTARTS(STR(?term), "https://w3id.org/skategraph/ontology#"))
+  FILTER(STRSTARTS(STR(?term), STR(sg:)))
   OPTIONAL { ?term rdfs:label ?label } OPTIONAL { ?term rdfs:comment ?comment } } } ORDER BY ?kind ?term"""
 )
 ONTOLOGY_LINKS = (
     P
     + """SELECT ?term ?p ?o ?_graph WHERE { GRAPH ?_graph { ?term ?p ?o .
-  FILTER(STRSTARTS(STR(?term), "https://w3id.org/skategraph/ontology#")) FILTER(isIRI(?o))
+  FILTER(STRSTARTS(STR(?term), STR(sg:))) FILTER(isIRI(?o))
   FILTER(?p NOT IN (rdfs:label, rdfs:comment)) } } ORDER BY ?term ?p ?o"""
 )
 
 
 def ontology_page() -> Response:
     svc = get_service()
-    graph = (("_graph", str(ox.NamedNode(ONTOLOGY_IRI))),)
+    graph = (("_graph", ox.NamedNode(ONTOLOGY_IRI)),)
     terms: dict[str, dict[str, Any]] = {}
     for row in svc.select(ONTOLOGY_TERMS, graph):
         term = terms.setdefault(row["term"]["value"], {"kinds": [], "links": []})

@@ -20,13 +20,13 @@ from pathlib import Path
 
 from flask import Blueprint, Response, request, url_for
 from werkzeug.datastructures import MultiDict
-from werkzeug.exceptions import UnsupportedMediaType
 
-from skategraph.errors import QueryError, QueryTimeout, StreamAborted
-from skategraph.ids import absolute_iri
-from skategraph.sparqltext import add_using
-from skategraph.web import description, get_service, negotiate
-from skategraph.workers import ChangeJob, QueryJob
+from skategraph.engine.jobs import ChangeJob, QueryJob
+from skategraph.errors import QueryError, QueryTimeout, StreamAborted, UnsupportedMediaType
+from skategraph.graph.ids import absolute_iri
+from skategraph.sparql.text import add_using
+from skategraph.web import description, negotiate
+from skategraph.web.service import get_service
 
 blueprint = Blueprint("protocol", __name__)
 
@@ -85,24 +85,21 @@ def iris(values: list[str], name: str) -> tuple[str, ...]:
     return tuple(values)
 
 
-def run_query(text: str, params: MultiDict[str, str], substitutions: tuple[tuple[str, str], ...] = ()) -> Response:
+def run_query(text: str, params: MultiDict[str, str]) -> Response:
     svc = get_service()
     results_format, graph_format = negotiate.choose(params.get("format"), request.accept_mimetypes)
     defaults = iris(params.getlist("default-graph-uri"), "default-graph-uri")
     named = iris(params.getlist("named-graph-uri"), "named-graph-uri")
     dataset_given = bool(defaults or named)
     limit = svc.limit(params.get("timeout"))
-    generation = svc.generation()
-    job = QueryJob(
-        generation=str(generation),
-        query=text,
+    job = svc.job(
+        text,
         results_format=results_format,
         graph_format=graph_format,
         default_graphs=defaults if dataset_given else None,
         named_graphs=named if dataset_given else None,
         row_limit=svc.settings.row_limit,
         truncated_links=(url_for("limits", _external=True),),
-        substitutions=substitutions,
         base_iri=request.base_url,
     )
     return respond(job, limit)

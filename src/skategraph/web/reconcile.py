@@ -7,7 +7,7 @@
 
 Identifiers are our IRIs' paths under the base (`skater/ahn-hyun-soo`), so `view` links them to their
 pages here. Types: skater, nation, venue, race; properties: nation (IOC code or name), category.
-Matching is `skategraph.reconcile`. CORS is open, as for every read.
+Matching is `skategraph.linking.reconcile`. CORS is open, as for every read.
 """
 
 from __future__ import annotations
@@ -18,11 +18,11 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, render_template, request, url_for
 
 from skategraph import __version__
-from skategraph.errors import QueryError
-from skategraph.ids import SG
-from skategraph.reconcile import PROPERTIES, TYPES, Entity
-from skategraph.web import get_service
+from skategraph.errors import QueryError, UnknownResource
+from skategraph.graph.vocab import SG
+from skategraph.linking.reconcile import PROPERTIES, TYPES, Entity
 from skategraph.web.pages import local
+from skategraph.web.service import get_service
 
 blueprint = Blueprint("reconcile", __name__, template_folder="templates")
 
@@ -131,8 +131,6 @@ def preview() -> Response:
     index = get_service().reconciliation_index()
     entity = index.entities.get(request.args.get("id", ""))
     if entity is None:
-        from skategraph.web.linkeddata import UnknownResource
-
         raise UnknownResource(f"there is no entity {request.args.get('id', '')!r} to preview")
     base = get_service().manifest()["base"]
     body = render_template("preview.html", entity=entity, href=local(base + "id/" + entity.id))

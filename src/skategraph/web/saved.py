@@ -6,7 +6,7 @@
 
 A saved query answers with the same content negotiation, `format=`, time limit, errors, ETags and
 caching as `/sparql` (it goes through `protocol.respond`). Its values are checked and bound by the
-core (`skategraph.params.bind`), the same code the CLI uses. Long results come in pages: `limit`
+core (`skategraph.saved.prepare`), the same code the CLI uses. Long results come in pages: `limit`
 (at most the server's row limit, which is also the default) and `offset`; a page with more after it
 links to the next with `Link: <...>; rel="next"`, `X-Skategraph-Truncated: true` and, in JSON and XML,
 a link in the result's head.
@@ -14,18 +14,20 @@ a link in the result's head.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 from urllib.parse import urlencode
 
 from flask import Blueprint, Response, jsonify, request, url_for
 from werkzeug.datastructures import MultiDict
-from werkzeug.exceptions import UnsupportedMediaType
 
-from skategraph.catalogue import CONTROLS, SavedQuery, metadata
-from skategraph.errors import QueryError
-from skategraph.params import Lookups, bind
-from skategraph.web import get_service, negotiate, openapi, protocol
-from skategraph.workers import QueryJob
+from skategraph.errors import QueryError, UnsupportedMediaType
+from skategraph.saved.catalogue import metadata
+from skategraph.saved.lookups import Lookups
+from skategraph.saved.prepare import prepare
+from skategraph.saved.query import CONTROLS, SavedQuery
+from skategraph.web import negotiate, openapi, protocol
+from skategraph.web.service import get_service
 
 blueprint = Blueprint("saved", __name__)
 
@@ -65,21 +67,18 @@ def run(name: str) -> Response:
     else:
         params = request.args
     given = [(key, value) for key, value in params.items(multi=True) if key not in CONTROLS]
-    binding = bind(query, given, svc.lookups)
+    prepared = prepare(query, given, svc.lookups, svc.settings.allow_service, generation=str(svc.generation()))
     limit, offset = _page(params, svc.settings.row_limit)
     results_format, graph_format = negotiate.choose(params.get("format"), request.accept_mimetypes)
     following = [(k, v) for k, v in params.items(multi=True) if k != "offset"] + [("offset", str(offset + limit))]
-    job = QueryJob(
-        generation=str(svc.generation()),
-        query=query.text,
+    job = dataclasses.replace(
+        prepared,
         results_format=results_format,
         graph_format=graph_format,
         row_limit=limit,
         truncated_links=(url_for("saved.run", name=name, _external=True) + "?" + urlencode(following),),
-        substitutions=binding.pairs(),
         base_iri=request.base_url,
         offset=offset,
-        hidden=binding.hidden,
     )
     return protocol.respond(job, svc.limit(params.get("timeout")), rel="next")
 

@@ -15,34 +15,25 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
-from skategraph import generations
-from skategraph.catalogue import Catalogue, load_catalogue
-from skategraph.errors import QueryError, SkategraphError, StoreNotFound
-from skategraph.params import Lookups, lookup_queries, lookups_from
-from skategraph.rdf import PREFIXES
-from skategraph.reconcile import ENTITIES, Index
-from skategraph.settings import Settings
-from skategraph.sparqltext import check_outbound
-from skategraph.store import MANIFEST_FORMAT
-from skategraph.workers import ChangeJob, Pool, QueryJob, Reply
+from flask import current_app
+
+from skategraph.engine.jobs import Bound, ChangeJob, QueryJob, Reply, admit
+from skategraph.engine.pool import Pool
+from skategraph.errors import Forbidden, QueryError, ReadOnly, Unauthorized
+from skategraph.linking.reconcile import ENTITIES, Index
+from skategraph.saved.catalogue import Catalogue, load_catalogue
+from skategraph.saved.lookups import Lookups, lookup_queries, lookups_from
+from skategraph.store import generations
+from skategraph.store.base import read_manifest
+from skategraph.web.settings import Settings
 
 T = TypeVar("T")
 
 
-class Unauthorized(SkategraphError):
-    status = 401
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.headers = {"WWW-Authenticate": 'Bearer realm="skategraph"'}
-
-
-class Forbidden(SkategraphError):
-    status = 403
-
-
-class ReadOnly(Forbidden):
-    """No update token is configured, so nothing may be written."""
+def get_service() -> Service:
+    """The service of the app handling the current request."""
+    found: Service = current_app.extensions["skategraph"]
+    return found
 
 
 class Service:
@@ -68,26 +59,26 @@ class Service:
         generation = generation or self.generation()
         with self._lock:
             if generation.name not in self._manifests:
-                manifest = json.loads((generation / "manifest.json").read_text("utf-8"))
-                if manifest.get("format") != MANIFEST_FORMAT or "stats" not in manifest:
-                    raise StoreNotFound(
-                        f"the store at {self.settings.store} was built by an older skategraph: run 'skategraph build'"
-                    )
+                manifest = read_manifest(generation)
                 self._manifests.clear()
                 self._manifests[generation.name] = manifest
             return self._manifests[generation.name]
 
+    def job(self, text: str, *, generation: Path | None = None, **fields: Any) -> QueryJob:
+        """A query job on `generation` (default: the current one); `fields` set the rest."""
+        return QueryJob(str(generation or self.generation()), text, **fields)
+
     def select(
-        self, text: str, substitutions: tuple[tuple[str, str], ...] = (), generation: Path | None = None
+        self, text: str, substitutions: Bound = (), generation: Path | None = None
     ) -> list[dict[str, dict[str, str]]]:
         """A SELECT's rows as SPARQL JSON bindings (name -> {type, value, ...}), run in a worker."""
-        job = QueryJob(str(generation or self.generation()), text, "json", None, substitutions=substitutions)
+        job = self.job(text, generation=generation, results_format="json", substitutions=substitutions)
         reply = self.query(job, self.settings.timeout)
         rows: list[dict[str, dict[str, str]]] = json.loads(b"".join(reply.body))["results"]["bindings"]
         return rows
 
-    def ask(self, text: str, substitutions: tuple[tuple[str, str], ...] = ()) -> bool:
-        job = QueryJob(str(self.generation()), text, "json", None, substitutions=substitutions)
+    def ask(self, text: str, substitutions: Bound = ()) -> bool:
+        job = self.job(text, results_format="json", substitutions=substitutions)
         answer: bool = json.loads(b"".join(self.query(job, self.settings.timeout).body))["boolean"]
         return answer
 
@@ -137,14 +128,12 @@ class Service:
         return min(seconds, self.settings.timeout)
 
     def query(self, job: QueryJob, limit: float) -> Reply:
-        bound = {name: term[1:-1] for name, term in job.substitutions if term.startswith("<")}
-        check_outbound(job.query, self.settings.allow_service, PREFIXES, bound)
+        admit(job, self.settings.allow_service)
         return self.pool.query(job, limit)
 
     def change(self, job: ChangeJob, limit: float) -> dict[str, Any]:
         """Apply a change to a copy of the current generation and swap it in, all within `limit`."""
-        if job.kind == "update":
-            check_outbound(job.text, self.settings.allow_service, PREFIXES)
+        admit(job, self.settings.allow_service)
         with generations.writing(self.settings.store, generations.new_id(), wait=limit) as target:
             source = self.generation()
             outcome = self.pool.change(dataclasses.replace(job, source=str(source), target=str(target)), limit)

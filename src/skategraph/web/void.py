@@ -11,15 +11,13 @@ from typing import Any
 
 import pyoxigraph as ox
 from flask import Response, request, url_for
-from werkzeug.exceptions import NotAcceptable
 
-from skategraph.rdf import CC, DCT, PREFIXES
-from skategraph.web import get_service, negotiate
+from skategraph.errors import NotAcceptable
+from skategraph.graph.vocab import CC, CC_BY_SA, DCT, FORMATS, PREFIXES, RDF_TYPE, VOID, xsd
+from skategraph.web import negotiate
+from skategraph.web.service import get_service
 
-VOID = "http://rdfs.org/ns/void#"
-RDF_TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
-XSD_INTEGER = ox.NamedNode("http://www.w3.org/2001/XMLSchema#integer")
-CC_BY_SA = ox.NamedNode("https://creativecommons.org/licenses/by-sa/4.0/")
+XSD_INTEGER = xsd("integer")
 # Vocabularies the data uses (the ontology aligns to schema.org, DBpedia and Wikidata as well).
 VOCABULARIES = ["sg", "rdf", "rdfs", "owl", "xsd", "skos", "prov", "dcterms", "cc"]
 # One example of each kind of resource, by its path under the base.
@@ -48,7 +46,7 @@ def dataset_triples(dataset: ox.NamedNode, manifest: dict[str, Any]) -> list[ox.
         ox.Triple(dataset, ox.NamedNode(CC + "attributionName"), ox.Literal("Wikipedia contributors")),
         ox.Triple(dataset, ox.NamedNode(DCT + "source"), ox.NamedNode("https://en.wikipedia.org/")),
         ox.Triple(dataset, ox.NamedNode(DCT + "modified"), ox.Literal(
-            manifest.get("changed_at", manifest["built_at"]), datatype=ox.NamedNode(PREFIXES["xsd"] + "dateTime"))),
+            manifest.get("changed_at", manifest["built_at"]), datatype=xsd("dateTime"))),
         ox.Triple(dataset, void("sparqlEndpoint"), sparql),
         ox.Triple(dataset, void("dataDump"), ox.NamedNode(url_for("linkeddata.dump", _external=True))),
         ox.Triple(dataset, void("uriSpace"), ox.Literal(base + "id/")),
@@ -56,7 +54,7 @@ def dataset_triples(dataset: ox.NamedNode, manifest: dict[str, Any]) -> list[ox.
         ox.Triple(dataset, void("entities"), count(stats["entities"])),
         ox.Triple(dataset, void("classes"), count(len(stats["classes"]))),
         ox.Triple(dataset, void("properties"), count(stats["properties"])),
-        ox.Triple(dataset, void("feature"), ox.NamedNode("http://www.w3.org/ns/formats/N-Quads")),
+        ox.Triple(dataset, void("feature"), ox.NamedNode(FORMATS + "N-Quads")),
     ]  # fmt: skip
     out += [ox.Triple(dataset, void("vocabulary"), ox.NamedNode(PREFIXES[p].rstrip("#"))) for p in VOCABULARIES]
     out += [ox.Triple(dataset, void("exampleResource"), ox.NamedNode(base + path)) for path in EXAMPLES]

@@ -1,0 +1,254 @@
+"""The commands over the store: build, sparql, validate, export, stats and serve."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import sys
+import tempfile
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import click
+import pyoxigraph as ox
+from tabulate import tabulate
+
+from skategraph.cli.options import allow_service_option, links_option, serve_options, store_option
+from skategraph.cli.output import cell, print_result
+from skategraph.engine.jobs import QueryJob, admit, evaluate
+from skategraph.errors import SkategraphError, StoreNotFound
+from skategraph.graph.ids import DEFAULT_BASE
+from skategraph.saved.catalogue import load_catalogue
+from skategraph.sparql import formats
+from skategraph.store.build import BuildSummary, build_from_files
+from skategraph.store.embedded import current_build_id, open_store
+from skategraph.store.stats import dataset_stats
+from skategraph.store.validate import check_file, check_store
+from skategraph.web import server
+from skategraph.web.settings import Settings
+
+
+@click.command()
+@click.argument("articles", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@store_option
+@click.option(
+    "--base",
+    envvar="SKATEGRAPH_BASE",
+    default=DEFAULT_BASE,
+    show_default=True,
+    help="Base IRI the resources are minted under ($SKATEGRAPH_BASE).",
+)
+@click.option("--no-validate", is_flag=True, help="Skip the SHACL check before the new store is swapped in.")
+@links_option
+def build(articles: tuple[Path, ...], store_path: Path, base: str, no_validate: bool, links_dir: Path) -> None:
+    """Build the graph from season ARTICLES (default: the bundled seasons).
+
+    The new store is written beside the old one and swapped in only when it is complete and valid;
+    if anything fails, the store in place is untouched and keeps answering.
+
+    \b
+    Examples:
+      skategraph build
+      skategraph build data/2002-03.txt data/2003-04.txt --store ./store
+    """
+    click.echo(_build(list(articles), store_path, base, validate=not no_validate, links_dir=links_dir).line())
+
+
+def _build(paths: Sequence[Path], store_path: Path, base: str, *, validate: bool, links_dir: Path) -> BuildSummary:
+    return build_from_files(
+        paths,
+        store_path,
+        base=base,
+        validate=validate,
+        links_dir=links_dir,
+        progress=lambda message: click.echo(message, err=True),
+        track=_progress_bar,
+    )
+
+
+def _progress_bar(paths: Sequence[Path]) -> Iterator[Path]:
+    with click.progressbar(paths, label="Parsing articles", file=sys.stderr, show_pos=True) as bar:
+        yield from bar
+
+
+@click.command()
+@click.argument("query", required=False)
+@click.option("--file", "-f", "query_file", type=click.File("r", encoding="utf-8"), help="Read the query from a file.")
+@click.option(
+    "--format",
+    "format_name",
+    type=click.Choice(["table", *formats.RESULTS_FORMATS, *formats.RDF_FORMATS]),
+    help="Output format. Default: a table on a terminal, CSV otherwise; Turtle for CONSTRUCT/DESCRIBE.",
+)
+@store_option
+@allow_service_option
+def sparql(
+    query: str | None,
+    query_file: io.TextIOBase | None,
+    format_name: str | None,
+    store_path: Path,
+    allow_service: frozenset[str],
+) -> None:
+    """Run a SPARQL query (QUERY, --file F, or - for standard input) against the store.
+
+    The default graph is the union of all graphs, and the prefixes sg:, rdfs:, skos:, xsd:, owl:,
+    prov: and dcterms: are predeclared.
+
+    \b
+    Examples:
+      skategraph sparql 'SELECT (COUNT(*) AS ?races) WHERE { ?r a sg:Race }'
+      skategraph sparql --file my.rq --format json
+      echo 'ASK { ?s a sg:Skater }' | skategraph sparql -
+    """
+    text = _query_text(query, query_file)
+    store = open_store(store_path)
+    job = QueryJob(str(store.generation), text)
+    admit(job, allow_service)
+    print_result(evaluate(store, job), format_name)
+
+
+def _query_text(query: str | None, query_file: io.TextIOBase | None) -> str:
+    if query is not None and query_file is not None:
+        raise SkategraphError("give the query as an argument or with --file, not both")
+    if query_file is not None:
+        return str(query_file.read())
+    if query == "-":
+        return sys.stdin.read()
+    if not query:
+        raise SkategraphError("no query: give one as an argument, with --file F, or - to read standard input")
+    return query
+
+
+@click.command()
+@store_option
+@click.option(
+    "--file",
+    "data_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Validate this RDF file (Turtle, N-Triples, N-Quads, TriG, JSON-LD, RDF/XML) instead of the store.",
+)
+def validate(store_path: Path, data_file: Path | None) -> None:
+    """Check the graph against the SHACL shapes (ontology/shapes.ttl).
+
+    Exits with status 1 and lists every violation if the graph does not conform.
+    """
+    violations = check_file(data_file) if data_file else check_store(open_store(store_path))
+    if violations:
+        for violation in violations:
+            click.echo(violation.line())
+        raise SkategraphError(f"{len(violations)} SHACL violation{'s' * (len(violations) != 1)}")
+    click.echo(f"Valid: {data_file or store_path} conforms to the skategraph shapes.")
+
+
+@click.command()
+@store_option
+@click.option(
+    "--format",
+    "format_name",
+    type=click.Choice(list(formats.RDF_FORMATS)),
+    default="nquads",
+    show_default=True,
+    help="nquads, trig and jsonld keep the named graphs; the others hold the union of all graphs.",
+)
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), help="Write to a file, not stdout.")
+def export(store_path: Path, format_name: str, output: Path | None) -> None:
+    """Write the whole dataset, ontology and provenance included.
+
+    \b
+    Examples:
+      skategraph export > skategraph.nq
+      skategraph export --format turtle --output skategraph.ttl
+    """
+    store = open_store(store_path)
+    rdf_format = formats.RDF_FORMATS[format_name]
+    if output is None:
+        store.dump(sys.stdout.buffer, rdf_format)
+        return
+    # Write beside the target and rename, so a failed export never leaves half a file behind.
+    fd, partial = tempfile.mkstemp(prefix=f".{output.name}.", dir=output.parent or Path("."))
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            store.dump(handle, rdf_format)
+        os.replace(partial, output)
+    except BaseException:
+        Path(partial).unlink(missing_ok=True)
+        raise
+    click.echo(f"Wrote {output} ({format_name}, {output.stat().st_size:,} bytes)", err=True)
+
+
+@click.command()
+@store_option
+@click.option("--json", "as_json", is_flag=True, help="Print the numbers as JSON.")
+def stats(store_path: Path, as_json: bool) -> None:
+    """Triples per named graph and resources per class."""
+    store = open_store(store_path)
+    numbers = dataset_stats(store)
+    if as_json:
+        payload = {
+            "store": str(store_path),
+            "build_id": store.manifest["build_id"],
+            "built_at": store.manifest["built_at"],
+            "base": store.manifest["base"],
+            "triples": numbers.triples,
+            "graphs": dict(numbers.graphs),
+            "classes": dict(numbers.classes),
+        }
+        click.echo(json.dumps(payload, indent=2))
+        return
+    click.echo(f"Store {store_path}: build {store.manifest['build_id']}, base {store.manifest['base']}\n")
+    graph_rows = [*numbers.graphs, ("total", numbers.triples)]
+    click.echo(tabulate(graph_rows, headers=["named graph", "triples"], intfmt=","))
+    click.echo()
+    class_rows = [(cell(ox.NamedNode(c)), n) for c, n in numbers.classes]
+    click.echo(tabulate(class_rows, headers=["class", "resources"], intfmt=","))
+
+
+@click.command()
+@store_option
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True, help="Port (0: any free port).")
+@click.option("--base", envvar="SKATEGRAPH_BASE", default=DEFAULT_BASE, show_default=True,
+              help="Base IRI for a first build, if there is no store yet.")  # fmt: skip
+@click.option("--processes", type=click.IntRange(1), envvar="SKATEGRAPH_PROCESSES",
+              help="Web server processes, each with its own query workers (default: one per core).")  # fmt: skip
+@links_option
+@serve_options
+def serve(
+    store_path: Path, host: str, port: int, base: str, processes: int | None, links_dir: Path, **options: Any
+) -> None:
+    """Serve the graph at /sparql (SPARQL 1.1 Protocol) and /store (Graph Store Protocol).
+
+    Builds the graph from the bundled seasons first if there is no store yet. Runs gunicorn, logs one
+    line per request, and stops cleanly on Ctrl-C or SIGTERM. A rebuild while it runs is picked up
+    without a restart.
+
+    \b
+    Examples:
+      skategraph serve
+      SKATEGRAPH_UPDATE_TOKEN=secret skategraph serve --port 8080 --timeout 10
+    """
+    query_dirs = options["query_dirs"]
+    load_catalogue(query_dirs)  # a broken saved query stops the server here, before a build or any worker
+    try:
+        current_build_id(store_path)
+    except StoreNotFound:
+        click.echo(f"No store at {store_path} yet: building it first.", err=True)
+        click.echo(_build([], store_path, base, validate=True, links_dir=links_dir).line(), err=True)
+    settings = Settings(
+        store=store_path,
+        timeout=options["timeout"],
+        row_limit=options["row_limit"],
+        max_body=options["max_body"],
+        workers=options["workers"] or Settings(store_path).workers,  # per web process
+        update_token=options["update_token"] or None,
+        allow_service=options["allow_service"],
+        cache_max_age=options["cache_max_age"],
+        cache_mb=options["cache_mb"],
+        queries=query_dirs,
+    )
+    server.serve(settings, host, port, processes)
+
+
+COMMANDS = [build, sparql, validate, export, stats, serve]

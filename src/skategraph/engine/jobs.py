@@ -1,0 +1,143 @@
+"""The jobs the engine evaluates, and the messages between the web process and a worker.
+
+A job is plain, picklable data: it crosses a pipe to a worker process. Bound values travel as
+pyoxigraph terms (they pickle), never as text to be parsed back. `evaluate` runs a query job on a
+store in this process: the worker calls it, and so does the CLI, so both evaluate alike.
+
+The wire, worker to web process, one message each:
+
+    H + JSON   the head: status, form (select/ask/graph), truncated; sent with the first data, so a
+               query that produces nothing before its deadline still gets a clean 503
+    D + bytes  a chunk of the serialised body (backpressure: the pipe blocks a worker whose client
+               reads slowly, so memory stays bounded)
+    E [+ JSON] the end (a change's result rides on it)
+    C + len + JSON + bytes   head, whole body and end in one message, for an answer that fits in one
+               chunk: most answers, and one pipe round trip instead of three
+    X + JSON   an error before the head: its class, message and details
+    A + JSON   an error after the head: the response must be dropped, not completed
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import pyoxigraph as ox
+
+from skategraph.errors import (
+    BadParameter,
+    GraphNotFound,
+    NotAcceptable,
+    OutboundRefused,
+    QueryError,
+    SkategraphError,
+    WorkerFailed,
+)
+from skategraph.graph.vocab import PREFIXES
+from skategraph.sparql.text import check_outbound
+from skategraph.store.base import QueryResult
+from skategraph.store.embedded import EmbeddedStore
+
+CHUNK = 64 * 1024
+Bound = tuple[tuple[str, ox.NamedNode | ox.Literal], ...]  # variable name without '?', value
+
+
+@dataclass(frozen=True)
+class QueryJob:
+    generation: str
+    query: str
+    results_format: str | None = None  # for SELECT and ASK; None if the client accepts none
+    graph_format: str | None = None  # for CONSTRUCT and DESCRIBE
+    default_graphs: tuple[str, ...] | None = None
+    named_graphs: tuple[str, ...] | None = None
+    row_limit: int = 0  # 0: no limit
+    truncated_links: tuple[str, ...] = ()
+    substitutions: Bound = ()
+    base_iri: str | None = None
+    offset: int = 0  # SELECT rows to skip (a saved query's pages)
+    hidden: tuple[str, ...] = ()  # SELECT columns to leave out (a saved query's parameter variables)
+
+    def bound_iris(self) -> dict[str, str]:
+        """The variables bound to IRIs, by name: what a `SERVICE ?variable` would fetch."""
+        return {name: term.value for name, term in self.substitutions if isinstance(term, ox.NamedNode)}
+
+
+@dataclass(frozen=True)
+class ChangeJob:
+    source: str  # generation to copy
+    target: str  # empty directory for the new generation
+    kind: str  # update, put, post, delete
+    text: str = ""  # the SPARQL update
+    graph: str | None = None  # Graph Store target; None for the default graph
+    parts: tuple[tuple[bytes, str], ...] = ()  # RDF documents and their media types
+    base_iri: str | None = None
+
+
+@dataclass(frozen=True)
+class DumpJob:
+    """Write the whole dataset of `generation` as gzipped N-Quads to `target` (atomically)."""
+
+    generation: str
+    target: str
+
+
+@dataclass(frozen=True)
+class Reply:
+    """The head of a query's answer, and its body as it arrives."""
+
+    form: str  # select, ask, graph
+    media_type: str
+    truncated: bool
+    body: Iterator[bytes]
+
+
+def admit(job: QueryJob | ChangeJob, allowed: frozenset[str]) -> None:
+    """Refuse a job that would fetch a URL not on the allow-list, before it reaches a worker."""
+    if isinstance(job, QueryJob):
+        check_outbound(job.query, allowed, PREFIXES, job.bound_iris())
+    elif job.kind == "update":
+        check_outbound(job.text, allowed, PREFIXES)
+
+
+def evaluate(store: EmbeddedStore, job: QueryJob) -> QueryResult:
+    """Evaluate a query job on a store in this process: its dataset, bound values and base."""
+    try:
+        return store.query(
+            job.query,
+            default_graph=[_graph(g) for g in job.default_graphs] if job.default_graphs is not None else None,
+            named_graphs=[ox.NamedNode(g) for g in job.named_graphs] if job.named_graphs is not None else None,
+            substitutions={ox.Variable(name): value for name, value in job.substitutions} or None,
+            base_iri=job.base_iri,
+        )
+    except (OSError, ValueError) as error:
+        raise QueryError(f"the query could not be evaluated: {error}") from None
+
+
+def _graph(name: str) -> ox.NamedNode | ox.DefaultGraph:
+    """A graph named in a job: an IRI, or "" for the store's own default graph."""
+    return ox.NamedNode(name) if name else ox.DefaultGraph()
+
+
+# Errors a worker reports by class name; any other is rebuilt as the base class.
+ERRORS: dict[str, type[SkategraphError]] = {
+    cls.__name__: cls
+    for cls in (QueryError, BadParameter, OutboundRefused, NotAcceptable, WorkerFailed, GraphNotFound, SkategraphError)
+}
+
+
+def encode_error(error: SkategraphError) -> bytes:
+    return json.dumps({"error": type(error).__name__, "message": str(error), **error.details()}).encode()
+
+
+def decode_error(payload: bytes) -> SkategraphError:
+    data: Mapping[str, Any] = json.loads(payload)
+    cls = ERRORS.get(data["error"], SkategraphError)
+    if issubclass(cls, QueryError):
+        return cls(data["message"], line=data.get("line"), column=data.get("column"))
+    return cls(data["message"])
+
+
+def head(form: str, format_name: str, truncated: bool) -> dict[str, Any]:
+    return {"form": form, "format": format_name, "truncated": truncated}

@@ -1,0 +1,171 @@
+"""The pool of query workers, on the web process's side: a job takes a worker for its duration.
+
+At the deadline the worker is killed (SIGKILL: its CPU is freed at once) and a new one is started in
+the background. The messages a worker sends are described in `skategraph.engine.jobs`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import multiprocessing
+import multiprocessing.connection
+import queue
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from skategraph.engine.jobs import ChangeJob, DumpJob, QueryJob, Reply, decode_error
+from skategraph.engine.worker import worker_main
+from skategraph.errors import Busy, QueryTimeout, SkategraphError, StreamAborted, WorkerFailed
+from skategraph.sparql import formats
+
+log = logging.getLogger("skategraph.workers")
+
+
+@dataclass(eq=False)  # identity, not value: workers go in sets
+class _Worker:
+    process: multiprocessing.process.BaseProcess
+    conn: multiprocessing.connection.Connection
+
+
+class Pool:
+    """A fixed number of worker processes; a job takes one for its duration, or fails at its deadline."""
+
+    def __init__(self, size: int) -> None:
+        if size < 1:
+            raise ValueError("a pool needs at least one worker")
+        self.size = size
+        self._context = multiprocessing.get_context("spawn")
+        self._idle: queue.Queue[_Worker] = queue.Queue()
+        self._closed = False
+        self._all: set[_Worker] = set()
+        self._lock = threading.Lock()
+
+    def start(self) -> None:
+        for _ in range(self.size):
+            self._idle.put(self._spawn())
+
+    def _spawn(self) -> _Worker:
+        parent, child = self._context.Pipe()
+        process = self._context.Process(target=worker_main, args=(child,), daemon=True, name="skategraph-worker")
+        process.start()
+        child.close()
+        worker = _Worker(process, parent)
+        with self._lock:
+            self._all.add(worker)
+        return worker
+
+    def _replace(self, worker: _Worker, why: str) -> None:
+        """Kill `worker` now and start a new one in the background."""
+        log.warning("stopping a query worker (pid %s): %s", worker.process.pid, why)
+        worker.process.kill()
+        worker.process.join(timeout=5)
+        worker.conn.close()
+        with self._lock:
+            self._all.discard(worker)
+        if not self._closed:
+            threading.Thread(target=lambda: self._idle.put(self._spawn()), daemon=True).start()
+
+    def _take(self, deadline: float) -> _Worker:
+        try:
+            return self._idle.get(timeout=max(0.0, deadline - time.monotonic()))
+        except queue.Empty:
+            raise Busy("every query worker stayed busy for the whole time limit; try again later") from None
+
+    def _receive(self, worker: _Worker, deadline: float, limit: float) -> bytes:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0 or not worker.conn.poll(remaining):
+            self._replace(worker, "time limit")
+            raise QueryTimeout(f"the request was stopped at its time limit of {limit:g} s")
+        try:
+            return worker.conn.recv_bytes()
+        except (EOFError, OSError):
+            self._replace(worker, "it died")
+            raise WorkerFailed("the query worker stopped unexpectedly; the request was not completed") from None
+
+    def query(self, job: QueryJob, limit: float) -> Reply:
+        """Start `job`; return its head once its first data is ready, and the rest as it comes."""
+        deadline = time.monotonic() + limit
+        worker = self._take(deadline)
+        try:
+            worker.conn.send(job)
+        except (BrokenPipeError, OSError):
+            self._replace(worker, "it died")
+            raise WorkerFailed("the query worker stopped unexpectedly; the request was not completed") from None
+        message = self._receive(worker, deadline, limit)
+        tag, payload = message[:1], message[1:]
+        if tag == b"X":
+            self._idle.put(worker)
+            raise decode_error(payload)
+        if tag == b"C":
+            self._idle.put(worker)
+            length = int.from_bytes(payload[:4], "big")
+            head = json.loads(payload[4 : 4 + length])
+            body: Iterator[bytes] = iter([payload[4 + length :]])
+        elif tag == b"H":
+            head = json.loads(payload)
+            body = self._body(worker, deadline, limit)
+        else:
+            self._replace(worker, f"unexpected message {tag!r}")
+            raise WorkerFailed("the query worker answered out of turn")
+        return Reply(head["form"], _media_type(head["form"], head["format"]), head["truncated"], body)
+
+    def _body(self, worker: _Worker, deadline: float, limit: float) -> Iterator[bytes]:
+        finished = False
+        try:
+            while True:
+                try:
+                    message = self._receive(worker, deadline, limit)
+                except SkategraphError as error:
+                    finished = True  # _receive already replaced the worker
+                    raise StreamAborted(str(error)) from None
+                tag, payload = message[:1], message[1:]
+                if tag == b"D":
+                    yield payload
+                elif tag == b"E":
+                    finished = True
+                    self._idle.put(worker)
+                    return
+                else:
+                    finished = True
+                    if tag == b"A":  # the worker reported its own failure and is ready again
+                        self._idle.put(worker)
+                    else:
+                        self._replace(worker, f"unexpected message {tag!r}")
+                    raise StreamAborted(str(decode_error(payload)))
+        finally:
+            if not finished:
+                # The client went away mid-answer: the worker may still be writing into the pipe.
+                self._replace(worker, "its client disconnected")
+
+    def change(self, job: ChangeJob | DumpJob, limit: float) -> dict[str, Any]:
+        """Run a change (update or Graph Store write) or a dump to completion, or kill it at the deadline."""
+        deadline = time.monotonic() + limit
+        worker = self._take(deadline)
+        worker.conn.send(job)
+        message = self._receive(worker, deadline, limit)
+        self._idle.put(worker)
+        if message[:1] == b"X":
+            raise decode_error(message[1:])
+        result: dict[str, Any] = json.loads(message[1:]) if len(message) > 1 else {}
+        return result
+
+    def close(self) -> None:
+        self._closed = True
+        with self._lock:
+            workers = list(self._all)
+        for worker in workers:
+            worker.conn.close()
+            worker.process.join(timeout=2)
+            if worker.process.is_alive():
+                worker.process.kill()
+                worker.process.join(timeout=2)
+
+
+def _media_type(form: str, name: str) -> str:
+    if form == "graph":
+        return formats.RDF_FORMATS[name].media_type
+    return formats.RESULTS_MEDIA_TYPES[name]

@@ -1,0 +1,215 @@
+"""The worker side of the engine: a process that opens the store itself and answers jobs.
+
+pyoxigraph has no timeout or cancellation, and it releases the GIL while it evaluates, so a thread
+cannot be made to stop. Every query (and every change) therefore runs in a worker process, which the
+pool (`skategraph.engine.pool`) kills at the deadline. A worker opens the store after it starts (a
+store opened before `fork()` lost writes; workers are spawned, not forked). A query's evaluation and
+iteration stay on the worker's one thread. The Graph Store's write rules (PUT replaces, POST adds,
+DELETE of a missing graph is 404) are applied here, to a copy of the generation.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import multiprocessing.connection
+import os
+import signal
+from pathlib import Path
+from typing import Any
+
+import pyoxigraph as ox
+
+from skategraph.engine.jobs import CHUNK, ChangeJob, DumpJob, QueryJob, encode_error, evaluate, head
+from skategraph.errors import GraphNotFound, NotAcceptable, QueryError, SkategraphError
+from skategraph.graph.vocab import PREFIXES
+from skategraph.sparql import formats
+from skategraph.sparql.results import SolutionsWriter, select_page, write_boolean
+from skategraph.store.changes import write_change
+from skategraph.store.embedded import EmbeddedStore
+
+
+class _Channel:
+    """A binary stream into the pipe that holds the head back until there is data to send."""
+
+    def __init__(self, conn: multiprocessing.connection.Connection, head: dict[str, Any]) -> None:
+        self.conn = conn
+        self.head = head
+        self.buffer = bytearray()
+        self.head_sent = False
+
+    def write(self, data: bytes) -> int:
+        self.buffer += data
+        if len(self.buffer) >= CHUNK:
+            self.flush()
+        return len(data)
+
+    def flush(self) -> None:
+        if not self.head_sent:
+            self.conn.send_bytes(b"H" + json.dumps(self.head).encode())
+            self.head_sent = True
+        if self.buffer:
+            self.conn.send_bytes(b"D" + bytes(self.buffer))
+            self.buffer.clear()
+
+    def finish(self) -> None:
+        if not self.head_sent:
+            encoded = json.dumps(self.head).encode()
+            self.conn.send_bytes(b"C" + len(encoded).to_bytes(4, "big") + encoded + bytes(self.buffer))
+            self.head_sent = True
+            self.buffer.clear()
+            return
+        self.flush()
+        self.conn.send_bytes(b"E")
+
+    def fail(self, error: SkategraphError) -> None:
+        self.conn.send_bytes((b"A" if self.head_sent else b"X") + encode_error(error))
+
+
+def _fail(conn: multiprocessing.connection.Connection, error: SkategraphError) -> None:
+    conn.send_bytes(b"X" + encode_error(error))
+
+
+def worker_main(conn: multiprocessing.connection.Connection) -> None:
+    """A worker's whole life: answer jobs until the pipe closes."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the server decides when workers stop
+    opened: dict[str, EmbeddedStore] = {}
+    while True:
+        try:
+            job = conn.recv()
+        except (EOFError, OSError):
+            return
+        try:
+            if isinstance(job, QueryJob):
+                _answer(conn, job, _open(opened, job.generation))
+            elif isinstance(job, DumpJob):
+                _dump(conn, job, _open(opened, job.generation))
+            else:
+                _change(conn, job)
+        except (BrokenPipeError, ConnectionResetError):
+            return
+
+
+def _open(opened: dict[str, EmbeddedStore], generation: str) -> EmbeddedStore:
+    if generation not in opened:
+        opened.clear()  # a rebuild or update replaced the generation: drop the old handle
+        opened[generation] = EmbeddedStore(Path(generation))
+    return opened[generation]
+
+
+def _answer(conn: multiprocessing.connection.Connection, job: QueryJob, store: EmbeddedStore) -> None:
+    try:
+        result = evaluate(store, job)
+    except QueryError as error:
+        _fail(conn, error)
+        return
+    if isinstance(result, ox.QueryTriples):
+        _answer_graph(conn, job, result)
+    elif isinstance(result, ox.QueryBoolean):
+        if job.results_format is None:
+            _fail(conn, _not_acceptable("an ASK result"))
+            return
+        channel = _Channel(conn, head("ask", job.results_format, False))
+        write_boolean(channel, job.results_format, bool(result))  # type: ignore[arg-type]
+        channel.finish()
+    else:
+        _answer_select(conn, job, result)
+
+
+def _answer_graph(conn: multiprocessing.connection.Connection, job: QueryJob, result: ox.QueryTriples) -> None:
+    if job.graph_format is None:
+        _fail(conn, _not_acceptable("a CONSTRUCT or DESCRIBE result (an RDF graph)"))
+        return
+    channel = _Channel(conn, head("graph", job.graph_format, False))
+    rdf_format = formats.RDF_FORMATS[job.graph_format]
+    try:
+        ox.serialize(result, channel, rdf_format, prefixes=formats.prefixes_for(rdf_format, PREFIXES))  # type: ignore[arg-type]
+    except (OSError, SyntaxError, ValueError) as error:
+        channel.fail(QueryError(f"the query failed while its result was being written: {error}"))
+        return
+    channel.finish()
+
+
+def _answer_select(conn: multiprocessing.connection.Connection, job: QueryJob, result: ox.QuerySolutions) -> None:
+    if job.results_format is None:
+        _fail(conn, _not_acceptable("a SELECT result"))
+        return
+    try:
+        page = select_page(result, offset=job.offset, limit=job.row_limit, hidden=job.hidden)
+        channel = _Channel(conn, head("select", job.results_format, page.more))
+        links = job.truncated_links if page.more else ()
+        writer = SolutionsWriter(channel, job.results_format, page.variables, links)  # type: ignore[arg-type]
+        for row in page.rows:
+            writer.row(row)
+        writer.close()
+    except (OSError, ValueError) as error:
+        failure = QueryError(f"the query failed during evaluation: {error}")
+        if "channel" in locals():
+            channel.fail(failure)
+        else:
+            _fail(conn, failure)
+        return
+    channel.finish()
+
+
+def _not_acceptable(what: str) -> NotAcceptable:
+    return NotAcceptable(f"the client accepts no format in which {what} can be written")
+
+
+def _dump(conn: multiprocessing.connection.Connection, job: DumpJob, store: EmbeddedStore) -> None:
+    target = Path(job.target)
+    partial = target.with_name(f".{target.name}.{os.getpid()}")
+    try:
+        with gzip.open(partial, "wb") as handle:
+            store.dump(handle, ox.RdfFormat.N_QUADS)  # type: ignore[arg-type]
+        os.replace(partial, target)
+    except OSError as error:
+        partial.unlink(missing_ok=True)
+        _fail(conn, SkategraphError(f"the dump could not be written: {error}"))
+        return
+    conn.send_bytes(b"E")
+
+
+def _change(conn: multiprocessing.connection.Connection, job: ChangeJob) -> None:
+    outcome: dict[str, Any] = {}
+
+    def apply(store: ox.Store) -> None:
+        graph: ox.NamedNode | ox.DefaultGraph = ox.NamedNode(job.graph) if job.graph else ox.DefaultGraph()
+        if job.kind == "update":
+            store.update(job.text, prefixes=PREFIXES, base_iri=job.base_iri)
+            return
+        existed = _graph_exists(store, graph)
+        outcome["existed"] = existed
+        if job.kind == "delete":
+            if not existed and isinstance(graph, ox.NamedNode):
+                raise GraphNotFound(f"there is no graph {graph.value} in the store")
+            store.remove_graph(graph) if isinstance(graph, ox.NamedNode) else store.clear_graph(graph)
+            return
+        if job.kind == "put" and existed:
+            store.remove_graph(graph) if isinstance(graph, ox.NamedNode) else store.clear_graph(graph)
+        for data, media_type in job.parts:
+            rdf_format = ox.RdfFormat.from_media_type(media_type)
+            if rdf_format is None:
+                raise ValueError(f"unsupported media type {media_type}")
+            store.load(data, rdf_format, base_iri=job.base_iri, to_graph=graph)
+        if isinstance(graph, ox.NamedNode):
+            store.add_graph(graph)
+
+    try:
+        write_change(Path(job.source), Path(job.target), apply, job.kind)
+    except GraphNotFound as error:
+        _fail(conn, error)
+        return
+    except SyntaxError as error:
+        _fail(conn, QueryError.from_syntax("the update" if job.kind == "update" else "the data", error))
+        return
+    except (OSError, ValueError) as error:
+        _fail(conn, QueryError(f"the {job.kind} could not be applied: {error}"))
+        return
+    conn.send_bytes(b"E" + json.dumps(outcome).encode())
+
+
+def _graph_exists(store: ox.Store, graph: ox.NamedNode | ox.DefaultGraph) -> bool:
+    if isinstance(graph, ox.NamedNode):
+        return store.contains_named_graph(graph)
+    return any(True for _ in store.quads_for_pattern(None, None, None, ox.DefaultGraph()))

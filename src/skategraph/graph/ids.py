@@ -1,0 +1,145 @@
+"""Identity: the one place that decides which names are the same thing and what IRI it gets.
+
+Rules (issue 2), each tested in `tests/test_ids.py`:
+- a skater's key is their name folded to ASCII, lower case, runs of anything else made one hyphen:
+  `Lee Seung-Jae` and `Lee Seung-jae` are both `lee-seung-jae`, so they are one skater;
+- the disambiguator the source writes is kept: `Yang Yang (A)` is `yang-yang-a`, never `yang-yang`;
+- nations are keyed by IOC code (`id/nation/GER`); a relay team is a nation in one category.
+
+The folding is written here rather than taken from a transliteration library on purpose: IRIs must
+not change when a dependency updates its tables.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from urllib.parse import quote, urlsplit
+
+from pyoxigraph import NamedNode
+
+from skategraph.errors import SkategraphError
+from skategraph.graph.vocab import ONTOLOGY_IRI
+from skategraph.source.records import Category
+
+DEFAULT_BASE = "https://w3id.org/skategraph/"
+
+# Letters NFKD does not decompose into ASCII.
+_EXTRA_FOLDS = str.maketrans(
+    {"ø": "o", "Ø": "O", "æ": "ae", "Æ": "AE", "œ": "oe", "Œ": "OE", "ß": "ss", "đ": "d", "Đ": "D",
+     "ł": "l", "Ł": "L", "þ": "th", "Þ": "Th", "ð": "d", "Ð": "D", "ı": "i"}
+)  # fmt: skip
+_NOT_SLUG = re.compile(r"[^a-z0-9]+")
+_NOT_WORD = re.compile(r"[\W_]+")
+
+
+def fold(text: str) -> str:
+    """`Amélie Goulet-Nadon` -> `Amelie Goulet-Nadon`: accents and ligatures folded to ASCII."""
+    decomposed = unicodedata.normalize("NFKD", text.translate(_EXTRA_FOLDS))
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def slug(text: str) -> str:
+    """The key a name is known by: ASCII-folded, lower case, hyphens. `Yang Yang (A)` -> `yang-yang-a`.
+
+    A name with no Latin letters at all (`王濛`) keeps its own letters, lower-cased, rather than
+    collapsing to nothing: IRIs may hold Unicode.
+    """
+    ascii_slug = _NOT_SLUG.sub("-", fold(text).lower()).strip("-")
+    if ascii_slug:
+        return ascii_slug
+    unicode_slug = _NOT_WORD.sub("-", unicodedata.normalize("NFC", text).lower()).strip("-")
+    if not unicode_slug:
+        raise SkategraphError(f"cannot make an identifier from the name {text!r}")
+    return unicode_slug
+
+
+def check_base(base: str) -> str:
+    """A base IRI must be absolute http(s) and end with '/', so `id/...` can be appended."""
+    parts = urlsplit(base)
+    if parts.scheme not in ("http", "https") or not parts.netloc or not base.endswith("/"):
+        raise SkategraphError(f"the base IRI must be an absolute http(s) IRI ending in '/', got {base!r}")
+    if parts.query or parts.fragment:
+        raise SkategraphError(f"the base IRI must not have a query or fragment, got {base!r}")
+    return base
+
+
+def absolute_iri(text: str) -> NamedNode | None:
+    """`text` as an IRI if it is a valid absolute one (with a scheme), else None: the one IRI check."""
+    try:
+        node = NamedNode(text)
+    except ValueError:
+        return None
+    return node if urlsplit(text).scheme else None
+
+
+def wikipedia_url(title: str) -> str:
+    """The English Wikipedia URL of an article title."""
+    return "https://en.wikipedia.org/wiki/" + quote(title.replace(" ", "_"), safe="()_,'")
+
+
+class Minter:
+    """Mints every IRI skategraph publishes, under one base."""
+
+    def __init__(self, base: str = DEFAULT_BASE) -> None:
+        self.base = check_base(base)
+
+    def _iri(self, *parts: str) -> NamedNode:
+        return NamedNode(self.base + "/".join(quote(p, safe="-") for p in parts))
+
+    # Resources that span seasons.
+    def skater(self, name: str) -> NamedNode:
+        return self._iri("id", "skater", slug(name))
+
+    def nation(self, code: str) -> NamedNode:
+        return self._iri("id", "nation", code)
+
+    def venue(self, name: str) -> NamedNode:
+        return self._iri("id", "venue", slug(name))
+
+    def relay_team(self, code: str, category: Category) -> NamedNode:
+        return self._iri("id", "relay-team", f"{code}-{category.value}")
+
+    # Resources of one season.
+    def season(self, key: str) -> NamedNode:
+        return self._iri("id", "season", key)
+
+    def stage(self, season: str, stage_key: str) -> NamedNode:
+        return self._iri("id", "stage", season, stage_key)
+
+    def race(self, season: str, stage_key: str, category: Category, event: str) -> NamedNode:
+        return self._iri("id", "race", season, stage_key, f"{category.value}-{slug(event)}")
+
+    def result(self, season: str, stage_key: str, category: Category, event: str, rank: int) -> NamedNode:
+        return self._iri("id", "result", season, stage_key, f"{category.value}-{slug(event)}", str(rank))
+
+    def classification(self, season: str, category: Category, event: str) -> NamedNode:
+        return self._iri("id", "classification", season, f"{category.value}-{slug(event)}")
+
+    def standing(self, season: str, category: Category, event: str, rank: int) -> NamedNode:
+        return self._iri("id", "standing", season, f"{category.value}-{slug(event)}", str(rank))
+
+    # Links to other datasets: a resource by its base-free key (skater/ahn-hyun-soo), and a link's
+    # statement, named by what it links (id/link/skater/ahn-hyun-soo/Q123).
+    def keyed(self, key: str) -> NamedNode:
+        return NamedNode(self.base + "id/" + key)
+
+    def link(self, key: str, target: str) -> NamedNode:
+        return self._iri("id", "link", *key.split("/"), target.rstrip("/").rsplit("/", 1)[-1])
+
+    def links_graph(self) -> NamedNode:
+        return self._iri("graph", "links")
+
+    # Named graphs and provenance.
+    def season_graph(self, key: str) -> NamedNode:
+        return self._iri("graph", "season", key)
+
+    def entities_graph(self) -> NamedNode:
+        return self._iri("graph", "entities")
+
+    def build(self, build_id: str) -> NamedNode:
+        return self._iri("build", build_id)
+
+    @staticmethod
+    def ontology_graph() -> NamedNode:
+        return NamedNode(ONTOLOGY_IRI)

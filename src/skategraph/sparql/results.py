@@ -1,0 +1,205 @@
+"""SPARQL SELECT results written row by row, in the four SPARQL results formats.
+
+pyoxigraph serialises a whole `QuerySolutions`; the endpoint needs more: stop at a row limit and say
+so in the result itself (the SPARQL 1.1 JSON and XML formats let the head carry `link`s), which means
+writing a list of rows it has already read. The output matches pyoxigraph's byte for byte otherwise
+(`tests/test_results.py` compares them).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import itertools
+import json
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import IO
+
+import pyoxigraph as ox
+
+from skategraph.graph.vocab import RDF, XSD
+
+Term = ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple
+XSD_STRING = XSD + "string"
+RDF_LANG_STRING = RDF + "langString"
+# Turtle's short forms, which pyoxigraph's TSV writer uses for these datatypes.
+_SHORT = {
+    XSD + "integer": re.compile(r"[+-]?\d+"),
+    XSD + "decimal": re.compile(r"[+-]?\d*\.\d+"),
+    XSD + "double": re.compile(r"[+-]?(\d+\.?\d*|\.\d+)[eE][+-]?\d+"),
+    XSD + "boolean": re.compile(r"true|false"),
+}
+
+
+def _xml(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+
+
+def _json_term(term: Term) -> dict[str, object]:
+    if isinstance(term, ox.NamedNode):
+        return {"type": "uri", "value": term.value}
+    if isinstance(term, ox.BlankNode):
+        return {"type": "bnode", "value": term.value}
+    if isinstance(term, ox.Triple):
+        return {
+            "type": "triple",
+            "value": {
+                "subject": _json_term(term.subject),
+                "predicate": _json_term(term.predicate),
+                "object": _json_term(term.object),
+            },
+        }
+    literal: dict[str, object] = {"type": "literal", "value": term.value}
+    if term.language:
+        literal["xml:lang"] = term.language
+    elif term.datatype.value != XSD_STRING:
+        literal["datatype"] = term.datatype.value
+    return literal
+
+
+def _xml_term(term: Term) -> str:
+    if isinstance(term, ox.NamedNode):
+        return f"<uri>{_xml(term.value)}</uri>"
+    if isinstance(term, ox.BlankNode):
+        return f"<bnode>{_xml(term.value)}</bnode>"
+    if isinstance(term, ox.Triple):
+        return (
+            f"<triple><subject>{_xml_term(term.subject)}</subject><predicate>{_xml_term(term.predicate)}"
+            f"</predicate><object>{_xml_term(term.object)}</object></triple>"
+        )
+    if term.language:
+        return f'<literal xml:lang="{_xml(term.language)}">{_xml(term.value)}</literal>'
+    if term.datatype.value != XSD_STRING:
+        return f'<literal datatype="{_xml(term.datatype.value)}">{_xml(term.value)}</literal>'
+    return f"<literal>{_xml(term.value)}</literal>"
+
+
+def _csv_term(term: Term | None) -> str:
+    if term is None:
+        return ""
+    if isinstance(term, ox.BlankNode):
+        return f"_:{term.value}"
+    if isinstance(term, ox.Triple):
+        return str(term)
+    return term.value
+
+
+_TSV_ESCAPES = str.maketrans({"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"})
+
+
+def _tsv_term(term: Term | None) -> str:
+    if term is None:
+        return ""
+    if not isinstance(term, ox.Literal):
+        return str(term)
+    if term.language:
+        return f'"{term.value.translate(_TSV_ESCAPES)}"@{term.language}'
+    datatype = term.datatype.value
+    short = _SHORT.get(datatype)
+    if short is not None and short.fullmatch(term.value):
+        return term.value
+    quoted = f'"{term.value.translate(_TSV_ESCAPES)}"'
+    return quoted if datatype == XSD_STRING else f"{quoted}^^<{datatype}>"
+
+
+class SolutionsWriter:
+    """Writes a SELECT result one row at a time to a binary stream."""
+
+    def __init__(self, out: IO[bytes], name: str, variables: Sequence[str], links: Sequence[str] = ()) -> None:
+        if name not in ("json", "xml", "csv", "tsv"):
+            raise ValueError(f"not a SPARQL results format: {name}")
+        self.out = out
+        self.name = name
+        self.variables = list(variables)
+        self.first = True
+        if name == "json":
+            head: dict[str, object] = {"vars": self.variables}
+            if links:
+                head["link"] = list(links)
+            self._write('{"head":' + json.dumps(head, separators=(",", ":")) + ',"results":{"bindings":[')
+        elif name == "xml":
+            heads = "".join(f'<variable name="{_xml(v)}"/>' for v in self.variables)
+            heads += "".join(f'<link href="{_xml(link)}"/>' for link in links)
+            self._write(
+                '<?xml version="1.0"?><sparql xmlns="http://www.w3.org/2005/sparql-results#">'
+                f"<head>{heads}</head><results>"
+            )
+        elif name == "csv":
+            self._csv_row(self.variables)
+        else:
+            self._write("\t".join(f"?{v}" for v in self.variables) + "\n")
+
+    def _write(self, text: str) -> None:
+        self.out.write(text.encode("utf-8"))
+
+    def _csv_row(self, values: Sequence[str]) -> None:
+        buffer = io.StringIO()
+        csv.writer(buffer, lineterminator="\r\n").writerow(values)
+        self._write(buffer.getvalue())
+
+    def row(self, values: Sequence[Term | None]) -> None:
+        if self.name == "json":
+            binding = {v: _json_term(t) for v, t in zip(self.variables, values, strict=True) if t is not None}
+            text = json.dumps(binding, ensure_ascii=False, separators=(",", ":"))
+            self._write(text if self.first else "," + text)
+        elif self.name == "xml":
+            bindings = "".join(
+                f'<binding name="{_xml(v)}">{_xml_term(t)}</binding>'
+                for v, t in zip(self.variables, values, strict=True)
+                if t is not None
+            )
+            self._write(f"<result>{bindings}</result>")
+        elif self.name == "csv":
+            self._csv_row([_csv_term(t) for t in values])
+        else:
+            self._write("\t".join(_tsv_term(t) for t in values) + "\n")
+        self.first = False
+
+    def close(self) -> None:
+        if self.name == "json":
+            self._write("]}}")
+        elif self.name == "xml":
+            self._write("</results></sparql>")
+
+
+def write_boolean(out: IO[bytes], name: str, value: bool) -> None:
+    """An ASK result; CSV and TSV are not defined for booleans, so they get the bare word."""
+    if name == "json":
+        out.write(b'{"head":{},"boolean":' + (b"true" if value else b"false") + b"}")
+    elif name == "xml":
+        out.write(
+            b'<?xml version="1.0"?><sparql xmlns="http://www.w3.org/2005/sparql-results#"><head></head><boolean>'
+            + (b"true" if value else b"false")
+            + b"</boolean></sparql>"
+        )
+    else:
+        out.write(b"true\n" if value else b"false\n")
+
+
+@dataclass
+class Page:
+    """The rows of a SELECT result to write: some columns left out, from an offset, up to a limit."""
+
+    variables: list[str]
+    rows: Iterator[list[Term | None]]
+    more: bool  # rows beyond the limit exist: the answer is cut short
+
+
+def select_page(result: ox.QuerySolutions, *, offset: int = 0, limit: int = 0, hidden: Sequence[str] = ()) -> Page:
+    """Skip `offset` rows and keep `limit` (0: all), leaving out the `hidden` columns.
+
+    With a limit, one row past it is read first, so the head can say whether the result is cut short.
+    """
+    names = [v.value for v in result.variables]
+    keep = [i for i, name in enumerate(names) if name not in hidden]
+    rows: Iterator[list[Term | None]] = itertools.islice((list(row) for row in result), offset, None)
+    more = False
+    if limit:
+        first = list(itertools.islice(rows, limit + 1))
+        more = len(first) > limit
+        rows = iter(first[:limit])
+    if len(keep) < len(names):
+        rows = ([row[i] for i in keep] for row in rows)
+    return Page([names[i] for i in keep], rows, more)

@@ -1,0 +1,146 @@
+"""What skategraph needs to know about a SPARQL text before the engine sees it.
+
+Oxigraph evaluates `SERVICE <url>` and `LOAD <url>` by fetching the URL, and its union-default-graph
+option silently overrides a query's own `FROM`. So before evaluation we find, by tokens (never by a
+bare text search, which strings, IRIs, comments and prefixed names like `ex:service` would fool):
+- whether a query declares its own dataset (`FROM`, `FROM NAMED`);
+- which URLs it would make the server fetch (`SERVICE` and `LOAD` targets).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from urllib.parse import urljoin
+
+from skategraph.errors import OutboundRefused, QueryError
+
+# Order matters: long strings before short ones, IRIs before the `<` operator.
+_TOKEN = re.compile(
+    r"""
+    (?P<ws>\s+)
+  | (?P<comment>\#[^\n]*)
+  | (?P<string>\"\"\"(?:[^"\\]|\\.|"(?!""))*\"\"\"|'''(?:[^'\\]|\\.|'(?!''))*'''
+               |"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*')
+  | (?P<iri><[^<>"{}|^`\\\x00-\x20]*>)
+  | (?P<var>[?$][A-Za-z0-9_\u00b7\u00c0-\uffff]+)
+  | (?P<pname>(?:[A-Za-z\u00c0-\uffff][\w.\-\u00c0-\uffff]*)?:[\w\-:%\u00c0-\uffff]*(?:\.[\w\-:%\u00c0-\uffff]+)*)
+  | (?P<word>[A-Za-z_][A-Za-z0-9_]*)
+  | (?P<other>.)
+    """,
+    re.VERBOSE | re.DOTALL,
+)
+
+
+@dataclass(frozen=True)
+class Token:
+    kind: str  # iri, var, pname, word, string, other
+    text: str
+    start: int
+
+
+def tokens(text: str) -> Iterator[Token]:
+    for match in _TOKEN.finditer(text):
+        kind = match.lastgroup
+        assert kind is not None
+        if kind not in ("ws", "comment"):
+            yield Token(kind, match.group(), match.start())
+
+
+def _words(text: str) -> list[Token]:
+    return list(tokens(text))
+
+
+def declares_dataset(text: str) -> bool:
+    """Whether the query has a `FROM` or `FROM NAMED` clause of its own."""
+    return any(t.kind == "word" and t.text.upper() == "FROM" for t in tokens(text))
+
+
+def outbound_targets(text: str, prefixes: Mapping[str, str] | None = None) -> list[str]:
+    """The URLs that evaluating `text` would fetch: `SERVICE` and `LOAD` targets, resolved.
+
+    A `SERVICE ?variable` target cannot be known before evaluation and is returned as `?variable`.
+    """
+    found = _words(text)
+    declared = dict(prefixes or {})
+    base = ""
+    targets = []
+    for i, token in enumerate(found):
+        keyword = token.text.upper() if token.kind == "word" else ""
+        if keyword == "PREFIX" and i + 2 < len(found) and found[i + 2].kind == "iri":
+            declared[found[i + 1].text.rstrip(":")] = urljoin(base, found[i + 2].text[1:-1])
+        elif keyword == "BASE" and i + 1 < len(found) and found[i + 1].kind == "iri":
+            base = urljoin(base, found[i + 1].text[1:-1])
+        elif keyword in ("SERVICE", "LOAD"):
+            j = i + 1
+            if j < len(found) and found[j].kind == "word" and found[j].text.upper() == "SILENT":
+                j += 1
+            if j >= len(found):
+                continue  # the engine will report the syntax error
+            target = found[j]
+            if target.kind == "iri":
+                targets.append(urljoin(base, target.text[1:-1]))
+            elif target.kind == "pname":
+                prefix, _, local = target.text.partition(":")
+                if prefix in declared:
+                    targets.append(declared[prefix] + local)
+                else:
+                    targets.append(target.text)
+            elif target.kind == "var":
+                targets.append(target.text)
+    return targets
+
+
+def check_outbound(
+    text: str,
+    allowed: frozenset[str],
+    prefixes: Mapping[str, str] | None = None,
+    bound: Mapping[str, str] | None = None,
+) -> None:
+    """Refuse `SERVICE`/`LOAD` targets that are not on the allow-list, before anything is fetched.
+
+    A `SERVICE ?variable` target is checked by the value the variable is bound to (a saved query's
+    parameter, substituted before evaluation); an unbound one cannot be checked and is refused.
+    """
+    for found in outbound_targets(text, prefixes):
+        target = (bound or {}).get(found[1:], found) if found.startswith(("?", "$")) else found
+        if target.startswith(("?", "$")):
+            raise OutboundRefused(
+                f"SERVICE {target}: a variable service endpoint cannot be checked against the allow-list"
+            )
+        if target not in allowed:
+            hint = "" if allowed else " (no endpoints are allowed: see --allow-service)"
+            raise OutboundRefused(f"the server does not fetch {target}: it is not on the allow-list{hint}")
+
+
+def add_using(update: str, using: tuple[str, ...], using_named: tuple[str, ...]) -> str:
+    """Apply the protocol's `using-graph-uri` / `using-named-graph-uri` to an update.
+
+    The protocol defines them as equivalent to `USING` / `USING NAMED` clauses on every operation
+    with a `WHERE`; pyoxigraph has no parameter for them, so the clauses are written in, built from
+    IRIs that `pyoxigraph.NamedNode` has validated (no text from the request is pasted unchecked).
+    """
+    import pyoxigraph as ox
+
+    found = _words(update)
+    if any(t.kind == "word" and t.text.upper() in ("USING", "WITH") for t in found):
+        raise QueryError(
+            "the request names a dataset (using-graph-uri / using-named-graph-uri) and so does the update "
+            "(USING / WITH): give one or the other"
+        )
+    clause = "".join(f" USING {ox.NamedNode(iri)}" for iri in using)
+    clause += "".join(f" USING NAMED {ox.NamedNode(iri)}" for iri in using_named)
+    depth, inserts = 0, []
+    for i, token in enumerate(found):
+        if token.text == "{":
+            depth += 1
+        elif token.text == "}":
+            depth -= 1
+        elif depth == 0 and token.kind == "word" and token.text.upper() == "WHERE":
+            after_delete = i > 0 and found[i - 1].kind == "word" and found[i - 1].text.upper() == "DELETE"
+            if not after_delete:  # DELETE WHERE takes no USING clause
+                inserts.append(token.start)
+    for position in reversed(inserts):
+        update = update[:position] + clause.lstrip() + " " + update[position:]
+    return update

@@ -1,0 +1,155 @@
+"""Building a store: records to a new generation, checked, then swapped in.
+
+`build_store` writes parsed articles; `build_from_files` is the whole pipeline both shells, the
+tests and the benchmark run (season articles on disk -> parse -> links -> quads -> store ->
+validation), so there is one way to build.
+"""
+
+from __future__ import annotations
+
+import datetime
+import gc
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyoxigraph as ox
+
+from skategraph import __version__, resources
+from skategraph.errors import BuildError, SkategraphError
+from skategraph.graph import rdf
+from skategraph.graph.ids import DEFAULT_BASE, Minter
+from skategraph.graph.vocab import SG
+from skategraph.source.articles import read_articles
+from skategraph.source.linkfiles import Link, read_links
+from skategraph.source.nations import Nation, bundled_nations
+from skategraph.source.records import Article
+from skategraph.store import generations
+from skategraph.store.base import MANIFEST_FORMAT
+from skategraph.store.embedded import EmbeddedStore, describe
+from skategraph.store.validate import require_valid
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class BuildSummary:
+    path: Path
+    generation: Path
+    triples: int
+    seasons: int
+    races: int
+    skaters: int
+    seconds: float
+
+    def line(self) -> str:
+        return (
+            f"Built {self.triples:,} triples: {self.seasons} season{'s' * (self.seasons != 1)}, "
+            f"{self.races} races, {self.skaters} skaters in {self.seconds:.1f} s at {self.path}"
+        )
+
+
+def build_store(
+    articles: Sequence[Article],
+    nations: dict[str, Nation],
+    path: Path,
+    *,
+    base: str,
+    validate: Callable[[EmbeddedStore], None] | None = None,
+    progress: Progress = lambda message: None,
+    links: Sequence[Link] = (),
+) -> BuildSummary:
+    """Write `articles` to a new generation of the store at `path` and make it current.
+
+    `validate` is called on the finished generation before the swap; if it raises, the new
+    generation is discarded and the current one stays.
+    """
+    started = time.monotonic()
+    _check_unique_seasons(articles)
+    minter = Minter(base)
+    build_id = generations.new_id()
+    now = datetime.datetime.now(datetime.UTC).replace(microsecond=0)
+    quads = list(rdf.dataset_quads(articles, nations, minter, rdf.BuildInfo(build_id, now), links))
+    with generations.writing(path, build_id) as generation:
+        progress(f"Loading {len(quads):,} quads into {generation}")
+        _load(generation / "oxigraph", quads)
+        manifest = {
+            "format": MANIFEST_FORMAT,
+            "build_id": build_id,
+            "built_at": now.isoformat(),
+            "skategraph_version": __version__,
+            "base": base,
+            "articles": [
+                {"source": a.source, "season": a.season, "title": a.title, "sha256": a.sha256} for a in articles
+            ],
+        }
+        candidate = describe(generation, manifest)
+        try:
+            if validate is not None:
+                progress("Validating against ontology/shapes.ttl")
+                validate(candidate)
+            skaters = int(candidate.manifest["stats"]["classes"].get(SG + "Skater", 0))
+            triples = int(candidate.manifest["stats"]["triples"])
+        finally:
+            del candidate
+            gc.collect()
+    races = sum(len(a.races) for a in articles)
+    return BuildSummary(
+        path, path / "generations" / build_id, triples, len(articles), races, skaters, time.monotonic() - started
+    )
+
+
+def _check_unique_seasons(articles: Sequence[Article]) -> None:
+    seen: dict[str, str] = {}
+    for article in articles:
+        if article.season in seen:
+            raise BuildError(f"the season {article.season} is given twice: {seen[article.season]} and {article.source}")
+        seen[article.season] = article.source
+
+
+def _load(directory: Path, quads: list[ox.Quad]) -> None:
+    store = ox.Store(str(directory))
+    try:
+        ontology = resources.bundled("ontology") / "skategraph.ttl"
+        store.bulk_load(path=str(ontology), format=ox.RdfFormat.TURTLE, to_graph=Minter.ontology_graph())
+        store.bulk_extend(quads)
+        store.optimize()
+        store.flush()
+    except (OSError, SyntaxError, ValueError) as error:
+        raise BuildError(f"loading the store failed: {error}") from error
+    finally:
+        del store
+        gc.collect()  # pyoxigraph releases the database lock when the Store is dropped
+
+
+def build_from_files(
+    paths: Sequence[Path],
+    path: Path,
+    *,
+    base: str = DEFAULT_BASE,
+    validate: bool = True,
+    links_dir: Path | None = None,
+    progress: Progress = lambda message: None,
+    track: Callable[[Sequence[Path]], Iterable[Path]] = iter,
+) -> BuildSummary:
+    """What `skategraph build` does: season articles on disk (default: the bundled ones) and the links
+    in `links_dir` (default: the bundled `data/links/`), built into the store at `path`, validated
+    against the shapes unless `validate` is false.
+
+    `track` wraps the articles as they are parsed (the CLI shows a progress bar with it).
+    """
+    paths = list(paths) or resources.bundled_articles()
+    if not paths:
+        raise SkategraphError("no season articles given and none bundled")
+    nations = bundled_nations()
+    articles = read_articles(list(track(paths)), nations)
+    return build_store(
+        articles,
+        nations,
+        path,
+        base=base,
+        validate=require_valid if validate else None,
+        progress=progress,
+        links=read_links(links_dir or resources.bundled_links()),
+    )

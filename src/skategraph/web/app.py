@@ -1,0 +1,109 @@
+"""The app factory: the Flask app with every area's blueprint, CORS, error rendering and logging.
+
+`create_app(settings)` starts the app's worker pool; `app.extensions["skategraph"].close()` stops it.
+Queries and changes run in the worker pool, never in the web process.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from flask import Flask, Response, g, jsonify, request
+from flask_cors import CORS
+from werkzeug.exceptions import HTTPException
+
+from skategraph.errors import SkategraphError
+from skategraph.web import front, graphstore, linkeddata, protocol, reconcile, saved
+from skategraph.web.cache import ResponseCache
+from skategraph.web.errors import render_error, render_unexpected
+from skategraph.web.service import Service, get_service
+from skategraph.web.settings import Settings
+
+log = logging.getLogger("skategraph.web")
+
+# Headers a script on another origin may read from our answers.
+EXPOSED = ["ETag", "Link", "X-Skategraph-Truncated", "X-Skategraph-Row-Limit", "X-Skategraph-Build"]
+
+
+def create_app(settings: Settings, *, service: Service | None = None) -> Flask:
+    """The WSGI app. It starts its worker pool now; `app.extensions["skategraph"].close()` stops it."""
+    app = Flask("skategraph")
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_body
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.extensions["skategraph"] = service or Service(settings)
+    # Reads are open to scripts on any origin; writes need an Authorization header, which a
+    # cross-origin browser request may not send (it is not in allow_headers).
+    CORS(
+        app,
+        resources={
+            r"/sparql": {},
+            r"/store.*": {},
+            r"/queries.*": {},
+            r"/openapi.json": {},
+            r"/reconcile.*": {},
+            r"/health": {},
+            r"/limits": {},
+        },
+        origins="*",
+        send_wildcard=True,  # "*", not the caller's origin: one cacheable answer for everyone
+        methods=["GET", "HEAD", "POST", "OPTIONS"],
+        allow_headers=["Content-Type", "Accept", "If-None-Match"],
+        expose_headers=EXPOSED,
+        max_age=86400,
+    )
+    app.register_blueprint(protocol.blueprint)
+    app.register_blueprint(graphstore.blueprint)
+    app.register_blueprint(saved.blueprint)
+    app.register_blueprint(reconcile.blueprint)
+    app.register_blueprint(linkeddata.blueprint)
+    app.register_blueprint(front.blueprint)
+    app.add_url_rule("/health", "health", _health)
+    app.add_url_rule("/limits", "limits", _limits)
+    app.register_error_handler(SkategraphError, render_error)
+    app.register_error_handler(HTTPException, render_error)
+    app.register_error_handler(Exception, render_unexpected)
+    app.before_request(_start_clock)
+    app.after_request(_log_when_done)
+    if settings.cache_mb > 0:
+        app.wsgi_app = ResponseCache(app.wsgi_app, settings.store, settings.cache_mb * 1024 * 1024)  # type: ignore[method-assign]
+    return app
+
+
+def _health() -> Response:
+    manifest = get_service().manifest()
+    return jsonify(status="ok", build_id=manifest["build_id"], triples=manifest["stats"]["triples"])
+
+
+def _limits() -> Response:
+    settings = get_service().settings
+    return jsonify(
+        timeout_seconds=settings.timeout,
+        row_limit=settings.row_limit,
+        max_body_bytes=settings.max_body,
+        updates_enabled=settings.update_token is not None,
+        allowed_services=sorted(settings.allow_service),
+        row_limit_note=(
+            "A SELECT result longer than row_limit is cut to row_limit rows. A cut result has the header "
+            "X-Skategraph-Truncated: true, and its JSON or XML head links here."
+        ),
+    )
+
+
+def _start_clock() -> None:
+    g.started = time.monotonic()
+
+
+def _log_when_done(response: Response) -> Response:
+    """One line per request, written when the (possibly streamed) body has been sent."""
+    started = g.get("started", time.monotonic())
+    method, path, remote = request.method, request.full_path.rstrip("?"), request.remote_addr
+    if len(path) > 200:
+        path = path[:197] + "..."
+
+    def done() -> None:
+        elapsed = (time.monotonic() - started) * 1000
+        log.info('%s "%s %s" %s %.1fms', remote, method, path, response.status_code, elapsed)
+
+    response.call_on_close(done)
+    return response
