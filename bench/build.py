@@ -25,13 +25,13 @@ import pyoxigraph as ox
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.conftest import SEED, shift_season  # noqa: E402
+from tests.conftest import SEED, shift_season
 
-from skategraph.graph.ids import DEFAULT_BASE  # noqa: E402
-from skategraph.source.articles import read_articles  # noqa: E402
-from skategraph.source.nations import Nation, bundled_nations  # noqa: E402
-from skategraph.store.build import build_from_files  # noqa: E402
-from skategraph.store.embedded import open_store  # noqa: E402
+from skategraph.graph.ids import DEFAULT_BASE
+from skategraph.source.articles import read_articles
+from skategraph.source.nations import Nation, bundled_nations
+from skategraph.store.build import build_from_files
+from skategraph.store.embedded import open_store
 
 
 def best(repeat: int, work: Callable[[], object]) -> float:

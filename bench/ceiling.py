@@ -27,7 +27,7 @@ def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable
         _opened["store"] = ox.Store.read_only(os.path.join(os.environ["SKATEGRAPH_GENERATION"], "oxigraph"))
     query = parse_qs(environ.get("QUERY_STRING", "")).get("query", [""])[0]
     out = io.BytesIO()
-    _opened["store"].query(query, use_default_graph_as_union=True).serialize(out, ox.QueryResultsFormat.JSON)  # type: ignore[union-attr]
+    _opened["store"].query(query, use_default_graph_as_union=True).serialize(out, ox.QueryResultsFormat.JSON)
     body = out.getvalue()
     start_response("200 OK", [("Content-Type", "application/sparql-results+json"), ("Content-Length", str(len(body)))])
     return [body]

@@ -35,12 +35,12 @@ import pyoxigraph as ox
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.conftest import SEED, shift_season  # noqa: E402
+from tests.conftest import SEED, shift_season
 
-from skategraph.graph.ids import DEFAULT_BASE  # noqa: E402
-from skategraph.store import generations  # noqa: E402
-from skategraph.store.build import build_from_files  # noqa: E402
-from skategraph.store.embedded import open_store  # noqa: E402
+from skategraph.graph.ids import DEFAULT_BASE
+from skategraph.store import generations
+from skategraph.store.build import build_from_files
+from skategraph.store.embedded import open_store
 
 PREFIXES = "PREFIX sg: <https://w3id.org/skategraph/ontology#> PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#> "
 QUERIES = {
@@ -84,12 +84,12 @@ def wrk(url: str, clients: int, duration: int) -> tuple[float, float, float]:
     text = done.stdout
     if "Non-2xx" in text:
         raise SystemExit(f"errors during the run against {url}:\n{text}")
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))  # type: ignore[union-attr]
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
     return rps, _ms(text, "50%"), _ms(text, "99%")
 
 
 def _ms(text: str, percentile: str) -> float:
-    value, unit = re.search(rf"{percentile}\s+([\d.]+)(us|ms|s)", text).groups()  # type: ignore[union-attr]
+    value, unit = re.search(rf"{percentile}\s+([\d.]+)(us|ms|s)", text).groups()
     return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
 
@@ -103,7 +103,7 @@ def in_process(store: ox.Store, query: str, clients: int, duration: int) -> tupl
         while time.monotonic() < stop:
             started = time.perf_counter()
             result = store.query(query, use_default_graph_as_union=True)
-            result.serialize(io.BytesIO(), ox.QueryResultsFormat.JSON)  # type: ignore[union-attr]
+            result.serialize(io.BytesIO(), ox.QueryResultsFormat.JSON)
             mine.append((time.perf_counter() - started) * 1000)
         with lock:
             latencies.extend(mine)
@@ -178,9 +178,9 @@ def main() -> None:
             print("-" * len(header))
             for name, query in QUERIES.items():
                 for clients in args.clients:
-                    path = f"?query={quote(query)}"
-                    c_rps, _c50, c99 = wrk(f"http://127.0.0.1:{ours_port}/sparql{path}", clients, args.duration)
-                    u_rps, u50, u99 = wrk(f"http://127.0.0.1:{uncached_port}/sparql{path}", clients, args.duration)
+                    request = f"?query={quote(query)}"
+                    c_rps, _c50, c99 = wrk(f"http://127.0.0.1:{ours_port}/sparql{request}", clients, args.duration)
+                    u_rps, u50, u99 = wrk(f"http://127.0.0.1:{uncached_port}/sparql{request}", clients, args.duration)
                     o_rps, _o50, o99 = wrk(f"http://127.0.0.1:{theirs_port}/query{path}", clients, args.duration)
                     x_rps, _x50, x99 = wrk(f"http://127.0.0.1:{ceiling_port}/{path}", clients, args.duration)
                     i_rps, i50, _i99 = in_process(local, query, clients, args.duration)

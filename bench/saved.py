@@ -27,10 +27,9 @@ import pyoxigraph as ox
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.endpoint import free_port, wait_for  # noqa: E402
-
-from skategraph.saved.catalogue import load_catalogue  # noqa: E402
-from skategraph.store.embedded import open_store  # noqa: E402
+from bench.endpoint import free_port, wait_for
+from skategraph.saved.catalogue import load_catalogue
+from skategraph.store.embedded import open_store
 
 SKATER = "https://w3id.org/skategraph/id/skater/ahn-hyun-soo"
 
@@ -57,7 +56,7 @@ def main() -> None:
         binding = {ox.Variable("_skater"): ox.NamedNode(SKATER)}
 
         def in_process() -> None:
-            list(store.query(text, substitutions=binding))  # type: ignore[arg-type]
+            list(store.query(text, substitutions=binding))
 
         port = free_port()
         server = subprocess.Popen(

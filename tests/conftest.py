@@ -74,7 +74,7 @@ def seed_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedSto
 def select(store: EmbeddedStore, sparql: str) -> list[tuple[str, ...]]:
     """Rows of a SELECT as plain strings (IRIs and literal values), in result order."""
     result = store.query(sparql)
-    return [tuple("" if term is None else term.value for term in row) for row in result]  # type: ignore[union-attr]
+    return [tuple("" if term is None else term.value for term in row) for row in result]
 
 
 def scalar(store: EmbeddedStore, sparql: str) -> str:

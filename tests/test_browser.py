@@ -126,7 +126,7 @@ def test_run_a_hand_written_query_and_see_an_error(server: Server, browser: WebD
     browser.get(server.url + "/")
     follow(browser, By.LINK_TEXT, "Query")
     editor = browser.find_element(By.NAME, "query")
-    assert "PREFIX sg:" in editor.get_attribute("value")  # type: ignore[operator]
+    assert "PREFIX sg:" in editor.get_attribute("value")
     editor.clear()
     editor.send_keys("SELECT ?code WHERE { ?n a sg:Nation ; skos:notation ?code } ORDER BY ?code")
     follow(browser, By.CSS_SELECTOR, "form button[type=submit]")

@@ -93,7 +93,7 @@ def test_sparql_xml(store: str) -> None:
     result = run("sparql", COUNT_RACES, "--store", store, "--format", "xml")
     ns = {"s": "http://www.w3.org/2005/sparql-results#"}
     root = ET.fromstring(result.stdout_bytes)
-    assert root.find(".//s:binding[@name='races']/s:literal", ns).text == "60"  # type: ignore[union-attr]
+    assert root.find(".//s:binding[@name='races']/s:literal", ns).text == "60"
 
 
 def test_sparql_ask(store: str) -> None:

@@ -43,7 +43,7 @@ def test_sparqlwrapper_select_json(server: Server) -> None:
     client.setQuery(NATIONS)
     client.setReturnFormat(JSON)
     result = client.queryAndConvert()
-    assert [b["code"]["value"] for b in result["results"]["bindings"]] == CODES  # type: ignore[index]
+    assert [b["code"]["value"] for b in result["results"]["bindings"]] == CODES
 
 
 def test_sparqlwrapper_select_xml_by_post(server: Server) -> None:
@@ -53,7 +53,7 @@ def test_sparqlwrapper_select_xml_by_post(server: Server) -> None:
     client.setReturnFormat(XML)
     document = client.queryAndConvert()
     ns = "http://www.w3.org/2005/sparql-results#"
-    literals = [node.firstChild.data for node in document.getElementsByTagNameNS(ns, "literal")]  # type: ignore[union-attr]
+    literals = [node.firstChild.data for node in document.getElementsByTagNameNS(ns, "literal")]
     assert literals == CODES
 
 
@@ -61,10 +61,10 @@ def test_sparqlwrapper_ask_and_construct(server: Server) -> None:
     client = SPARQLWrapper(endpoint(server))
     client.setQuery(PREFIXES + "ASK { ?s a sg:Skater }")
     client.setReturnFormat(JSON)
-    assert client.queryAndConvert()["boolean"] is True  # type: ignore[index]
+    assert client.queryAndConvert()["boolean"] is True
     client.setQuery(PREFIXES + "CONSTRUCT { ?n skos:notation ?c } WHERE { ?n skos:notation ?c }")
     client.setReturnFormat(TURTLE)
-    graph = rdflib.Graph().parse(data=client.queryAndConvert(), format="turtle")  # type: ignore[arg-type]
+    graph = rdflib.Graph().parse(data=client.queryAndConvert(), format="turtle")
     assert sorted(str(o) for o in graph.objects()) == CODES
 
 
@@ -81,11 +81,11 @@ def test_sparqlwrapper_update_with_token(server: Server) -> None:
     client.setMethod(POST)
     client.addCustomHttpHeader("Authorization", "Bearer secret")
     client.setQuery("INSERT DATA { GRAPH <http://ex/wrapper> { <http://ex/s> <http://ex/p> 'from SPARQLWrapper' } }")
-    assert client.query().response.status == 204  # type: ignore[attr-defined]
+    assert client.query().response.status == 204
     check = SPARQLWrapper(endpoint(server))
     check.setQuery("ASK { GRAPH <http://ex/wrapper> { ?s ?p 'from SPARQLWrapper' } }")
     check.setReturnFormat(JSON)
-    assert check.queryAndConvert()["boolean"] is True  # type: ignore[index]
+    assert check.queryAndConvert()["boolean"] is True
 
 
 # -- rdflib's SPARQLStore and SPARQLUpdateStore ------------------------------------------------
@@ -93,8 +93,8 @@ def test_sparqlwrapper_update_with_token(server: Server) -> None:
 
 def test_rdflib_sparqlstore_query(server: Server) -> None:
     store = SPARQLStore(endpoint(server))
-    result = store.query(NATIONS)  # type: ignore[arg-type]
-    assert [str(row[0]) for row in result] == CODES  # type: ignore[index,union-attr]
+    result = store.query(NATIONS)
+    assert [str(row[0]) for row in result] == CODES
 
 
 def test_rdflib_sparqlstore_triples(server: Server) -> None:
@@ -109,8 +109,8 @@ def test_rdflib_sparqlstore_triples(server: Server) -> None:
 def test_rdflib_update_store(server: Server) -> None:
     store = SPARQLUpdateStore(endpoint(server), endpoint(server), headers={"Authorization": "Bearer secret"})
     store.update("INSERT DATA { GRAPH <http://ex/rdflib> { <http://ex/s> <http://ex/p> 'from rdflib' } }")
-    rows = list(store.query("SELECT ?o WHERE { GRAPH <http://ex/rdflib> { ?s ?p ?o } }"))  # type: ignore[arg-type]
-    assert [str(row[0]) for row in rows] == ["from rdflib"]  # type: ignore[index]
+    rows = list(store.query("SELECT ?o WHERE { GRAPH <http://ex/rdflib> { ?s ?p ?o } }"))
+    assert [str(row[0]) for row in rows] == ["from rdflib"]
 
 
 # -- roqet (Debian's rasqal-utils, a SPARQL client in C) ---------------------------------------

@@ -157,7 +157,7 @@ def test_update_dataset_default_graph(server: Server) -> None:
 def test_update_dataset_default_graphs(server: Server) -> None:
     g = "http://example.org/protocol-update-dataset-graphs-test/"
     update = f"{INSERT_DOCS} INSERT {{ GRAPH <{g}> {{ ?s a <{DC}BibliographicResource> }} }} WHERE {{ ?s a <{FOAF}Document> }}"
-    assert server.update(update, **{"using-graph-uri": [f"{K}data1.rdf", f"{K}data2.rdf"]}).status // 100 == 2  # type: ignore[arg-type]
+    assert server.update(update, **{"using-graph-uri": [f"{K}data1.rdf", f"{K}data2.rdf"]}).status // 100 == 2
     assert ask(server, f"ASK {{ GRAPH <{g}> {{ <{K}data1.rdf> a <{DC}BibliographicResource> . <{K}data2.rdf> a <{DC}BibliographicResource> . }} "
                        f"FILTER NOT EXISTS {{ GRAPH <{g}> {{ <{K}data3.rdf> a <{DC}BibliographicResource> . }} }} }}")  # fmt: skip
 
@@ -165,7 +165,7 @@ def test_update_dataset_default_graphs(server: Server) -> None:
 def test_update_dataset_named_graphs(server: Server) -> None:
     g = "http://example.org/protocol-update-dataset-named-graphs-test/"
     update = f"{INSERT_DOCS} INSERT {{ GRAPH <{g}> {{ ?s a <{DC}BibliographicResource> }} }} WHERE {{ GRAPH ?g {{ ?s a <{FOAF}Document> }} }}"
-    assert server.update(update, **{"using-named-graph-uri": [f"{K}data1.rdf", f"{K}data2.rdf"]}).status // 100 == 2  # type: ignore[arg-type]
+    assert server.update(update, **{"using-named-graph-uri": [f"{K}data1.rdf", f"{K}data2.rdf"]}).status // 100 == 2
     assert ask(server, f"ASK {{ GRAPH <{g}> {{ <{K}data1.rdf> a <{DC}BibliographicResource> . <{K}data2.rdf> a <{DC}BibliographicResource> . }} "
                        f"FILTER NOT EXISTS {{ GRAPH <{g}> {{ <{K}data3.rdf> a <{DC}BibliographicResource> . }} }} }}")  # fmt: skip
 

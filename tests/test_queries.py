@@ -36,7 +36,7 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 @pytest.fixture
-def query(store: str):  # type: ignore[no-untyped-def]
+def query(store: str):
     """Run a saved query from the CLI and return its rows as dicts of text."""
 
     def rows(name: str, *extra: str, **params: str) -> list[dict[str, str]]:
@@ -60,14 +60,14 @@ def plain(name: str) -> str:
     return name.replace(" men's relay team", "").replace(" women's relay team", "")
 
 
-def individual() -> list:  # type: ignore[type-arg]
+def individual() -> list:
     return [r for r in RACES if not r.relay]
 
 
 # -- each bundled query, against the source ----------------------------------------------------
 
 
-def test_calendar(query) -> None:  # type: ignore[no-untyped-def]
+def test_calendar(query) -> None:
     venues: dict[str, list[str]] = {}
     for race in RACES:
         venues.setdefault(race.venue, []).append(race.date)
@@ -78,7 +78,7 @@ def test_calendar(query) -> None:  # type: ignore[no-untyped-def]
     assert list(rows[0]) == ["season", "number", "stage", "venue", "nation", "start", "end"]
 
 
-def test_race_podiums_filters(query) -> None:  # type: ignore[no-untyped-def]
+def test_race_podiums_filters(query) -> None:
     assert len(query("race_podiums")) == len(RACES) == 60
     women_500 = query("race_podiums", category="women", distance="500")
     expected = [r.podium[0][1] for r in RACES if r.category == "Women" and r.event == "500m"]
@@ -89,7 +89,7 @@ def test_race_podiums_filters(query) -> None:  # type: ignore[no-untyped-def]
     assert {plain(r["third"]) for r in at_bormio} == {r.podium[2][1] for r in RACES if r.venue == "Bormio"}
 
 
-def test_skater_results(query) -> None:  # type: ignore[no-untyped-def]
+def test_skater_results(query) -> None:
     expected = sorted(
         (r.date, r.distance, str(rank))
         for r in RACES
@@ -105,7 +105,7 @@ def test_skater_results(query) -> None:  # type: ignore[no-untyped-def]
     assert len(query("skater_results", skater="Lee Seung-Jae")) == 8
 
 
-def test_skater_leaderboard(query) -> None:  # type: ignore[no-untyped-def]
+def test_skater_leaderboard(query) -> None:
     counts: dict[str, Counter[int]] = {}
     for race in individual():
         if race.category == "Women":
@@ -119,7 +119,7 @@ def test_skater_leaderboard(query) -> None:  # type: ignore[no-untyped-def]
     assert rows[0]["name"] == "Choi Eun-kyung"
 
 
-def test_medal_table(query) -> None:  # type: ignore[no-untyped-def]
+def test_medal_table(query) -> None:
     medals: dict[str, Counter[int]] = {}
     for race in RACES:
         if race.category == "Men":
@@ -131,7 +131,7 @@ def test_medal_table(query) -> None:  # type: ignore[no-untyped-def]
     assert sum(int(r["total"]) for r in query("medal_table")) == 180
 
 
-def test_relay_results(query) -> None:  # type: ignore[no-untyped-def]
+def test_relay_results(query) -> None:
     expected = sorted(
         (r.date, str(rank)) for r in RACES if r.relay for rank, (code, _) in enumerate(r.podium, 1) if code == "CAN"
     )
@@ -141,7 +141,7 @@ def test_relay_results(query) -> None:  # type: ignore[no-untyped-def]
     assert query("relay_results", nation="Canada") == rows
 
 
-def test_head_to_head(query) -> None:  # type: ignore[no-untyped-def]
+def test_head_to_head(query) -> None:
     expected = []
     for race in RACES:
         names = [name for _code, name in race.podium]
@@ -153,7 +153,7 @@ def test_head_to_head(query) -> None:  # type: ignore[no-untyped-def]
     assert len(expected) == 4
 
 
-def test_overall_standings(query) -> None:  # type: ignore[no-untyped-def]
+def test_overall_standings(query) -> None:
     rows = query("overall_standings", category="women")
     expected = {(s.event, str(rank), name) for s in STANDINGS if s.category == "Women"
                 for rank, (_code, name) in enumerate(s.places, start=1) if "relay" not in s.event}  # fmt: skip
@@ -163,7 +163,7 @@ def test_overall_standings(query) -> None:  # type: ignore[no-untyped-def]
     assert list(rows[0]) == ["season", "category", "classification", "rank", "competitor", "name"]
 
 
-def test_wins_vs_standings(query) -> None:  # type: ignore[no-untyped-def]
+def test_wins_vs_standings(query) -> None:
     wins = Counter(r.podium[0][1] for r in individual() if r.category == "Women")
     overall = next(s for s in STANDINGS if s.category == "Women" and s.event == "Overall")
     winner = overall.places[0][1]
@@ -175,20 +175,20 @@ def test_wins_vs_standings(query) -> None:  # type: ignore[no-untyped-def]
     assert {n: int(r["wins"]) for n, r in rows.items() if int(r["wins"])} == dict(wins)
 
 
-def test_venue_winners(query) -> None:  # type: ignore[no-untyped-def]
+def test_venue_winners(query) -> None:
     expected = Counter(r.podium[0][1] for r in RACES if r.venue == "Saguenay")
     rows = query("venue_winners", venue="SAGUENAY")
     got = Counter(plain(r["name"]) for r in rows)
     assert got == expected
 
 
-def test_nation_skaters(query) -> None:  # type: ignore[no-untyped-def]
+def test_nation_skaters(query) -> None:
     podiums = Counter(key(name) for r in individual() for code, name in r.podium if code == "KOR")
     rows = query("nation_skaters", nation="KOR")
     assert {key(r["name"]): int(r["podiums"]) for r in rows} == dict(podiums)
 
 
-def test_distance_specialists(query) -> None:  # type: ignore[no-untyped-def]
+def test_distance_specialists(query) -> None:
     counts = Counter((key(name), r.distance) for r in individual() for _code, name in r.podium)
     expected = {k for k, n in counts.items() if n >= 4}
     rows = query("distance_specialists", min_podiums="4")
@@ -197,7 +197,7 @@ def test_distance_specialists(query) -> None:  # type: ignore[no-untyped-def]
     assert len(default) == sum(n >= 3 for n in counts.values())
 
 
-def test_multi_venue_winners(query) -> None:  # type: ignore[no-untyped-def]
+def test_multi_venue_winners(query) -> None:
     venues: dict[str, set[str]] = {}
     for race in individual():
         venues.setdefault(race.podium[0][1], set()).add(race.venue)
@@ -207,7 +207,7 @@ def test_multi_venue_winners(query) -> None:  # type: ignore[no-untyped-def]
     assert query("multi_venue_winners") == query("multi_venue_winners", min_venues="2")
 
 
-def test_name_variants(query) -> None:  # type: ignore[no-untyped-def]
+def test_name_variants(query) -> None:
     spellings: dict[str, set[str]] = {}
     for race in individual():
         for _code, name in race.podium:
@@ -220,7 +220,7 @@ def test_name_variants(query) -> None:  # type: ignore[no-untyped-def]
     assert varied == {"lee seung-jae": {"Lee Seung-jae", "Lee Seung-Jae"}}
 
 
-def test_season_summary(query) -> None:  # type: ignore[no-untyped-def]
+def test_season_summary(query) -> None:
     (row,) = query("season_summary", season="2002-03")
     skaters = {key(name) for r in individual() for _code, name in r.podium}
     nations = {code for r in RACES for code, _name in r.podium}
@@ -231,7 +231,7 @@ def test_season_summary(query) -> None:  # type: ignore[no-untyped-def]
     assert (row["start"], row["end"]) == (min(r.date for r in RACES), max(r.date for r in RACES))
 
 
-def test_skater_links(query) -> None:  # type: ignore[no-untyped-def]
+def test_skater_links(query) -> None:
     """The seed ships no skater links (they come from `skategraph link`): every skater, none linked."""
     rows = query("skater_links")
     assert len(rows) == len({key(name) for r in individual() for _c, name in r.podium})
@@ -255,7 +255,7 @@ def test_every_bundled_query_has_a_test() -> None:
 
 
 @pytest.mark.parametrize("name", LOCAL)
-def test_every_saved_query(name: str, query) -> None:  # type: ignore[no-untyped-def]
+def test_every_saved_query(name: str, query) -> None:
     """Each query runs with its example values and returns rows; its columns hide the parameters."""
     saved = CATALOGUE.get(name)
     rows = query(name, **saved.example())
@@ -282,7 +282,7 @@ def test_query_help_shows_the_query(store: str) -> None:
     assert "Run the saved query NAME" in run("query", "--help").stdout
 
 
-def test_query_pages(store: str, query) -> None:  # type: ignore[no-untyped-def]
+def test_query_pages(store: str, query) -> None:
     everything = query("race_podiums")
     first = run("query", "race_podiums", "--store", store, "--format", "csv", "--limit", "25")
     assert "(more rows follow: --offset 25 for the next 25)" in first.stderr

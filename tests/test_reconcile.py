@@ -20,7 +20,7 @@ from .server import Server, seed_server
 SCHEMAS = ROOT / "tests" / "fixtures" / "reconciliation-0.2"
 
 
-def _registry() -> Registry:  # type: ignore[type-arg]
+def _registry() -> Registry:
     resources = [(json.loads(p.read_text("utf-8"))) for p in SCHEMAS.glob("*.json")]
     # The schemas say "$schema": "http://json-schema.org/schema#" (no draft); they are written as draft 7.
     return Registry().with_resources((schema["$id"], DRAFT7.create_resource(schema)) for schema in resources)

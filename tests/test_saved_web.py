@@ -210,8 +210,8 @@ def test_openapi_document_validates_and_every_operation_answers(server: Server) 
             assert media in declared, (path, media)
             called += 1
     assert called == 2 * (len(CATALOGUE) + 1) + 2 + 1  # each query twice, nation_wins, /sparql twice, /queries
-    params = {p["name"]: p for p in document["paths"]["/queries/race_podiums"]["get"]["parameters"]}
-    assert params["distance"]["schema"]["enum"] == ["500", "1000", "1500", "3000", "relay"]
+    parameters = {p["name"]: p for p in document["paths"]["/queries/race_podiums"]["get"]["parameters"]}
+    assert parameters["distance"]["schema"]["enum"] == ["500", "1000", "1500", "3000", "relay"]
     min_venues = document["paths"]["/queries/multi_venue_winners"]["get"]["parameters"][0]
     assert min_venues["schema"] == {"type": "integer", "minimum": 1, "default": 2}
 
