@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -66,9 +67,23 @@ def build(path: Path, *articles: Path, validate: bool = False) -> EmbeddedStore:
 
 
 @pytest.fixture(scope="session")
-def seed_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedStore]:
+def seed_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The directory of the seed's store, built once and validated; copy it (`copy_store`) to change it."""
+    path = tmp_path_factory.mktemp("seed") / "store"
+    build(path, SEED, validate=True)
+    return path
+
+
+@pytest.fixture(scope="session")
+def seed_store(seed_dir: Path) -> Iterator[EmbeddedStore]:
     """The seed built once, validated, in a real on-disk store."""
-    yield build(tmp_path_factory.mktemp("seed") / "store", SEED, validate=True)
+    yield open_store(seed_dir)
+
+
+def copy_store(source: Path, target: Path) -> Path:
+    """A copy of a built store directory (its `current` link kept relative), for a test that writes."""
+    shutil.copytree(source, target, symlinks=True, ignore=shutil.ignore_patterns("build.lock"))
+    return target
 
 
 def select(store: EmbeddedStore, sparql: str) -> list[tuple[str, ...]]:

@@ -1,13 +1,22 @@
-"""A real `skategraph serve` process on 127.0.0.1 for the HTTP tests, and a small HTTP helper.
+"""The web app for the HTTP tests, two ways, behind one small client:
 
-The server picks a free port (`--port 0`) and its log line says which; its stderr is drained in a
-thread so a chatty server never blocks on a full pipe.
+- `App`: the app in this process, through Flask's test client, over a real on-disk store and real
+  query-worker processes. Most HTTP tests use it: nothing about them depends on the web process.
+- `Server`: a real `skategraph serve` process (gunicorn) on 127.0.0.1, for what does depend on it:
+  signals, killed workers, first-run builds, concurrent clients, real client programs, the browser.
+  It picks a free port (`--port 0`) and its log line says which; its stderr is drained in a thread
+  so a chatty server never blocks on a full pipe.
+
+Both answer `request`, `get`, `query`, `post` and `update` alike, and keep the log lines the app
+writes in `log`.
 """
 
 from __future__ import annotations
 
 import contextlib
 import http.client
+import json
+import logging
 import os
 import re
 import signal
@@ -18,7 +27,13 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlencode
+
+from flask import Flask
+
+from skategraph.web.app import create_app
+from skategraph.web.settings import Settings
 
 
 @dataclass
@@ -35,8 +50,43 @@ class Reply:
         return self.headers.get(name)
 
 
+class Client:
+    """What the tests call, over `request`."""
+
+    url: str
+    log: list[str]
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: bytes | str | None = None,
+        headers: dict[str, str] | None = None,
+        timeout: float = 60,
+    ) -> Reply:
+        raise NotImplementedError
+
+    def get(self, path: str, params: dict[str, str] | list[tuple[str, str]] | None = None, **headers: str) -> Reply:
+        query = f"?{urlencode(params)}" if params else ""
+        return self.request("GET", path + query, headers={k.replace("_", "-"): v for k, v in headers.items()})
+
+    def query(self, sparql: str, accept: str = "application/sparql-results+json", **params: str) -> Reply:
+        return self.get("/sparql", {"query": sparql, **params}, Accept=accept)
+
+    def post(self, path: str, body: bytes | str, content_type: str | None, **headers: str) -> Reply:
+        all_headers = {k.replace("_", "-"): v for k, v in headers.items()}
+        if content_type is not None:
+            all_headers["Content-Type"] = content_type
+        return self.request("POST", path, body, all_headers)
+
+    def update(self, sparql: str, token: str | None = "secret", **params: str | list[str]) -> Reply:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        path = "/sparql" + (f"?{urlencode(params, doseq=True)}" if params else "")
+        return self.post(path, sparql, "application/sparql-update", **headers)
+
+
 @dataclass
-class Server:
+class Server(Client):
     url: str
     process: subprocess.Popen[bytes]
     store: Path
@@ -68,24 +118,6 @@ class Server:
             return Reply(response.status, response.headers, response.read())
         finally:
             connection.close()
-
-    def get(self, path: str, params: dict[str, str] | list[tuple[str, str]] | None = None, **headers: str) -> Reply:
-        query = f"?{urlencode(params)}" if params else ""
-        return self.request("GET", path + query, headers={k.replace("_", "-"): v for k, v in headers.items()})
-
-    def query(self, sparql: str, accept: str = "application/sparql-results+json", **params: str) -> Reply:
-        return self.get("/sparql", {"query": sparql, **params}, Accept=accept)
-
-    def post(self, path: str, body: bytes | str, content_type: str | None, **headers: str) -> Reply:
-        all_headers = {k.replace("_", "-"): v for k, v in headers.items()}
-        if content_type is not None:
-            all_headers["Content-Type"] = content_type
-        return self.request("POST", path, body, all_headers)
-
-    def update(self, sparql: str, token: str | None = "secret", **params: str | list[str]) -> Reply:
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
-        path = "/sparql" + (f"?{urlencode(params, doseq=True)}" if params else "")
-        return self.post(path, sparql, "application/sparql-update", **headers)
 
     def stop(self) -> int:
         if self.process.poll() is None:
@@ -138,13 +170,97 @@ def start_server(store: Path, *args: str, env: dict[str, str] | None = None) -> 
 
 
 @contextlib.contextmanager
-def seed_server(folder: Path, *args: str, token: str | None = "secret") -> Iterator[Server]:
-    """The seed built into `folder` and served; stopped cleanly (exit status 0) at the end."""
-    from .conftest import build
-
-    build(folder / "store")
+def seed_server(folder: Path, *args: str, token: str | None = "secret", seed: Path | None = None) -> Iterator[Server]:
+    """The seed served from `folder` (a copy of the built `seed`, or built there); stopped cleanly
+    (exit status 0) at the end."""
+    _seed_into(folder / "store", seed)
     running = start_server(folder / "store", *args, env={"SKATEGRAPH_UPDATE_TOKEN": token} if token else None)
     try:
         yield running
     finally:
         assert running.stop() == 0, "".join(running.log)
+
+
+def rows(reply_body: bytes) -> list[dict[str, str]]:
+    """A SPARQL JSON result's rows as plain values."""
+    data = json.loads(reply_body)
+    return [{k: v["value"] for k, v in b.items()} for b in data["results"]["bindings"]]
+
+
+def _seed_into(store: Path, seed: Path | None) -> None:
+    from .conftest import build, copy_store
+
+    if seed is None:
+        build(store)
+    else:
+        copy_store(seed, store)
+
+
+class _Lines(logging.Handler):
+    """Keeps each record the app logs as a line, as the server's stderr would show it."""
+
+    def __init__(self, lines: list[str]) -> None:
+        super().__init__(logging.INFO)
+        self.lines = lines
+        self.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(self.format(record) + "\n")
+
+
+@dataclass
+class App(Client):
+    """The app in this process: Flask's test client, a real on-disk store, real worker processes."""
+
+    app: Flask
+    store: Path
+    url: str = "http://127.0.0.1"
+    log: list[str] = field(default_factory=list)
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: bytes | str | None = None,
+        headers: dict[str, str] | None = None,
+        timeout: float = 60,
+    ) -> Reply:
+        payload = body.encode("utf-8") if isinstance(body, str) else body
+        response = self.app.test_client().open(
+            path, method=method, data=payload, headers=headers or {}, base_url=self.url
+        )
+        try:
+            message = http.client.HTTPMessage()
+            for name, value in response.headers.items():
+                message[name] = value
+            return Reply(response.status_code, message, response.get_data())
+        finally:
+            response.close()
+
+
+@contextlib.contextmanager
+def seed_app(folder: Path, *, token: str | None = "secret", seed: Path | None = None, **settings: Any) -> Iterator[App]:
+    """The seed (a copy of the built `seed`, or built in `folder`) served by the app in this process,
+    with `settings` as `skategraph serve` would pass them; its workers are stopped at the end."""
+    _seed_into(folder / "store", seed)
+    with running_app(folder / "store", update_token=token, **settings) as running:
+        yield running
+
+
+@contextlib.contextmanager
+def running_app(store: Path, **settings: Any) -> Iterator[App]:
+    """The app in this process over the store at `store`, with `settings` as `skategraph serve` would
+    pass them; its workers are stopped at the end."""
+    app = create_app(Settings(store=store, **settings))
+    running = App(app, store)
+    handler = _Lines(running.log)
+    logger = logging.getLogger("skategraph")
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        yield running
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+        app.extensions["skategraph"].close()

@@ -29,8 +29,8 @@ ARTIFACTS = Path(os.environ.get("SKATEGRAPH_ARTIFACTS", ROOT / "test-artifacts")
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    with seed_server(tmp_path_factory.mktemp("browser"), "--processes", "1") as running:
+def server(tmp_path_factory: pytest.TempPathFactory, seed_dir: Path) -> Iterator[Server]:
+    with seed_server(tmp_path_factory.mktemp("browser"), "--processes", "1", seed=seed_dir) as running:
         yield running
 
 

@@ -17,7 +17,7 @@ from rdflib.plugins.stores.sparqlstore import SPARQLStore, SPARQLUpdateStore
 from SPARQLWrapper import JSON, POST, TURTLE, XML, SPARQLWrapper
 from SPARQLWrapper.SPARQLExceptions import QueryBadFormed
 
-from .server import Server, seed_server
+from .server import Server, seed_app, seed_server
 
 SG = "https://w3id.org/skategraph/ontology#"
 PREFIXES = f"PREFIX sg: <{SG}> PREFIX skos: <http://www.w3.org/2004/02/skos/core#> "
@@ -26,8 +26,8 @@ CODES = ["BUL", "CAN", "CHN", "FRA", "GER", "ITA", "JPN", "KOR", "NED", "RUS", "
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    with seed_server(tmp_path_factory.mktemp("clients")) as running:
+def server(tmp_path_factory: pytest.TempPathFactory, seed_dir: Path) -> Iterator[Server]:
+    with seed_server(tmp_path_factory.mktemp("clients"), seed=seed_dir) as running:
         yield running
 
 
@@ -148,9 +148,10 @@ def test_roqet_select_with_filter_and_order(server: Server) -> None:
 # -- federation: SERVICE to an endpoint on the allow-list ---------------------------------------
 
 
-def test_service_to_an_allowed_endpoint(server: Server, tmp_path: Path) -> None:
+def test_service_to_an_allowed_endpoint(server: Server, tmp_path: Path, seed_dir: Path) -> None:
     allowed = endpoint(server)
-    with seed_server(tmp_path, "--allow-service", allowed, token=None) as federating:
+    # The federating endpoint runs in this process; its worker fetches from the real server above.
+    with seed_app(tmp_path, token=None, seed=seed_dir, allow_service=frozenset({allowed})) as federating:
         query = (
             PREFIXES
             + f"SELECT ?code WHERE {{ SERVICE <{allowed}> {{ ?n a sg:Nation ; skos:notation ?code }} }} ORDER BY ?code"

@@ -1,5 +1,5 @@
 """The W3C SPARQL 1.1 Protocol, Graph Store Protocol and Service Description tests (w3c/rdf-tests,
-sparql/sparql11/{protocol,http-rdf-update,service-description}), run against a real server.
+sparql/sparql11/{protocol,http-rdf-update,service-description}), run against the app (in this process, over a real on-disk store and worker processes).
 
 The requests are the manifests' own, with `/sparql/` replaced by our `/sparql`, `$GRAPHSTORE$` by
 `/store` and `$HOST$` by the server's address. Two things are added, both because this endpoint is
@@ -12,13 +12,14 @@ from __future__ import annotations
 import json
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
+from pathlib import Path
 from urllib.parse import quote
 
 import pytest
 import rdflib
 from rdflib.compare import isomorphic
 
-from .server import Reply, Server, seed_server
+from .server import Client, Reply, seed_app
 
 K = "http://kasei.us/2009/09/sparql/data/"
 D0, D1, D2, D3 = (quote(f"{K}data{i}.rdf", safe="") for i in range(4))
@@ -29,8 +30,8 @@ FOAF_DOCS = "".join(
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    with seed_server(tmp_path_factory.mktemp("conformance")) as running:
+def server(tmp_path_factory: pytest.TempPathFactory, seed_dir: Path) -> Iterator[Client]:
+    with seed_app(tmp_path_factory.mktemp("conformance"), seed=seed_dir) as running:
         # The protocol tests' data: dataN.nt, "a single foaf:Document typing triple", in graph dataN.rdf.
         assert running.update(f"INSERT DATA {{ {FOAF_DOCS} }}").status == 204
         yield running
@@ -93,7 +94,7 @@ PROTOCOL = [
     ids=[t[0] for t in PROTOCOL],
 )
 def test_protocol(
-    server: Server,
+    server: Client,
     method: str,
     path: str,
     content_type: str | None,
@@ -116,7 +117,7 @@ def test_protocol(
      ("DESCRIBE <http://example.org/>", "RDF"), ("CONSTRUCT { <s> <p> 1 } WHERE {}", "RDF")],
     ids=["query_content_type_select", "query_content_type_ask", "query_content_type_describe", "query_content_type_construct"],
 )  # fmt: skip
-def test_protocol_content_types(server: Server, query: str, kind: str) -> None:
+def test_protocol_content_types(server: Client, query: str, kind: str) -> None:
     reply = server.request(
         "POST", f"/sparql?default-graph-uri={D0}", query, {"Content-Type": "application/sparql-query"}
     )
@@ -135,7 +136,7 @@ def test_protocol_content_types(server: Server, query: str, kind: str) -> None:
     assert media in allowed
 
 
-def ask(server: Server, query: str) -> bool:
+def ask(server: Client, query: str) -> bool:
     return boolean(server.request("POST", "/sparql", query, {"Content-Type": "application/sparql-query"}))
 
 
@@ -143,7 +144,7 @@ DC, FOAF = "http://purl.org/dc/terms/", "http://xmlns.com/foaf/0.1/"
 INSERT_DOCS = f"DROP ALL ; INSERT DATA {{ {FOAF_DOCS} }} ;"
 
 
-def test_update_dataset_default_graph(server: Server) -> None:
+def test_update_dataset_default_graph(server: Client) -> None:
     update = (f"CLEAR ALL ; INSERT DATA {{ GRAPH <{K}data1.rdf> {{ <{K}data1.rdf> a <{FOAF}Document> }} }} ; "
               f"INSERT {{ GRAPH <http://example.org/protocol-update-dataset-test/> {{ ?s a <{DC}BibliographicResource> }} }} "
               f"WHERE {{ ?s a <{FOAF}Document> }}")  # fmt: skip
@@ -154,7 +155,7 @@ def test_update_dataset_default_graph(server: Server) -> None:
     )
 
 
-def test_update_dataset_default_graphs(server: Server) -> None:
+def test_update_dataset_default_graphs(server: Client) -> None:
     g = "http://example.org/protocol-update-dataset-graphs-test/"
     update = f"{INSERT_DOCS} INSERT {{ GRAPH <{g}> {{ ?s a <{DC}BibliographicResource> }} }} WHERE {{ ?s a <{FOAF}Document> }}"
     assert server.update(update, **{"using-graph-uri": [f"{K}data1.rdf", f"{K}data2.rdf"]}).status // 100 == 2
@@ -162,7 +163,7 @@ def test_update_dataset_default_graphs(server: Server) -> None:
                        f"FILTER NOT EXISTS {{ GRAPH <{g}> {{ <{K}data3.rdf> a <{DC}BibliographicResource> . }} }} }}")  # fmt: skip
 
 
-def test_update_dataset_named_graphs(server: Server) -> None:
+def test_update_dataset_named_graphs(server: Client) -> None:
     g = "http://example.org/protocol-update-dataset-named-graphs-test/"
     update = f"{INSERT_DOCS} INSERT {{ GRAPH <{g}> {{ ?s a <{DC}BibliographicResource> }} }} WHERE {{ GRAPH ?g {{ ?s a <{FOAF}Document> }} }}"
     assert server.update(update, **{"using-named-graph-uri": [f"{K}data1.rdf", f"{K}data2.rdf"]}).status // 100 == 2
@@ -170,7 +171,7 @@ def test_update_dataset_named_graphs(server: Server) -> None:
                        f"FILTER NOT EXISTS {{ GRAPH <{g}> {{ <{K}data3.rdf> a <{DC}BibliographicResource> . }} }} }}")  # fmt: skip
 
 
-def test_update_dataset_full(server: Server) -> None:
+def test_update_dataset_full(server: Client) -> None:
     g = "http://example.org/protocol-update-dataset-full-test/"
     update = (f"{INSERT_DOCS} INSERT {{ GRAPH <{g}> {{ ?s <http://example.org/in> ?in }} }} WHERE {{ "
               f"{{ GRAPH ?g {{ ?s a <{FOAF}Document> }} BIND(?g AS ?in) }} UNION {{ ?s a <{FOAF}Document> . BIND('default' AS ?in) }} }}")  # fmt: skip
@@ -181,7 +182,7 @@ def test_update_dataset_full(server: Server) -> None:
                        f"FILTER NOT EXISTS {{ GRAPH <{g}> {{ <{K}data3.rdf> ?p ?o }} }} }}")  # fmt: skip
 
 
-def test_update_post_form_and_direct(server: Server) -> None:
+def test_update_post_form_and_direct(server: Client) -> None:
     form = server.request(
         "POST", "/sparql", "update=CLEAR+ALL", {"Content-Type": "application/x-www-form-urlencoded"} | TOKEN
     )
@@ -189,7 +190,7 @@ def test_update_post_form_and_direct(server: Server) -> None:
     assert server.update("CLEAR ALL").status // 100 == 2
 
 
-def test_update_base_uri(server: Server) -> None:
+def test_update_base_uri(server: Client) -> None:
     # The JSON-LD manifest's checkable form of the test (the Turtle one states it only in prose).
     g = "http://example.org/protocol-base-test/"
     update = f"CLEAR SILENT GRAPH <{g}> ; INSERT DATA {{ GRAPH <{g}> {{ <http://example.org/s> <http://example.org/p> <test> }} }}"
@@ -205,7 +206,7 @@ def test_update_base_uri(server: Server) -> None:
 VCARD = "@prefix foaf: <http://xmlns.com/foaf/0.1/> . @prefix v: <http://www.w3.org/2006/vcard/ns#> . "
 
 
-def person(server: Server, extra: str = "", fn: str = "John Doe") -> str:
+def person(server: Client, extra: str = "", fn: str = "John Doe") -> str:
     return (
         f'{VCARD} <{server.url}/store/person/1> a foaf:Person ; foaf:businessCard [ a v:VCard ; v:fn "{fn}" ] {extra}.'
     )
@@ -217,7 +218,7 @@ def same_graph(body: bytes, expected: str) -> bool:
     )
 
 
-def test_graph_store_sequence(server: Server) -> None:
+def test_graph_store_sequence(server: Client) -> None:
     """The 19 steps in manifest order; the store starts with person/2.ttl and without person/1.ttl."""
     turtle = {"Content-Type": "text/turtle; charset=utf-8"} | TOKEN
     p1 = "/store/person/1.ttl"
@@ -282,7 +283,7 @@ def test_graph_store_sequence(server: Server) -> None:
     assert server.request("HEAD", "/store/person/4.ttl").status == 404
 
 
-def test_graph_store_relative_graph_iri_is_refused(server: Server) -> None:
+def test_graph_store_relative_graph_iri_is_refused(server: Client) -> None:
     reply = server.get("/store", {"graph": "/store/person/1.ttl"})
     assert reply.status == 400 and "absolute IRI" in json.loads(reply.body)["message"]
 
@@ -292,7 +293,7 @@ def test_graph_store_relative_graph_iri_is_refused(server: Server) -> None:
 SD = rdflib.Namespace("http://www.w3.org/ns/sparql-service-description#")
 
 
-def test_service_description_conformance(server: Server) -> None:
+def test_service_description_conformance(server: Client) -> None:
     """The three SD tests (has-endpoint-triple, returns-rdf, conforms-to-schema), as the original
     validator checked them: RDF comes back, sd:endpoint names the URL fetched, every sd:NamedGraph
     has an sd:name."""

@@ -17,7 +17,7 @@ import pytest
 import rdflib
 
 from .conftest import BASE
-from .server import Server, seed_server
+from .server import Client, seed_app
 from .source_facts import RACES
 
 SG = rdflib.Namespace("https://w3id.org/skategraph/ontology#")
@@ -32,8 +32,8 @@ RDF_ACCEPTS = [
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    with seed_server(tmp_path_factory.mktemp("linked"), "--processes", "1") as running:
+def server(tmp_path_factory: pytest.TempPathFactory, seed_dir: Path) -> Iterator[Client]:
+    with seed_app(tmp_path_factory.mktemp("linked"), seed=seed_dir) as running:
         yield running
 
 
@@ -49,7 +49,7 @@ def graph_of(body: bytes, syntax: str) -> rdflib.Graph:
 
 @pytest.mark.parametrize(("accept", "syntax", "suffix"), RDF_ACCEPTS)
 def test_an_iri_answers_rdf_and_its_links_can_be_followed(
-    server: Server, accept: str, syntax: str, suffix: str
+    server: Client, accept: str, syntax: str, suffix: str
 ) -> None:
     reply = server.get(path_of(AHN), Accept=accept)
     assert reply.status == 200 and (reply.header("Content-Type") or "").startswith(accept)
@@ -77,7 +77,7 @@ def test_an_iri_answers_rdf_and_its_links_can_be_followed(
     assert len(graph_of(by_suffix.body, syntax)) == len(graph)
 
 
-def test_turtle_parses_in_rapper(server: Server, tmp_path: Path) -> None:
+def test_turtle_parses_in_rapper(server: Client, tmp_path: Path) -> None:
     rapper = shutil.which("rapper")
     assert rapper, "rapper (Debian's raptor2-utils) is needed: .ci/run installs it"
     path = tmp_path / "race.ttl"
@@ -87,7 +87,7 @@ def test_turtle_parses_in_rapper(server: Server, tmp_path: Path) -> None:
     assert int(re.search(r"returned (\d+) triples", done.stderr).group(1)) > 10
 
 
-def test_html_for_browsers_with_json_ld(server: Server) -> None:
+def test_html_for_browsers_with_json_ld(server: Client) -> None:
     reply = server.get(path_of(AHN), Accept="text/html,application/xhtml+xml,*/*;q=0.8")
     assert reply.status == 200 and reply.header("Content-Type") == "text/html; charset=utf-8"
     html = reply.text
@@ -115,21 +115,21 @@ def test_html_for_browsers_with_json_ld(server: Server) -> None:
         ("/id/skater/lee-seung-jae", ["Lee Seung-Jae", "By season", "Standings"]),
     ],
 )
-def test_pages_for_every_kind_of_resource(server: Server, path: str, facts: list[str]) -> None:
+def test_pages_for_every_kind_of_resource(server: Client, path: str, facts: list[str]) -> None:
     reply = server.get(path, Accept="text/html")
     assert reply.status == 200
     for fact in facts:
         assert fact in reply.text, fact
 
 
-def test_race_page_shows_the_podium_from_the_source(server: Server) -> None:
+def test_race_page_shows_the_podium_from_the_source(server: Client) -> None:
     race = next(r for r in RACES if r.venue == "Salt Lake City" and r.category == "Women" and r.event == "1000m")
     html = server.get("/id/race/2002-03/salt-lake-city/women-1000m", Accept="text/html").text
     positions = [html.index(name) for _code, name in race.podium]
     assert positions == sorted(positions)
 
 
-def test_unknown_iris_get_a_helpful_404(server: Server) -> None:
+def test_unknown_iris_get_a_helpful_404(server: Client) -> None:
     page = server.get("/id/skater/nobody-at-all", Accept="text/html")
     assert page.status == 404 and page.header("Content-Type") == "text/html; charset=utf-8"
     assert "there is no resource https://w3id.org/skategraph/id/skater/nobody-at-all" in page.text
@@ -139,7 +139,7 @@ def test_unknown_iris_get_a_helpful_404(server: Server) -> None:
     assert server.get("/id/skater/nobody-at-all.ttl").status == 404
 
 
-def test_ontology_page_and_rdf(server: Server) -> None:
+def test_ontology_page_and_rdf(server: Client) -> None:
     page = server.get("/ontology", Accept="text/html")
     assert page.status == 200
     for term in ("Skater", "Race", "competitor", "rank", "Men"):
@@ -150,7 +150,7 @@ def test_ontology_page_and_rdf(server: Server) -> None:
     assert 'href="/ontology#Skater"' in server.get(path_of(AHN), Accept="text/html").text
 
 
-def test_void_describes_the_dataset(server: Server) -> None:
+def test_void_describes_the_dataset(server: Client) -> None:
     reply = server.get("/.well-known/void", Accept="text/turtle")
     assert reply.status == 200
     graph = graph_of(reply.body, "turtle")
@@ -169,7 +169,7 @@ def test_void_describes_the_dataset(server: Server) -> None:
     assert (None, rdflib.RDFS.seeAlso, rdflib.URIRef(f"{server.url}/.well-known/void")) in described
 
 
-def test_dump_downloads_the_whole_dataset(server: Server) -> None:
+def test_dump_downloads_the_whole_dataset(server: Client) -> None:
     reply = server.get("/dump")
     assert reply.status == 200 and reply.header("Content-Type") == "application/gzip"
     assert ".nq.gz" in (reply.header("Content-Disposition") or "")
@@ -178,7 +178,7 @@ def test_dump_downloads_the_whole_dataset(server: Server) -> None:
     assert server.get("/dump", If_None_Match=reply.header("ETag") or "").status == 304
 
 
-def test_front_page(server: Server) -> None:
+def test_front_page(server: Client) -> None:
     page = server.get("/", Accept="text/html")
     assert page.status == 200
     assert re.search(r"<div>60<span>races</span></div>", page.text)
@@ -186,7 +186,7 @@ def test_front_page(server: Server) -> None:
     assert 'href="/query/skater_results"' in page.text
 
 
-def test_query_page_runs_a_query_and_shows_errors(server: Server) -> None:
+def test_query_page_runs_a_query_and_shows_errors(server: Client) -> None:
     query = "SELECT ?name WHERE { ?s a sg:Skater ; rdfs:label ?name } ORDER BY ?name LIMIT 3"
     page = server.get("/query?query=" + quote(query)).text
     assert "<td>Ahn Hyun-soo</td>" in page and "<td>Alanna Kraus</td>" in page
@@ -202,7 +202,7 @@ def test_query_page_runs_a_query_and_shows_errors(server: Server) -> None:
     assert urlsplit(server.url).hostname == "127.0.0.1"
 
 
-def test_query_page_says_when_a_result_is_cut_or_stopped(server: Server) -> None:
+def test_query_page_says_when_a_result_is_cut_or_stopped(server: Client) -> None:
     everything = server.get("/query?query=" + quote("SELECT * WHERE { ?s ?p ?o }")).text
     assert 'id="truncated"' in everything and "Only the first 1000 rows are shown" in everything
     explosive = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
@@ -210,7 +210,7 @@ def test_query_page_says_when_a_result_is_cut_or_stopped(server: Server) -> None
     assert "the request was stopped at its time limit of 1 s" in stopped
 
 
-def test_variant_spellings_and_season_podiums_on_pages(server: Server) -> None:
+def test_variant_spellings_and_season_podiums_on_pages(server: Client) -> None:
     lee = server.get("/id/skater/lee-seung-jae", Accept="text/html").text
     assert "Also spelled: Lee Seung-Jae" in lee
     season = server.get("/id/season/2002-03", Accept="text/html").text
@@ -220,7 +220,7 @@ def test_variant_spellings_and_season_podiums_on_pages(server: Server) -> None:
     assert positions == sorted(positions)
 
 
-def test_every_iri_under_the_base_answers(server: Server) -> None:
+def test_every_iri_under_the_base_answers(server: Client) -> None:
     graph_iri = BASE + "graph/season/2002-03"
     provenance = graph_of(server.get(path_of(graph_iri), Accept="text/turtle").body, "turtle")
     subject = rdflib.URIRef(graph_iri)

@@ -212,10 +212,9 @@ def test_a_skater_page_shows_the_links(wikidata: str, links_dir: Path, tmp_path:
     run("build", "--store", str(store_path), "--no-validate")
     run("link", "--store", str(store_path), "--links", str(links_dir), "--endpoint", wikidata, "--interval", "0")
     run("build", "--store", str(store_path), "--no-validate", "--links", str(links_dir))
-    from .server import start_server
+    from .server import running_app
 
-    server = start_server(store_path, "--processes", "1")
-    try:
+    with running_app(store_path) as server:
         page = server.get("/id/skater/ahn-hyun-soo", Accept="text/html").text
         assert f'href="{WD}Q9000001"' in page and "http://dbpedia.org/resource/Viktor_Ahn" in page
         embedded = json.loads(page.split('<script type="application/ld+json">', 1)[1].split("</script>", 1)[0])
@@ -225,8 +224,6 @@ def test_a_skater_page_shows_the_links(wikidata: str, links_dir: Path, tmp_path:
             f"<https://w3id.org/skategraph/id/skater/ahn-hyun-soo> <http://www.w3.org/2002/07/owl#sameAs> <{WD}Q9000001> ."
             in rdf
         )
-    finally:
-        assert server.stop() == 0
 
 
 def test_an_unreachable_endpoint_is_a_clear_error(links_dir: Path, store: str) -> None:
@@ -298,10 +295,9 @@ def test_federated_birth_dates(wikidata: str, links_dir: Path, tmp_path: Path) -
     run("build", "--store", str(store_path), "--no-validate")
     run("link", "--store", str(store_path), "--links", str(links_dir), "--endpoint", wikidata, "--interval", "0")
     run("build", "--store", str(store_path), "--no-validate", "--links", str(links_dir))
-    from .server import start_server
+    from .server import running_app
 
-    server = start_server(store_path, "--processes", "1", "--allow-service", wikidata)
-    try:
+    with running_app(store_path, allow_service=frozenset({wikidata})) as server:
         reply = server.get("/queries/podium_birth_dates", {"wikidata": wikidata}, Accept="text/csv")
         assert reply.status == 200, reply.text
         rows = {r["name"]: r for r in csv.DictReader(io.StringIO(reply.text))}
@@ -317,8 +313,6 @@ def test_federated_birth_dates(wikidata: str, links_dir: Path, tmp_path: Path) -
             "http://dbpedia.org/resource/Viktor_Ahn",
             "matcher",
         )
-    finally:
-        assert server.stop() == 0
     # From the shell: the same allow-list rule.
     args = ["query", "podium_birth_dates", "--store", str(store_path), "-p", f"wikidata={wikidata}", "--format", "csv"]
     refused_cli = CliRunner().invoke(cli, args)

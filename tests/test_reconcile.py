@@ -1,4 +1,4 @@
-"""`/reconcile` as OpenRefine uses it: the requests it sends, replayed against a real server, and every
+"""`/reconcile` as OpenRefine uses it: the requests it sends, replayed against the app, and every
 answer validated against the JSON schemas the Reconciliation API 0.2 specification publishes."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from referencing import Registry
 from referencing.jsonschema import DRAFT7
 
 from .conftest import ROOT
-from .server import Server, seed_server
+from .server import Client, seed_app
 
 SCHEMAS = ROOT / "tests" / "fixtures" / "reconciliation-0.2"
 
@@ -33,12 +33,12 @@ def validate(name: str, instance: Any) -> None:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    with seed_server(tmp_path_factory.mktemp("reconcile"), "--processes", "1") as running:
+def server(tmp_path_factory: pytest.TempPathFactory, seed_dir: Path) -> Iterator[Client]:
+    with seed_app(tmp_path_factory.mktemp("reconcile"), seed=seed_dir) as running:
         yield running
 
 
-def reconcile(server: Server, queries: dict[str, Any]) -> dict[str, Any]:
+def reconcile(server: Client, queries: dict[str, Any]) -> dict[str, Any]:
     """A batch as OpenRefine sends it: POSTed as a form field `queries`; checked both ways."""
     validate("reconciliation-query-batch", queries)
     reply = server.post("/reconcile", urlencode({"queries": json.dumps(queries)}), "application/x-www-form-urlencoded")
@@ -49,7 +49,7 @@ def reconcile(server: Server, queries: dict[str, Any]) -> dict[str, Any]:
     return answer
 
 
-def test_manifest(server: Server) -> None:
+def test_manifest(server: Client) -> None:
     reply = server.get("/reconcile", Origin="http://localhost:3333")
     assert reply.status == 200 and reply.header("Access-Control-Allow-Origin") == "*"
     manifest = json.loads(reply.body)
@@ -61,7 +61,7 @@ def test_manifest(server: Server) -> None:
     assert server.get(page.replace(server.url, ""), Accept="text/html").status == 200
 
 
-def test_openrefine_guesses_types_then_reconciles_a_column(server: Server) -> None:
+def test_openrefine_guesses_types_then_reconciles_a_column(server: Client) -> None:
     # 1. Type guessing: the first rows of the column, no type.
     names = ["Hyun-Soo Ahn", "Amelie Goulet Nadon", "Bulgaria", "Salt Lake City"]
     guessed = reconcile(server, {f"q{i}": {"query": n, "limit": 6} for i, n in enumerate(names)})
@@ -90,7 +90,7 @@ def test_openrefine_guesses_types_then_reconciles_a_column(server: Server) -> No
     assert best["q5"] is None or not best["q5"]["match"]
 
 
-def test_property_constraints_count(server: Server) -> None:
+def test_property_constraints_count(server: Client) -> None:
     right = reconcile(
         server, {"q": {"query": "Wang Wei", "type": "skater", "properties": [{"pid": "nation", "v": "CHN"}]}}
     )
@@ -104,12 +104,12 @@ def test_property_constraints_count(server: Server) -> None:
     assert races["q"]["result"][0]["id"] == "race/2002-03/saguenay/women-500m" and races["q"]["result"][0]["match"]
 
 
-def test_an_unknown_type_gets_no_candidates(server: Server) -> None:
+def test_an_unknown_type_gets_no_candidates(server: Client) -> None:
     answer = reconcile(server, {"q": {"query": "Ahn Hyun-soo", "type": "Q5"}})
     assert answer["q"]["result"] == []
 
 
-def test_suggest_and_preview(server: Server) -> None:
+def test_suggest_and_preview(server: Client) -> None:
     reply = server.get("/reconcile/suggest/entity", {"prefix": "gou", "type": "skater"})
     suggested = json.loads(reply.body)
     validate("suggest-entities-response", suggested)
@@ -134,7 +134,7 @@ def test_suggest_and_preview(server: Server) -> None:
         ('{"q0": {"query": "x", "properties": [{"pid": "nation"}]}}', 'each property is {"pid": ..., "v": ...}'),
     ],
 )
-def test_bad_batches_are_400_with_a_reason(server: Server, queries: str, message: str) -> None:
+def test_bad_batches_are_400_with_a_reason(server: Client, queries: str, message: str) -> None:
     reply = server.post("/reconcile", urlencode({"queries": queries}), "application/x-www-form-urlencoded")
     assert reply.status == 400 and message in json.loads(reply.body)["message"]
 

@@ -1,4 +1,4 @@
-"""Saved queries over real HTTP: the catalogue, running queries, pages, errors, and the OpenAPI document
+"""Saved queries over HTTP (the app in this process): the catalogue, running queries, pages, errors, and the OpenAPI document
 (validated with openapi-spec-validator, then every operation called as the document describes it)."""
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from skategraph.cli import cli
 from skategraph.saved.catalogue import load_catalogue
 
 from .conftest import build
-from .server import Server, seed_server
+from .server import Client, seed_app
 from .source_facts import RACES
 from .test_queries import LOCAL
 
@@ -42,10 +42,10 @@ def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def server(folder: Path) -> Iterator[Server]:
+def server(folder: Path, seed_dir: Path) -> Iterator[Client]:
     (folder / "mine").mkdir()
     (folder / "mine" / "nation_wins.rq").write_text(MINE, "utf-8")
-    with seed_server(folder, "--processes", "1", "--row-limit", "40", "--queries", str(folder / "mine")) as running:
+    with seed_app(folder, seed=seed_dir, row_limit=40, queries=(folder / "mine",)) as running:
         yield running
 
 
@@ -62,7 +62,7 @@ def cli_csv(store: Path, name: str, params: dict[str, str], *extra: str) -> list
     return list(csv.DictReader(io.StringIO(result.stdout)))
 
 
-def test_catalogue(server: Server) -> None:
+def test_catalogue(server: Client) -> None:
     reply = server.get("/queries")
     assert reply.status == 200 and reply.header("Content-Type") == "application/json"
     queries = {q["name"]: q for q in json.loads(reply.body)["queries"]}
@@ -85,7 +85,7 @@ def test_catalogue(server: Server) -> None:
 
 
 @pytest.mark.parametrize("name", LOCAL)
-def test_same_answer_over_http_and_from_the_cli(server: Server, name: str) -> None:
+def test_same_answer_over_http_and_from_the_cli(server: Client, name: str) -> None:
     params = CATALOGUE.get(name).example()
     reply = server.get(f"/queries/{name}", params, Accept="text/csv")
     assert reply.status == 200, reply.text
@@ -93,7 +93,7 @@ def test_same_answer_over_http_and_from_the_cli(server: Server, name: str) -> No
     assert csv_rows(reply.body) == cli_csv(server.store, name, params, "--limit", "40")
 
 
-def test_a_users_own_query_is_served(server: Server) -> None:
+def test_a_users_own_query_is_served(server: Client) -> None:
     reply = server.get("/queries/nation_wins", {"nation": "can"}, Accept="application/sparql-results+json")
     assert reply.status == 200
     bindings = json.loads(reply.body)["results"]["bindings"]
@@ -101,7 +101,7 @@ def test_a_users_own_query_is_served(server: Server) -> None:
     assert json.loads(reply.body)["head"]["vars"] == ["race"]
 
 
-def test_post_a_form(server: Server) -> None:
+def test_post_a_form(server: Client) -> None:
     reply = server.post("/queries/skater_results", urlencode({"skater": "Amélie Goulet-Nadon"}),
                         "application/x-www-form-urlencoded", Accept="application/sparql-results+json")  # fmt: skip
     assert reply.status == 200
@@ -110,7 +110,7 @@ def test_post_a_form(server: Server) -> None:
     assert wrong.status == 415 and "as a form" in json.loads(wrong.body)["message"]
 
 
-def test_formats_and_caching(server: Server) -> None:
+def test_formats_and_caching(server: Client) -> None:
     xml = server.get("/queries/calendar", Accept="application/sparql-results+xml")
     assert xml.status == 200 and xml.body.startswith(b"<?xml")
     tsv = server.get("/queries/calendar", {"format": "tsv"})
@@ -126,7 +126,7 @@ def test_formats_and_caching(server: Server) -> None:
     assert server.get("/queries/calendar", {"season": "2002-03", "format": "csv"}).header("ETag") != etag
 
 
-def test_pages_follow_next_links(server: Server) -> None:
+def test_pages_follow_next_links(server: Client) -> None:
     """60 races with a row limit of 40: two pages by default, four with limit=15, each linking the next."""
     whole = []
     url = "/queries/race_podiums?limit=15&category="
@@ -165,20 +165,20 @@ def test_pages_follow_next_links(server: Server) -> None:
         ("/queries/skater_result", {}, 404, "did you mean skater_results"),
     ],
 )
-def test_errors(server: Server, path: str, params: dict[str, str], status: int, message: str) -> None:
+def test_errors(server: Client, path: str, params: dict[str, str], status: int, message: str) -> None:
     reply = server.get(path, params)
     assert reply.status == status and reply.header("Content-Type") == "application/json"
     body = json.loads(reply.body)
     assert body["status"] == status and message in body["message"], body
 
 
-def test_the_cli_and_http_say_the_same(server: Server) -> None:
+def test_the_cli_and_http_say_the_same(server: Client) -> None:
     reply = json.loads(server.get("/queries/race_podiums", {"distance": "800"}).body)["message"]
     result = CliRunner().invoke(cli, ["query", "race_podiums", "-p", "distance=800", "--store", str(server.store)])
     assert result.stderr.strip() == f"Error: {reply}"
 
 
-def test_openapi_document_validates_and_every_operation_answers(server: Server) -> None:
+def test_openapi_document_validates_and_every_operation_answers(server: Client) -> None:
     reply = server.get("/openapi.json")
     assert reply.status == 200
     document = json.loads(reply.body)

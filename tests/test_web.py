@@ -1,15 +1,14 @@
-"""The SPARQL endpoint over real HTTP: a `skategraph serve` process, driven request by request."""
+"""The SPARQL endpoint, driven request by request: the app in this process over a real on-disk store
+and real query workers (tests/test_server.py has what needs the server process itself)."""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
-import os
 import re
 import shutil
 import subprocess
-import threading
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
@@ -18,8 +17,7 @@ from pathlib import Path
 import pytest
 import rdflib
 
-from .conftest import SEED, build, shift_season
-from .server import Server, seed_server, start_server
+from .server import Client, rows, seed_app
 
 COUNT = "SELECT (COUNT(*) AS ?n) WHERE { ?r a sg:Race }"
 CONSTRUCT = "CONSTRUCT { ?s a sg:Nation } WHERE { ?s a sg:Nation }"
@@ -29,18 +27,12 @@ VOID = rdflib.Namespace("http://rdfs.org/ns/void#")
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    with seed_server(tmp_path_factory.mktemp("web"), "--processes", "2") as running:
+def server(tmp_path_factory: pytest.TempPathFactory, seed_dir: Path) -> Iterator[Client]:
+    with seed_app(tmp_path_factory.mktemp("web"), seed=seed_dir) as running:
         yield running
-    assert any("stopped" in line for line in running.log)
 
 
-def rows(reply_body: bytes) -> list[dict[str, str]]:
-    data = json.loads(reply_body)
-    return [{k: v["value"] for k, v in b.items()} for b in data["results"]["bindings"]]
-
-
-def test_health(server: Server) -> None:
+def test_health(server: Client) -> None:
     reply = server.get("/health")
     assert reply.status == 200
     data = json.loads(reply.body)
@@ -50,30 +42,30 @@ def test_health(server: Server) -> None:
 # -- the three ways to send a query ------------------------------------------------------------
 
 
-def test_get(server: Server) -> None:
+def test_get(server: Client) -> None:
     reply = server.query(COUNT)
     assert reply.status == 200
     assert reply.header("Content-Type") == "application/sparql-results+json"
     assert rows(reply.body) == [{"n": "60"}]
 
 
-def test_post_form(server: Server) -> None:
+def test_post_form(server: Client) -> None:
     reply = server.post("/sparql", f"query={COUNT}", "application/x-www-form-urlencoded")
     assert reply.status == 200 and rows(reply.body) == [{"n": "60"}]
 
 
-def test_post_multipart_form(server: Server) -> None:
+def test_post_multipart_form(server: Client) -> None:
     body = f'--b\r\nContent-Disposition: form-data; name="query"\r\n\r\n{COUNT}\r\n--b--\r\n'
     reply = server.post("/sparql", body, "multipart/form-data; boundary=b")
     assert reply.status == 200 and rows(reply.body) == [{"n": "60"}]
 
 
-def test_post_direct(server: Server) -> None:
+def test_post_direct(server: Client) -> None:
     reply = server.post("/sparql", COUNT, "application/sparql-query")
     assert reply.status == 200 and rows(reply.body) == [{"n": "60"}]
 
 
-def test_protocol_dataset_overrides_and_union_is_default(server: Server) -> None:
+def test_protocol_dataset_overrides_and_union_is_default(server: Client) -> None:
     q = "SELECT (COUNT(*) AS ?n) WHERE { ?s a sg:Skater }"
     assert rows(server.query(q).body) == [{"n": "35"}]
     season = "https://w3id.org/skategraph/graph/season/2002-03"
@@ -99,7 +91,7 @@ def test_protocol_dataset_overrides_and_union_is_default(server: Server) -> None
         ("application/json", "application/sparql-results+json"),
     ],
 )
-def test_select_by_accept(server: Server, accept: str, media_type: str) -> None:
+def test_select_by_accept(server: Client, accept: str, media_type: str) -> None:
     reply = server.query(COUNT, accept=accept)
     assert reply.status == 200
     assert reply.header("Content-Type") == media_type
@@ -126,7 +118,7 @@ def test_select_by_accept(server: Server, accept: str, media_type: str) -> None:
         ("*/*", "text/turtle", "turtle"),
     ],
 )
-def test_construct_by_accept(server: Server, accept: str, media_type: str, rdflib_format: str) -> None:
+def test_construct_by_accept(server: Client, accept: str, media_type: str, rdflib_format: str) -> None:
     reply = server.query(CONSTRUCT, accept=accept)
     assert reply.status == 200
     assert (
@@ -145,7 +137,7 @@ def test_construct_by_accept(server: Server, accept: str, media_type: str, rdfli
 @pytest.mark.parametrize(("syntax", "accept"), [("turtle", "text/turtle"), ("ntriples", "application/n-triples"),
                                                 ("rdfxml", "application/rdf+xml"), ("nquads", "application/n-quads"),
                                                 ("trig", "application/trig")])  # fmt: skip
-def test_construct_parses_in_rapper(server: Server, tmp_path: Path, syntax: str, accept: str) -> None:
+def test_construct_parses_in_rapper(server: Client, tmp_path: Path, syntax: str, accept: str) -> None:
     rapper = shutil.which("rapper")
     assert rapper, "rapper (raptor2-utils) is needed: .ci/run installs it"
     reply = server.query("CONSTRUCT WHERE { ?s ?p ?o }", accept=accept)
@@ -157,14 +149,14 @@ def test_construct_parses_in_rapper(server: Server, tmp_path: Path, syntax: str,
     assert int(re.search(r"returned (\d+) triples", done.stderr).group(1)) == triples
 
 
-def test_format_parameter_overrides_accept(server: Server) -> None:
+def test_format_parameter_overrides_accept(server: Client) -> None:
     reply = server.query(COUNT, accept="application/sparql-results+xml", format="csv")
     assert reply.header("Content-Type") == "text/csv; charset=utf-8"
     reply = server.query(CONSTRUCT, accept="text/turtle", format="application/n-triples")
     assert reply.header("Content-Type") == "application/n-triples"
 
 
-def test_not_acceptable(server: Server) -> None:
+def test_not_acceptable(server: Client) -> None:
     reply = server.query(COUNT, accept="image/png")
     assert reply.status == 406
     assert json.loads(reply.body)["error"] == "not_acceptable"
@@ -198,7 +190,7 @@ ERRORS = [
     ids=[e[0] for e in ERRORS],
 )
 def test_errors(
-    server: Server,
+    server: Client,
     method: str,
     path: str,
     body: str | bytes | None,
@@ -216,13 +208,13 @@ def test_errors(
     assert message.lower() in data["message"].lower(), data["message"]
 
 
-def test_syntax_error_has_position(server: Server) -> None:
+def test_syntax_error_has_position(server: Client) -> None:
     query = "SELECT ?x WHERE { ?x ?y }"
     data = json.loads(server.query(query).body)
     assert data["line"] == 1 and query.index("?y") < data["column"] <= len(query) + 1
 
 
-def test_405_says_what_is_allowed(server: Server) -> None:
+def test_405_says_what_is_allowed(server: Client) -> None:
     reply = server.request("DELETE", "/sparql")
     assert reply.status == 405
     assert set((reply.header("Allow") or "").replace(" ", "").split(",")) >= {"GET", "POST"}
@@ -233,7 +225,7 @@ def test_405_says_what_is_allowed(server: Server) -> None:
 
 @pytest.mark.parametrize(("accept", "syntax"), [("text/turtle", "turtle"), ("application/ld+json", "json-ld"),
                                                 ("application/rdf+xml", "xml"), (None, "turtle")])  # fmt: skip
-def test_service_description(server: Server, accept: str | None, syntax: str) -> None:
+def test_service_description(server: Client, accept: str | None, syntax: str) -> None:
     reply = server.get("/sparql", **({"Accept": accept} if accept else {}))
     assert reply.status == 200
     graph = rdflib.Graph().parse(data=reply.body, format=syntax)
@@ -253,7 +245,7 @@ def test_service_description(server: Server, accept: str | None, syntax: str) ->
 # -- caching and CORS --------------------------------------------------------------------------
 
 
-def test_etag_and_304(server: Server) -> None:
+def test_etag_and_304(server: Client) -> None:
     first = server.query(COUNT)
     etag = first.header("ETag")
     assert etag and first.header("Cache-Control") == "public, max-age=60"
@@ -264,7 +256,7 @@ def test_etag_and_304(server: Server) -> None:
     assert other.status == 200  # another representation, another ETag
 
 
-def test_cors_for_reads(server: Server) -> None:
+def test_cors_for_reads(server: Client) -> None:
     reply = server.get("/sparql", {"query": COUNT}, Origin="https://yasgui.example")
     assert reply.header("Access-Control-Allow-Origin") == "*"
     assert "X-Skategraph-Truncated" in (reply.header("Access-Control-Expose-Headers") or "")
@@ -283,53 +275,7 @@ def test_cors_for_reads(server: Server) -> None:
 # -- heavy and hostile queries -----------------------------------------------------------------
 
 
-def test_runaway_query_is_stopped_while_others_are_answered(server: Server) -> None:
-    outcome: dict[str, object] = {}
-
-    def runaway() -> None:
-        started = time.monotonic()
-        outcome["reply"] = server.query(EXPLOSIVE, timeout="2")
-        outcome["seconds"] = time.monotonic() - started
-
-    thread = threading.Thread(target=runaway)
-    thread.start()
-    time.sleep(0.3)
-    small = [server.query(COUNT) for _ in range(5)]
-    thread.join()
-    assert all(r.status == 200 and rows(r.body) == [{"n": "60"}] for r in small)
-    reply = outcome["reply"]
-    assert reply.status == 503
-    assert json.loads(reply.body)["error"] == "query_timeout"
-    assert 2.0 <= outcome["seconds"] < 3.0
-    # The worker that ran it was killed: its CPU is free.
-    pids = [int(m.group(1)) for line in server.log if (m := re.search(r"pid (\d+)\): time limit", line))]
-    assert pids
-    time.sleep(0.2)
-    for pid in pids:
-        with pytest.raises(ProcessLookupError):
-            os.kill(pid, 0)
-
-
-def test_timeout_mid_stream_drops_the_connection(server: Server) -> None:
-    """A result that has started streaming is never ended as if it were complete."""
-    import http.client
-    from urllib.parse import urlencode
-
-    # Every solution makes a new triple, so output starts at once and never ends.
-    query = "CONSTRUCT { ?a ?b ?n } WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i BIND(STR(RAND()) AS ?n) }"
-    connection = http.client.HTTPConnection(server.host, server.port, timeout=30)
-    try:
-        path = "/sparql?" + urlencode({"query": query, "timeout": "2"})
-        connection.request("GET", path, headers={"Accept": "application/n-triples"})
-        response = connection.getresponse()
-        assert response.status == 200  # streaming had begun
-        with pytest.raises(http.client.IncompleteRead):
-            response.read()
-    finally:
-        connection.close()
-
-
-def test_head_says_what_get_would_send(server: Server) -> None:
+def test_head_says_what_get_would_send(server: Client) -> None:
     from urllib.parse import urlencode
 
     for query in (COUNT, "CONSTRUCT WHERE { ?s ?p ?o }"):  # one answer read whole, one streamed
@@ -343,14 +289,8 @@ def test_head_says_what_get_would_send(server: Server) -> None:
         assert int(head.header("Content-Length") or -1) == len(got.body)
 
 
-def test_large_results_stream(server: Server) -> None:
-    reply = server.query("CONSTRUCT WHERE { ?s ?p ?o }", accept="application/n-triples")
-    assert reply.header("Transfer-Encoding") == "chunked" and reply.header("Content-Length") is None
-    assert reply.body.count(b"\n") == json.loads(server.get("/health").body)["triples"]
-
-
-def test_row_limit_is_signalled(tmp_path: Path) -> None:
-    with seed_server(tmp_path, "--row-limit", "100", "--max-body", "2000") as limited:
+def test_row_limit_is_signalled(tmp_path: Path, seed_dir: Path) -> None:
+    with seed_app(tmp_path, seed=seed_dir, row_limit=100, max_body=2000) as limited:
         reply = limited.query("SELECT * WHERE { ?s ?p ?o }")
         assert reply.header("X-Skategraph-Truncated") == "true"
         assert reply.header("X-Skategraph-Row-Limit") == "100"
@@ -370,7 +310,7 @@ def test_row_limit_is_signalled(tmp_path: Path) -> None:
 # -- writes ------------------------------------------------------------------------------------
 
 
-def test_writes_need_the_token(server: Server) -> None:
+def test_writes_need_the_token(server: Client) -> None:
     update = "INSERT DATA { GRAPH <http://ex/t> { <http://ex/s> <http://ex/p> 1 } }"
     missing = server.update(update, token=None)
     assert missing.status == 401 and missing.header("WWW-Authenticate") == 'Bearer realm="skategraph"'
@@ -378,8 +318,8 @@ def test_writes_need_the_token(server: Server) -> None:
     assert server.query("ASK { GRAPH <http://ex/t> { ?s ?p ?o } }").body.endswith(b"false}")
 
 
-def test_read_only_without_token(tmp_path: Path) -> None:
-    with seed_server(tmp_path, token=None) as readonly:
+def test_read_only_without_token(tmp_path: Path, seed_dir: Path) -> None:
+    with seed_app(tmp_path, token=None, seed=seed_dir) as readonly:
         reply = readonly.update("CLEAR ALL", token="anything")
         assert reply.status == 403
         assert "read-only" in json.loads(reply.body)["message"]
@@ -387,7 +327,7 @@ def test_read_only_without_token(tmp_path: Path) -> None:
         assert rows(readonly.query(COUNT).body) == [{"n": "60"}]
 
 
-def test_update_and_failed_update(server: Server) -> None:
+def test_update_and_failed_update(server: Client) -> None:
     before = server.query(COUNT).header("X-Skategraph-Build")
     reply = server.update("INSERT DATA { GRAPH <http://ex/u> { <http://ex/s> <http://ex/p> 1 } }")
     assert reply.status == 204
@@ -401,23 +341,7 @@ def test_update_and_failed_update(server: Server) -> None:
     assert load.status == 400 and json.loads(load.body)["error"] == "outbound_refused"
 
 
-def test_updates_are_serialised(server: Server) -> None:
-    server.update("INSERT DATA { GRAPH <http://ex/c> { <http://ex/counter> <http://ex/n> 0 } }")
-    increment = ("DELETE { GRAPH <http://ex/c> { <http://ex/counter> <http://ex/n> ?n } } "
-                 "INSERT { GRAPH <http://ex/c> { <http://ex/counter> <http://ex/n> ?m } } "
-                 "WHERE { GRAPH <http://ex/c> { <http://ex/counter> <http://ex/n> ?n } BIND(?n + 1 AS ?m) }")  # fmt: skip
-    statuses: list[int] = []
-    threads = [threading.Thread(target=lambda: statuses.append(server.update(increment).status)) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert statuses == [204] * 8
-    value = rows(server.query("SELECT ?n WHERE { GRAPH <http://ex/c> { <http://ex/counter> <http://ex/n> ?n } }").body)
-    assert value == [{"n": "8"}]  # no increment lost
-
-
-def test_using_graph_uri(server: Server) -> None:
+def test_using_graph_uri(server: Client) -> None:
     server.update("INSERT DATA { GRAPH <http://ex/src> { <http://ex/doc> a <http://ex/Doc> } }")
     reply = server.update("INSERT { GRAPH <http://ex/dst> { ?s a <http://ex/Copied> } } WHERE { ?s a <http://ex/Doc> }",
                           **{"using-graph-uri": "http://ex/src"})  # fmt: skip
@@ -431,70 +355,15 @@ def test_using_graph_uri(server: Server) -> None:
     assert conflict.status == 400
 
 
-def test_rebuild_is_picked_up_without_failures(server: Server, tmp_path: Path, seed_text: str) -> None:
-    later = tmp_path / "2003-04.txt"
-    later.write_text(shift_season(seed_text, 1), encoding="utf-8")
-    statuses: list[int] = []
-    stop = threading.Event()
-
-    def hammer() -> None:
-        while not stop.is_set():
-            statuses.append(server.query(COUNT).status)
-
-    thread = threading.Thread(target=hammer)
-    thread.start()
-    try:
-        build(server.store, SEED, later)
-        deadline = time.monotonic() + 10
-        while rows(server.query(COUNT).body) != [{"n": "120"}]:
-            assert time.monotonic() < deadline
-            time.sleep(0.05)
-    finally:
-        stop.set()
-        thread.join()
-    assert statuses and set(statuses) == {200}
-
-
-def test_runaway_update_is_stopped_and_changes_nothing(server: Server) -> None:
-    before = server.query(COUNT).header("X-Skategraph-Build")
-    # An update's WHERE reads the store's own default graph (empty here), so the graphs are named.
-    explosive = ("INSERT { GRAPH <http://ex/boom> { ?a <http://ex/p> ?n } } WHERE { "
-                 "GRAPH ?g1 { ?a ?b ?c } GRAPH ?g2 { ?d ?e ?f } GRAPH ?g3 { ?g ?h ?i } BIND(RAND() AS ?n) }")  # fmt: skip
-    started = time.monotonic()
-    reply = server.update(explosive, timeout="2")
-    assert reply.status == 503 and json.loads(reply.body)["error"] == "query_timeout"
-    assert time.monotonic() - started < 3.5
-    assert server.query(COUNT).header("X-Skategraph-Build") == before
-    assert server.query("ASK { GRAPH <http://ex/boom> { ?s ?p ?o } }").body.endswith(b"false}")
-    # The lock was released: the next update goes through.
-    assert server.update("INSERT DATA { GRAPH <http://ex/after> { <http://ex/s> <http://ex/p> 1 } }").status == 204
-
-
-def test_serve_builds_on_first_run_and_stops_on_sigint(tmp_path: Path) -> None:
-    import signal
-
-    fresh = start_server(tmp_path / "new-store")
-    try:
-        assert any("building it first" in line for line in fresh.log)
-        assert rows(fresh.query(COUNT).body) == [{"n": "60"}]
-    finally:
-        fresh.process.send_signal(signal.SIGINT)
-        fresh.process.send_signal(signal.SIGTERM)  # a second signal during shutdown must not break it
-        assert fresh.process.wait(timeout=20) == 0
-        fresh.stop()
-    assert any("Handling signal: int" in line for line in fresh.log)
-    assert any("stopped" in line for line in fresh.log)
-
-
-def cached_lines(server: Server, fragment: str) -> int:
+def cached_lines(server: Client, fragment: str) -> int:
     time.sleep(0.1)  # the log is read by a thread
     return sum(1 for line in server.log if "(cached)" in line and fragment in line)
 
 
-def test_repeated_get_is_answered_from_the_cache(server: Server) -> None:
+def test_repeated_get_is_answered_from_the_cache(server: Client) -> None:
     query = "SELECT ?l WHERE { <https://w3id.org/skategraph/id/skater/oh-se-jong> rdfs:label ?l }"
-    # Each web process keeps its own cache; the module's server runs two, so of four identical
-    # requests at most two miss.
+    # Each web process keeps its own cache (a server may run several), so of four identical requests
+    # at most two miss.
     replies = [server.query(query) for _ in range(4)]
     assert {r.status for r in replies} == {200} and rows(replies[0].body) == [{"l": "Oh Se-jong"}]
     assert len({(r.body, r.header("ETag"), r.header("Content-Type")) for r in replies}) == 1
@@ -506,7 +375,7 @@ def test_repeated_get_is_answered_from_the_cache(server: Server) -> None:
     assert cached_lines(server, "oh-se-jong") == hits
 
 
-def test_the_cache_never_answers_for_an_older_store(server: Server) -> None:
+def test_the_cache_never_answers_for_an_older_store(server: Client) -> None:
     ask_query = "ASK { GRAPH <http://ex/cache-check> { ?s ?p ?o } }"
     assert server.query(ask_query).body.endswith(b"false}")
     assert server.query(ask_query).body.endswith(b"false}")  # now cached
@@ -516,8 +385,8 @@ def test_the_cache_never_answers_for_an_older_store(server: Server) -> None:
     assert server.query(ask_query).body.endswith(b"true}")
 
 
-def test_cache_can_be_turned_off(tmp_path: Path) -> None:
-    with seed_server(tmp_path, "--cache-mb", "0", token=None) as uncached:
+def test_cache_can_be_turned_off(tmp_path: Path, seed_dir: Path) -> None:
+    with seed_app(tmp_path, cache_mb=0, token=None, seed=seed_dir) as uncached:
         for _ in range(3):
             assert rows(uncached.query(COUNT).body) == [{"n": "60"}]
         time.sleep(0.1)

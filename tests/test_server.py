@@ -1,0 +1,151 @@
+"""What needs the server process itself: time limits that kill workers while others are answered,
+connections cut mid-stream, concurrent writers, a rebuild under load, and the first run and signals
+of `skategraph serve` (gunicorn, on 127.0.0.1)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from .conftest import SEED, build, shift_season
+from .server import Server, rows, seed_server, start_server
+
+COUNT = "SELECT (COUNT(*) AS ?n) WHERE { ?r a sg:Race }"
+EXPLOSIVE = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory, seed_dir: Path) -> Iterator[Server]:
+    with seed_server(tmp_path_factory.mktemp("web"), "--processes", "2", seed=seed_dir) as running:
+        yield running
+    assert any("stopped" in line for line in running.log)
+
+
+def test_runaway_query_is_stopped_while_others_are_answered(server: Server) -> None:
+    outcome: dict[str, object] = {}
+
+    def runaway() -> None:
+        started = time.monotonic()
+        outcome["reply"] = server.query(EXPLOSIVE, timeout="2")
+        outcome["seconds"] = time.monotonic() - started
+
+    thread = threading.Thread(target=runaway)
+    thread.start()
+    time.sleep(0.3)
+    small = [server.query(COUNT) for _ in range(5)]
+    thread.join()
+    assert all(r.status == 200 and rows(r.body) == [{"n": "60"}] for r in small)
+    reply = outcome["reply"]
+    assert reply.status == 503
+    assert json.loads(reply.body)["error"] == "query_timeout"
+    assert 2.0 <= outcome["seconds"] < 3.0
+    # The worker that ran it was killed: its CPU is free.
+    pids = [int(m.group(1)) for line in server.log if (m := re.search(r"pid (\d+)\): time limit", line))]
+    assert pids
+    time.sleep(0.2)
+    for pid in pids:
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
+
+
+def test_timeout_mid_stream_drops_the_connection(server: Server) -> None:
+    """A result that has started streaming is never ended as if it were complete."""
+    import http.client
+    from urllib.parse import urlencode
+
+    # Every solution makes a new triple, so output starts at once and never ends.
+    query = "CONSTRUCT { ?a ?b ?n } WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i BIND(STR(RAND()) AS ?n) }"
+    connection = http.client.HTTPConnection(server.host, server.port, timeout=30)
+    try:
+        path = "/sparql?" + urlencode({"query": query, "timeout": "2"})
+        connection.request("GET", path, headers={"Accept": "application/n-triples"})
+        response = connection.getresponse()
+        assert response.status == 200  # streaming had begun
+        with pytest.raises(http.client.IncompleteRead):
+            response.read()
+    finally:
+        connection.close()
+
+
+def test_large_results_stream(server: Server) -> None:
+    reply = server.query("CONSTRUCT WHERE { ?s ?p ?o }", accept="application/n-triples")
+    assert reply.header("Transfer-Encoding") == "chunked" and reply.header("Content-Length") is None
+    assert reply.body.count(b"\n") == json.loads(server.get("/health").body)["triples"]
+
+
+def test_updates_are_serialised(server: Server) -> None:
+    server.update("INSERT DATA { GRAPH <http://ex/c> { <http://ex/counter> <http://ex/n> 0 } }")
+    increment = ("DELETE { GRAPH <http://ex/c> { <http://ex/counter> <http://ex/n> ?n } } "
+                 "INSERT { GRAPH <http://ex/c> { <http://ex/counter> <http://ex/n> ?m } } "
+                 "WHERE { GRAPH <http://ex/c> { <http://ex/counter> <http://ex/n> ?n } BIND(?n + 1 AS ?m) }")  # fmt: skip
+    statuses: list[int] = []
+    threads = [threading.Thread(target=lambda: statuses.append(server.update(increment).status)) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert statuses == [204] * 8
+    value = rows(server.query("SELECT ?n WHERE { GRAPH <http://ex/c> { <http://ex/counter> <http://ex/n> ?n } }").body)
+    assert value == [{"n": "8"}]  # no increment lost
+
+
+def test_rebuild_is_picked_up_without_failures(server: Server, tmp_path: Path, seed_text: str) -> None:
+    later = tmp_path / "2003-04.txt"
+    later.write_text(shift_season(seed_text, 1), encoding="utf-8")
+    statuses: list[int] = []
+    stop = threading.Event()
+
+    def hammer() -> None:
+        while not stop.is_set():
+            statuses.append(server.query(COUNT).status)
+
+    thread = threading.Thread(target=hammer)
+    thread.start()
+    try:
+        build(server.store, SEED, later)
+        deadline = time.monotonic() + 10
+        while rows(server.query(COUNT).body) != [{"n": "120"}]:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+    finally:
+        stop.set()
+        thread.join()
+    assert statuses and set(statuses) == {200}
+
+
+def test_runaway_update_is_stopped_and_changes_nothing(server: Server) -> None:
+    before = server.query(COUNT).header("X-Skategraph-Build")
+    # An update's WHERE reads the store's own default graph (empty here), so the graphs are named.
+    explosive = ("INSERT { GRAPH <http://ex/boom> { ?a <http://ex/p> ?n } } WHERE { "
+                 "GRAPH ?g1 { ?a ?b ?c } GRAPH ?g2 { ?d ?e ?f } GRAPH ?g3 { ?g ?h ?i } BIND(RAND() AS ?n) }")  # fmt: skip
+    started = time.monotonic()
+    reply = server.update(explosive, timeout="2")
+    assert reply.status == 503 and json.loads(reply.body)["error"] == "query_timeout"
+    assert time.monotonic() - started < 3.5
+    assert server.query(COUNT).header("X-Skategraph-Build") == before
+    assert server.query("ASK { GRAPH <http://ex/boom> { ?s ?p ?o } }").body.endswith(b"false}")
+    # The lock was released: the next update goes through.
+    assert server.update("INSERT DATA { GRAPH <http://ex/after> { <http://ex/s> <http://ex/p> 1 } }").status == 204
+
+
+def test_serve_builds_on_first_run_and_stops_on_sigint(tmp_path: Path) -> None:
+    import signal
+
+    fresh = start_server(tmp_path / "new-store")
+    try:
+        assert any("building it first" in line for line in fresh.log)
+        assert rows(fresh.query(COUNT).body) == [{"n": "60"}]
+    finally:
+        fresh.process.send_signal(signal.SIGINT)
+        fresh.process.send_signal(signal.SIGTERM)  # a second signal during shutdown must not break it
+        assert fresh.process.wait(timeout=20) == 0
+        fresh.stop()
+    assert any("Handling signal: int" in line for line in fresh.log)
+    assert any("stopped" in line for line in fresh.log)
