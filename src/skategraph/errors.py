@@ -9,6 +9,7 @@
     ├── QueryFileError              500  saved query files are broken (every problem, file and line)
     ├── QueryError                  400  a query or update cannot be parsed or run (line, column)
     │   ├── BadParameter            400  a saved query's parameter value is wrong or missing
+    │   ├── BadReconciliationQuery  400  a reconciliation batch is not the JSON the API defines
     │   └── OutboundRefused         400  the request would fetch a URL not on the allow-list
     ├── UnsupportedMediaType        415  a request body in a media type we do not read
     ├── NotAcceptable               406  no format the client accepts fits the result
@@ -133,6 +134,10 @@ class QueryError(SkategraphError):
 
 class BadParameter(QueryError):
     """A saved query was given a parameter value it cannot use, or not given one it needs."""
+
+
+class BadReconciliationQuery(QueryError):
+    """A reconciliation batch that is not the JSON the API defines."""
 
 
 class OutboundRefused(QueryError):

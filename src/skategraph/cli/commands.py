@@ -15,11 +15,10 @@ import click
 import pyoxigraph as ox
 from tabulate import tabulate
 
-from skategraph.cli.options import allow_service_option, links_option, serve_options, store_option
+from skategraph.cli.options import allow_service_option, base_option, links_option, serve_options, store_option
 from skategraph.cli.output import cell, print_result
 from skategraph.engine.jobs import QueryJob, admit, evaluate
 from skategraph.errors import SkategraphError, StoreNotFound
-from skategraph.graph.ids import DEFAULT_BASE
 from skategraph.saved.catalogue import load_catalogue
 from skategraph.sparql import formats
 from skategraph.store.build import BuildSummary, build_from_files
@@ -33,13 +32,7 @@ from skategraph.web.settings import Settings
 @click.command()
 @click.argument("articles", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @store_option
-@click.option(
-    "--base",
-    envvar="SKATEGRAPH_BASE",
-    default=DEFAULT_BASE,
-    show_default=True,
-    help="Base IRI the resources are minted under ($SKATEGRAPH_BASE).",
-)
+@base_option("Base IRI the resources are minted under ($SKATEGRAPH_BASE).")
 @click.option("--no-validate", is_flag=True, help="Skip the SHACL check before the new store is swapped in.")
 @links_option
 def build(articles: tuple[Path, ...], store_path: Path, base: str, no_validate: bool, links_dir: Path) -> None:
@@ -209,8 +202,7 @@ def stats(store_path: Path, as_json: bool) -> None:
 @store_option
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True, help="Port (0: any free port).")
-@click.option("--base", envvar="SKATEGRAPH_BASE", default=DEFAULT_BASE, show_default=True,
-              help="Base IRI for a first build, if there is no store yet.")  # fmt: skip
+@base_option("Base IRI for a first build, if there is no store yet ($SKATEGRAPH_BASE).")
 @click.option("--processes", type=click.IntRange(1), envvar="SKATEGRAPH_PROCESSES",
               help="Web server processes, each with its own query workers (default: one per core).")  # fmt: skip
 @links_option

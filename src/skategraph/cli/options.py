@@ -16,6 +16,7 @@ import click
 import platformdirs
 
 from skategraph import resources
+from skategraph.graph.ids import DEFAULT_BASE
 from skategraph.web.settings import SERVE_OPTIONS, Settings
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -41,6 +42,11 @@ def store_option(command: F) -> F:
         show_default="$SKATEGRAPH_STORE, else a per-user data directory",
         help="The store directory.",
     )(command)
+
+
+def base_option(help_text: str) -> Callable[[F], F]:
+    """--base, for the commands that build: what it means there is the command's to say."""
+    return click.option("--base", envvar="SKATEGRAPH_BASE", default=DEFAULT_BASE, show_default=True, help=help_text)
 
 
 def links_option(command: F) -> F:

@@ -18,17 +18,13 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, render_template, request, url_for
 
 from skategraph import __version__
-from skategraph.errors import QueryError, UnknownResource
+from skategraph.errors import BadReconciliationQuery, UnknownResource
 from skategraph.graph.vocab import SG
 from skategraph.linking.reconcile import PROPERTIES, TYPES, Entity
 from skategraph.web.pages import local
 from skategraph.web.service import get_service
 
 blueprint = Blueprint("reconcile", __name__, template_folder="templates")
-
-
-class BadReconciliationQuery(QueryError):
-    """A reconciliation batch that is not the JSON the API defines."""
 
 
 @blueprint.route("/reconcile", methods=["GET", "POST"])
