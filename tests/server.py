@@ -64,6 +64,11 @@ class Client:
         headers: dict[str, str] | None = None,
         timeout: float = 60,
     ) -> Reply:
+        """One request; no header is added that the test did not ask for."""
+        payload = body.encode("utf-8") if isinstance(body, str) else body
+        return self.exchange(method, path, payload, headers or {}, timeout)
+
+    def exchange(self, method: str, path: str, body: bytes | None, headers: dict[str, str], timeout: float) -> Reply:
         raise NotImplementedError
 
     def get(self, path: str, params: dict[str, str] | list[tuple[str, str]] | None = None, **headers: str) -> Reply:
@@ -101,19 +106,11 @@ class Server(Client):
     def port(self) -> int:
         return int(self.url.rsplit(":", 1)[1])
 
-    def request(
-        self,
-        method: str,
-        path: str,
-        body: bytes | str | None = None,
-        headers: dict[str, str] | None = None,
-        timeout: float = 60,
-    ) -> Reply:
-        """One request on a fresh connection; no header is added that the test did not ask for."""
+    def exchange(self, method: str, path: str, body: bytes | None, headers: dict[str, str], timeout: float) -> Reply:
+        """On a fresh connection."""
         connection = http.client.HTTPConnection(self.host, self.port, timeout=timeout)
         try:
-            payload = body.encode("utf-8") if isinstance(body, str) else body
-            connection.request(method, path, body=payload, headers=headers or {})
+            connection.request(method, path, body=body, headers=headers)
             response = connection.getresponse()
             return Reply(response.status, response.headers, response.read())
         finally:
@@ -217,18 +214,8 @@ class App(Client):
     url: str = "http://127.0.0.1"
     log: list[str] = field(default_factory=list)
 
-    def request(
-        self,
-        method: str,
-        path: str,
-        body: bytes | str | None = None,
-        headers: dict[str, str] | None = None,
-        timeout: float = 60,
-    ) -> Reply:
-        payload = body.encode("utf-8") if isinstance(body, str) else body
-        response = self.app.test_client().open(
-            path, method=method, data=payload, headers=headers or {}, base_url=self.url
-        )
+    def exchange(self, method: str, path: str, body: bytes | None, headers: dict[str, str], timeout: float) -> Reply:
+        response = self.app.test_client().open(path, method=method, data=body, headers=headers, base_url=self.url)
         try:
             message = http.client.HTTPMessage()
             for name, value in response.headers.items():
