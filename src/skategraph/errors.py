@@ -2,6 +2,7 @@
 
     SkategraphError                 500  something asked for could not be done; the message says why
     ├── SourceError                 422  a season article is not in a layout we read (file, line)
+    │   └── SourceErrors            422  several such problems, in one or more articles, all listed
     ├── LinkFileError               422  a link file is not the TSV it should be
     ├── BuildError                  500  a build could not complete; the store in place is untouched
     ├── StoreNotFound               503  no store (or one too old) at the path given
@@ -70,6 +71,27 @@ class SourceError(SkategraphError):
         self.line = line
         self.message = message
         super().__init__(f"{source}, line {line}: {message}")
+
+
+class SourceErrors(SourceError):
+    """Every problem found in one or more season articles, each with its file and line; the first
+    is the error's own `source`, `line` and `message`."""
+
+    def __init__(self, problems: Sequence[SourceError]) -> None:
+        self.problems = sorted(problems, key=lambda p: (p.source, p.line))
+        first = self.problems[0]
+        super().__init__(first.source, first.line, first.message)
+        if len(self.problems) > 1:
+            listed = "\n  ".join(str(SourceError(p.source, p.line, p.message)) for p in self.problems)
+            self.args = (f"{len(self.problems)} problems in the season articles:\n  {listed}",)
+
+    @staticmethod
+    def of(problems: Sequence[SourceError]) -> SourceError:
+        """One problem as itself, several as one `SourceErrors`."""
+        flat = [
+            p for problem in problems for p in (problem.problems if isinstance(problem, SourceErrors) else [problem])
+        ]
+        return flat[0] if len(flat) == 1 else SourceErrors(flat)
 
 
 class LinkFileError(SkategraphError):

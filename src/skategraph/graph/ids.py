@@ -6,8 +6,8 @@ Rules (issue 2), each tested in `tests/test_ids.py`:
 - the disambiguator the source writes is kept: `Yang Yang (A)` is `yang-yang-a`, never `yang-yang`;
 - nations are keyed by IOC code (`id/nation/GER`); a relay team is a nation in one category.
 
-The folding is written here rather than taken from a transliteration library on purpose: IRIs must
-not change when a dependency updates its tables.
+Names are folded by `skategraph.source.folding`, written there rather than taken from a transliteration
+library on purpose: IRIs must not change when a dependency updates its tables.
 """
 
 from __future__ import annotations
@@ -20,23 +20,13 @@ from pyoxigraph import NamedNode
 
 from skategraph.errors import SkategraphError
 from skategraph.graph.vocab import ONTOLOGY_IRI
+from skategraph.source.folding import fold
 from skategraph.source.records import Category
 
 DEFAULT_BASE = "https://w3id.org/skategraph/"
 
-# Letters NFKD does not decompose into ASCII.
-_EXTRA_FOLDS = str.maketrans(
-    {"ø": "o", "Ø": "O", "æ": "ae", "Æ": "AE", "œ": "oe", "Œ": "OE", "ß": "ss", "đ": "d", "Đ": "D",
-     "ł": "l", "Ł": "L", "þ": "th", "Þ": "Th", "ð": "d", "Ð": "D", "ı": "i"}
-)  # fmt: skip
 _NOT_SLUG = re.compile(r"[^a-z0-9]+")
 _NOT_WORD = re.compile(r"[\W_]+")
-
-
-def fold(text: str) -> str:
-    """`Amélie Goulet-Nadon` -> `Amelie Goulet-Nadon`: accents and ligatures folded to ASCII."""
-    decomposed = unicodedata.normalize("NFKD", text.translate(_EXTRA_FOLDS))
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
 def slug(text: str) -> str:

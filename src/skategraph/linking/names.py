@@ -9,7 +9,7 @@ import re
 import unicodedata
 from collections.abc import Sequence
 
-from skategraph.graph.ids import fold
+from skategraph.source.folding import fold
 
 _DISAMBIGUATOR = re.compile(r"\s*\([^)]*\)\s*$")
 

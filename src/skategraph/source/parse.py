@@ -1,20 +1,25 @@
-"""Parse a season article in the Wikipedia table layout into records.
+"""Parse a season article in the text layout of the stored Wikipedia pages into records.
 
-Pure: text in, frozen dataclasses out. No files, no store, no RDF. Every error is a `SourceError`
-naming the source and the line, and saying what was expected there.
+Pure: text in, frozen dataclasses out. No files, no store, no RDF. The whole article is read, and
+every problem is reported in one go: errors (structure that cannot be interpreted) as a
+`SourceError` naming the line and what was expected there (`SourceErrors` when there are several),
+warnings (what the source lacks: a missing place, an empty podium, a mark that is not a competitor, a
+section that is not read) on the article, each with its line. Nothing is skipped silently.
 
-The layout (see `data/2002-03_ISU_Short_Track_Speed_Skating_World_Cup.txt`):
+The layouts the real articles use (the seed is `data/2002-03_ISU_Short_Track_Speed_Skating_World_Cup.txt`;
+`tests/fixtures/seasons/` has the others):
 
     = 2002–03 ISU Short Track Speed Skating World Cup =      title, holds the season
-    Infobox / - Dates: ... / - Prev: ... / - Next: ...         infobox
-    ==Calendar== / === Men === / ====Korea====                 a stage table per category
-    | Date | Place | Distance | Winner | Second | Third |
+    Infobox / - Dates: ... / - Prev: ... / - Next: ...         infobox (optional; other keys ignored)
+    ==Calendar== / === Men === / ====Korea====                 the category above the stage tables,
+    == Men == / === Calendar ===, ==Men== / ===Events===       or below them, or one table for all
+    | Date | Place | Distance | Winner | Second | Third |       tables are read by their header row
     ==Overall standings== / ===Men===                          one table per category
     | Distance | Winner | Second | Third |
+    | Stage | Location | Date |                                a list of the season's stages
 
-Quirks the real source has, handled here on purpose: headings spaced both ways (`=== Men ===`,
-`===Women===`); relay podiums naming a nation (`CAN Canada`), told apart by the distance column, not
-the name; three-letter codes that are IOC codes (GER), not ISO codes (DEU).
+Tables are read by their header row (`tables.py`), cells by their form (`cells.py`), and rows are
+grouped into stages by `stages.py`.
 """
 
 from __future__ import annotations
@@ -23,101 +28,114 @@ import datetime
 import hashlib
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from skategraph.errors import SourceError
-from skategraph.source.nations import Nation, bundled_nations, unknown_code_hint
-from skategraph.source.records import (
-    Article,
-    Category,
-    Classification,
-    Entrant,
-    Placing,
-    Race,
-    SeasonLink,
-    Stage,
-)
-
-CALENDAR_COLUMNS = ("Date", "Place", "Distance", "Winner", "Second", "Third")
-STANDINGS_COLUMNS = ("Distance", "Winner", "Second", "Third")
+from skategraph.errors import SourceError, SourceErrors
+from skategraph.source import cells
+from skategraph.source.nations import Nation, bundled_nations
+from skategraph.source.records import Article, Category, SeasonLink, SourceWarning
+from skategraph.source.tables import Context, TableReader
+from skategraph.source.venues import Venues, bundled_venues
 
 _HEADING = re.compile(r"^(=+)\s*(.*?)\s*(=+)\s*$")
 _INFOBOX_ITEM = re.compile(r"^-\s*([^:]+?)\s*:\s*(.*?)\s*$")
 _SEASON = re.compile(r"(\d{4})\s*[–-]\s*(\d{2}|\d{4})\b")
-_DATE = re.compile(r"^(\d{1,2})\s+([A-Za-z]+)\s+(\d{4})$")
-_DISTANCE = re.compile(r"^(\d+)\s*m(\s+relay)?$", re.IGNORECASE)
-_CODED = re.compile(r"^([A-Z]{3})\s+(\S.*)$")
-# English month names, spelled out here rather than read from `calendar`, whose names follow the locale.
-_MONTH_NAMES = ("january", "february", "march", "april", "may", "june",
-                "july", "august", "september", "october", "november", "december")  # fmt: skip
-_MONTHS = {name: number for number, name in enumerate(_MONTH_NAMES, start=1)}
-_CATEGORIES = {"men": Category.MEN, "men's": Category.MEN, "women": Category.WOMEN, "women's": Category.WOMEN}
-_SECTIONS = {"calendar": "calendar", "overall standings": "standings", "standings": "standings"}
-# Two tables for the same venue whose dates lie this close are one stage (the men's and women's
-# halves of one meeting).
-_SAME_MEETING = datetime.timedelta(days=3)
+_YEARS = re.compile(r"^(\d{4})\s*[–-]\s*(\d{2}|\d{4})$")
+CATEGORIES = {"men": Category.MEN, "men's": Category.MEN, "women": Category.WOMEN, "women's": Category.WOMEN,
+              "ladies": Category.WOMEN, "ladies'": Category.WOMEN, "mixed": Category.MIXED,
+              "mixed relay": Category.MIXED, "mixed gender relay": Category.MIXED}  # fmt: skip
+SECTIONS = {"calendar": "calendar", "events": "calendar", "results": "calendar", "world cup calendar": "calendar",
+            "overall standings": "standings", "standings": "standings", "world cup standings": "standings",
+            "final standings": "standings"}  # fmt: skip
+# Sections that hold nothing for the graph, passed over on purpose (no warning).
+IGNORED = {"see also", "references", "external links", "notes", "footnotes", "sources"}
+LINK_KEYS = {"prev": "prev", "previous": "prev", "next": "next"}
 
 
-def parse_article(text: str, *, source: str = "<article>", nations: Mapping[str, Nation] | None = None) -> Article:
-    """Parse one season article. Raises `SourceError` naming the line on anything unexpected."""
-    return _Parser(source, dict(nations if nations is not None else bundled_nations())).run(text)
+def parse_article(
+    text: str,
+    *,
+    source: str = "<article>",
+    nations: Mapping[str, Nation] | None = None,
+    venues: Venues | None = None,
+) -> Article:
+    """Parse one season article. Raises `SourceError` (or `SourceErrors`) naming every line it could
+    not read; the warnings are on the article."""
+    known = dict(nations if nations is not None else bundled_nations())
+    return _Parser(source, known, venues or bundled_venues()).run(text)
 
 
 @dataclass
-class _StageTable:
-    category: Category
-    heading: str
+class _Heading:
+    level: int
+    name: str
+    kind: str  # category, calendar, standings, stage, ignored, unknown, broken
     line: int
-    venue: str | None = None
-    nation: str | None = None
-    races: list[Race] = field(default_factory=list)
+    category: Category | None = None
+    days: tuple[datetime.date, datetime.date] | None = None
 
 
 class _Parser:
-    def __init__(self, source: str, nations: dict[str, Nation]) -> None:
+    def __init__(self, source: str, nations: dict[str, Nation], venues: Venues) -> None:
         self.source = source
-        self.nations = nations
         self.title: str | None = None
         self.season: str | None = None
         self.start: datetime.date | None = None
         self.end: datetime.date | None = None
+        self.dates_line = 0
         self.links: dict[str, SeasonLink] = {}
-        self.tables: list[_StageTable] = []
-        self.classifications: list[Classification] = []
-        # Where we are in the article.
-        self.section: str | None = None
-        self.category: Category | None = None
-        self.stage: _StageTable | None = None
+        self.errors: list[SourceError] = []
+        self.warnings: list[SourceWarning] = []
+        self.headings: list[_Heading] = []
         self.in_infobox = False
-        self.in_table = False
+        self.tables = TableReader(source, nations, venues, self.errors.append, self.warn)
 
     def fail(self, line: int, message: str) -> SourceError:
         return SourceError(self.source, line, message)
 
+    def warn(self, line: int, message: str) -> None:
+        self.warnings.append(SourceWarning(self.source, line, message))
+
     def run(self, text: str) -> Article:
         for number, raw in enumerate(text.splitlines(), start=1):
-            self.line(number, raw.strip())
+            try:
+                self.line(number, raw.strip())
+            except SourceError as error:
+                self.errors.append(error)
+                if self.season is None:
+                    break  # without its title's season, no date in the article can be read
         if self.title is None or self.season is None:
-            raise self.fail(1, "expected a title line like '= 2002–03 ISU Short Track Speed Skating World Cup ='")
-        self.check_dates()
+            if not self.errors:
+                self.errors.append(
+                    self.fail(1, "expected a title line like '= 2002–03 ISU Short Track Speed Skating World Cup ='")
+                )
+            raise SourceErrors.of(self.errors)
+        stages, classifications = self.tables.finish()
+        self.check_dates(stages)
+        if self.errors:
+            raise SourceErrors.of(self.errors)
+        start, end = self.start, self.end
+        if (start is None or end is None) and stages:
+            start, end = min(s.start for s in stages), max(s.end for s in stages)
         return Article(
             source=self.source,
             sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
             title=self.title,
             season=self.season,
-            start=self.start,
-            end=self.end,
+            start=start,
+            end=end,
             previous=self.links.get("prev"),
             next=self.links.get("next"),
-            stages=self.merge_stages(),
-            classifications=tuple(self.classifications),
+            stages=stages,
+            classifications=classifications,
+            warnings=tuple(sorted(self.warnings + self.tables.warnings_late, key=lambda w: w.line)),
         )
 
     # -- line dispatch -------------------------------------------------------------------------
 
     def line(self, number: int, line: str) -> None:
         if not line.startswith("|"):
-            self.in_table = False
+            self.tables.end()
         if not line:
             self.in_infobox = False
             return
@@ -131,10 +149,8 @@ class _Parser:
         elif self.in_infobox and (item := _INFOBOX_ITEM.match(line)):
             self.read_infobox(number, item.group(1).casefold(), item.group(2))
         elif line.startswith("|"):
-            header = not self.in_table
-            self.in_table = True
-            self.read_row(number, line, header)
-        # Anything else is prose, lists or sections we do not read.
+            self.tables.row(number, line, self.context())
+        # Anything else is prose or lists, which hold nothing for the graph.
 
     def read_title(self, number: int, line: str) -> None:
         heading = _HEADING.match(line)
@@ -145,6 +161,7 @@ class _Parser:
             )
         self.title = heading.group(2)
         self.season = self.season_key(number, self.title)
+        self.tables.season = cells.Season(int(self.season[:4]))
 
     def season_key(self, number: int, text: str) -> str:
         found = _SEASON.search(text)
@@ -155,201 +172,94 @@ class _Parser:
             raise self.fail(number, f"a season spans two consecutive years; {found.group(0)!r} does not")
         return f"{first}-{second:02d}"
 
+    # -- headings ------------------------------------------------------------------------------
+
     def read_heading(self, number: int, level: int, closing: int, name: str) -> None:
         if level != closing:
             raise self.fail(number, f"a heading opens with {level} '=' and closes with {closing}")
-        key = name.casefold()
-        if level == 2:
-            self.section = _SECTIONS.get(key)
-            self.category = None
-            self.stage = None
-        elif level == 3 and self.section is not None:
-            if key not in _CATEGORIES:
-                raise self.fail(number, f"expected a 'Men' or 'Women' heading under this section, found {name!r}")
-            self.category = _CATEGORIES[key]
-            self.stage = None
-        elif level == 4 and self.section == "calendar":
-            if self.category is None:
-                raise self.fail(number, "a stage heading must come under a 'Men' or 'Women' heading")
-            self.stage = _StageTable(self.category, name, number)
-            self.tables.append(self.stage)
+        while self.headings and self.headings[-1].level >= level:
+            self.headings.pop()
+        key = " ".join(name.casefold().split())
+        kinds = {h.kind for h in self.headings}
+        section = next((h.kind for h in reversed(self.headings) if h.kind in ("calendar", "standings")), None)
+        category = any(h.kind == "category" for h in self.headings)
+        heading = _Heading(level, name, "unknown", number)
+        if kinds & {"ignored", "unknown", "broken"}:
+            heading.kind = "ignored"  # below a section we do not read: said once, at its heading
+        elif key in CATEGORIES:
+            heading.kind, heading.category = "category", CATEGORIES[key]
+        elif key in SECTIONS:
+            heading.kind = SECTIONS[key]
+        elif key in IGNORED:
+            heading.kind = "ignored"
+        elif section is not None and not category:
+            heading.kind = "broken"
+            self.headings.append(heading)
+            raise self.fail(
+                number, f"expected a 'Men', 'Women', 'Ladies' or 'Mixed' heading under this section, found {name!r}"
+            )
+        elif category and section != "standings":
+            heading.kind = "stage"
+            assert self.tables.season is not None
+            try:
+                heading.name, heading.days = cells.range_at_end(name, self.tables.season)
+            except ValueError as error:
+                self.headings.append(heading)
+                raise self.fail(number, str(error)) from None
+        else:
+            self.warn(number, f"the section {name!r} is not read: skategraph reads calendars, results and standings")
+        self.headings.append(heading)
+
+    def context(self) -> Context:
+        skip = next((h for h in self.headings if h.kind in ("ignored", "unknown", "broken")), None)
+        section = next((h.kind for h in reversed(self.headings) if h.kind in ("calendar", "standings")), None)
+        category = next((h.category for h in reversed(self.headings) if h.kind == "category"), None)
+        stage = next((h for h in reversed(self.headings) if h.kind == "stage"), None)
+        return Context(
+            skip=skip is not None,
+            section=section,
+            category=category,
+            stage=(stage.name, stage.line, stage.days) if stage else None,
+        )
+
+    # -- infobox -------------------------------------------------------------------------------
 
     def read_infobox(self, number: int, key: str, value: str) -> None:
         if key == "dates":
-            parts = re.split(r"\s+[–-]\s+", value)
-            if len(parts) != 2:
-                raise self.fail(
-                    number, f"expected season dates like '18 October 2002 – 16 February 2003', found {value!r}"
-                )
-            self.start, self.end = (self.date(number, part) for part in parts)
-            if self.end < self.start:
-                raise self.fail(number, "the season ends before it starts")
-        elif key in ("prev", "next"):
-            self.links[key] = SeasonLink(self.season_key(number, value), value, number)
-        # Other infobox keys (Event, Champions, ...) are descriptive; we do not model them yet.
+            self.read_dates(number, value)
+        elif key in LINK_KEYS:
+            self.links[LINK_KEYS[key]] = SeasonLink(self.season_key(number, value), value.rstrip(" ,"), number)
+        # Other infobox keys (Event, Champions, Menseason, ...) describe; nothing of ours stands on them.
 
-    # -- tables --------------------------------------------------------------------------------
-
-    def read_row(self, number: int, line: str, header: bool) -> None:
-        if self.section is None:
-            return  # a table in a section we do not read
-        if self.category is None:
-            raise self.fail(number, "a table must come under a 'Men' or 'Women' heading")
-        columns = CALENDAR_COLUMNS if self.section == "calendar" else STANDINGS_COLUMNS
-        cells = self.cells(number, line, columns)
-        if header:
-            if [c.casefold() for c in cells] != [c.casefold() for c in columns]:
-                raise self.fail(number, f"expected the table header | {' | '.join(columns)} |, found {line!r}")
+    def read_dates(self, number: int, value: str) -> None:
+        years = _YEARS.match(value.strip())
+        if years:  # `2011–2012`, `2014–15`: the season's days come from its races
+            if self.season_key(number, value) != self.season:
+                raise self.fail(number, f"the infobox's years {value!r} are not the season {self.season}")
             return
-        if self.section == "calendar":
-            self.read_race(number, cells)
-        else:
-            self.read_standing(number, cells)
-
-    def cells(self, number: int, line: str, columns: tuple[str, ...]) -> list[str]:
-        if len(line) < 2 or not line.endswith("|"):
-            raise self.fail(number, "a table row must start and end with '|'")
-        cells = [cell.strip() for cell in line[1:-1].split("|")]
-        if len(cells) != len(columns):
-            raise self.fail(number, f"expected {len(columns)} cells ({' | '.join(columns)}), found {len(cells)}")
-        return cells
-
-    def read_race(self, number: int, cells: list[str]) -> None:
-        if self.stage is None:
-            raise self.fail(number, "a calendar table must come under a stage heading like '====Korea===='")
-        date_text, place, distance_text, *podium = cells
-        date = self.date(number, date_text)
-        nation, venue = self.coded(number, place, "Place", "KOR Chuncheon")
-        if self.stage.venue is None:
-            self.stage.venue, self.stage.nation = venue, nation
-        elif (venue, nation) != (self.stage.venue, self.stage.nation):
-            raise self.fail(
-                number,
-                "every race of a stage is at one place: "
-                f"expected {self.stage.nation} {self.stage.venue}, found {place!r}",
-            )
-        distance, relay = self.distance(number, distance_text, overall=False)
-        assert distance is not None
-        assert self.category is not None
-        places = self.podium(number, podium, relay, CALENDAR_COLUMNS[3:], allow_empty=True)
-        self.stage.races.append(Race(self.category, date, distance, relay, places, number))
-
-    def read_standing(self, number: int, cells: list[str]) -> None:
-        distance_text, *podium = cells
-        distance, relay = self.distance(number, distance_text, overall=True)
-        assert self.category is not None
-        for earlier in self.classifications:
-            if (earlier.category, earlier.distance, earlier.relay) == (self.category, distance, relay):
-                raise self.fail(number, f"the {distance_text} standings are given twice (also line {earlier.line})")
-        places = self.podium(number, podium, relay, STANDINGS_COLUMNS[1:], allow_empty=False)
-        self.classifications.append(Classification(self.category, distance, relay, places, number))
-
-    def podium(
-        self, number: int, cells: list[str], relay: bool, columns: tuple[str, ...], *, allow_empty: bool
-    ) -> tuple[Placing, ...]:
-        if allow_empty and not any(cells):
-            return ()  # a race on the calendar that has not been skated yet
-        return tuple(
-            Placing(rank, self.entrant(number, cell, relay, column))
-            for rank, (cell, column) in enumerate(zip(cells, columns, strict=True), start=1)
-        )
-
-    # -- cells ---------------------------------------------------------------------------------
-
-    def entrant(self, number: int, cell: str, relay: bool, column: str) -> Entrant:
-        example = "CAN Canada" if relay else "KOR Ahn Hyun-soo"
-        code, name = self.coded(number, cell, column, example)
-        nation = self.nations[code]
-        if relay and not nation.answers_to(name):
-            raise self.fail(
-                number,
-                "a relay podium names a nation's team: "
-                f"expected '{code} {nation.name}' in the {column} column, found {cell!r}",
-            )
-        if not relay and nation.answers_to(name):
-            raise self.fail(
-                number,
-                f"{cell!r} in the {column} column names a nation, but the distance column says this is not a relay",
-            )
-        return Entrant(code, name, relay, number)
-
-    def coded(self, number: int, cell: str, column: str, example: str) -> tuple[str, str]:
-        found = _CODED.match(cell)
-        if not found:
-            raise self.fail(
-                number, f"expected a nation code and a name in the {column} column, like {example!r}, found {cell!r}"
-            )
-        code, name = found.group(1), found.group(2).strip()
-        if code not in self.nations:
-            raise self.fail(number, unknown_code_hint(code, self.nations))
-        return code, name
-
-    def date(self, number: int, text: str) -> datetime.date:
-        found = _DATE.match(text.strip())
-        month = _MONTHS.get(found.group(2).casefold()) if found else None
-        if not found or month is None:
-            raise self.fail(number, f"expected a date like '18 October 2002', found {text!r}")
+        parts = re.split(r"\s+[–-]\s+", value)
+        if len(parts) != 2:
+            raise self.fail(number, f"expected season dates like '18 October 2002 – 16 February 2003', found {value!r}")
+        assert self.tables.season is not None
         try:
-            return datetime.date(int(found.group(3)), month, int(found.group(1)))
-        except ValueError:
-            raise self.fail(number, f"the date {text!r} does not exist") from None
-
-    def distance(self, number: int, text: str, *, overall: bool) -> tuple[int | None, bool]:
-        if overall and text.casefold() == "overall":
-            return None, False
-        found = _DISTANCE.match(text)
-        if not found or int(found.group(1)) == 0:
-            expected = "'500m', '5000m relay' or 'Overall'" if overall else "'500m' or '5000m relay'"
-            raise self.fail(number, f"expected a distance like {expected}, found {text!r}")
-        return int(found.group(1)), found.group(2) is not None
+            self.start, self.end = (cells.date(part, self.tables.season) for part in parts)
+        except ValueError as error:
+            raise self.fail(number, str(error)) from None
+        if self.end < self.start:
+            raise self.fail(number, "the season ends before it starts")
+        self.dates_line = number
 
     # -- whole-article checks ------------------------------------------------------------------
 
-    def check_dates(self) -> None:
+    def check_dates(self, stages: tuple[object, ...]) -> None:
         if self.start is None or self.end is None:
             return
-        for table in self.tables:
-            for race in table.races:
-                if not self.start <= race.date <= self.end:
-                    raise self.fail(
+        for race in self.tables.races():
+            if race.date is not None and not self.start <= race.date <= self.end:
+                self.errors.append(
+                    self.fail(
                         race.line,
                         f"the race date {race.date:%d %B %Y} is outside the season "
                         f"({self.start:%d %B %Y} – {self.end:%d %B %Y})",
                     )
-
-    def merge_stages(self) -> tuple[Stage, ...]:
-        """Join the men's and women's tables of each meeting into one stage, and refuse repeats."""
-        groups: list[list[_StageTable]] = []
-        for table in self.tables:
-            if not table.races:
-                continue  # a stage heading with no results yet
-            for group in groups:
-                first = group[0]
-                if (first.venue, first.nation) == (table.venue, table.nation) and _near(first, table):
-                    group.append(table)
-                    break
-            else:
-                groups.append([table])
-        stages = []
-        for group in groups:
-            seen: dict[tuple[Category, int, bool], Race] = {}
-            for race in (race for table in group for race in table.races):
-                key = (race.category, race.distance, race.relay)
-                if key in seen:
-                    raise self.fail(
-                        race.line,
-                        f"the same race twice: {race.category.label} {race.event} at {group[0].venue} "
-                        f"is also on line {seen[key].line}",
-                    )
-                seen[key] = race
-            venue, nation = group[0].venue, group[0].nation
-            assert venue is not None and nation is not None
-            races = tuple(race for table in group for race in table.races)
-            stages.append(Stage(venue, nation, group[0].heading, races, group[0].line))
-        return tuple(sorted(stages, key=lambda stage: (stage.start, stage.line)))
-
-
-def _near(a: _StageTable, b: _StageTable) -> bool:
-    a_dates = [race.date for race in a.races]
-    b_dates = [race.date for race in b.races]
-    return min(b_dates) - max(a_dates) <= _SAME_MEETING and min(a_dates) - max(b_dates) <= _SAME_MEETING
+                )

@@ -13,20 +13,40 @@ from dataclasses import dataclass
 class Category(enum.Enum):
     MEN = "men"
     WOMEN = "women"
+    MIXED = "mixed"  # mixed-gender relays
 
     @property
     def label(self) -> str:
-        return "Men" if self is Category.MEN else "Women"
+        return self.value.capitalize()
+
+
+@dataclass(frozen=True)
+class SourceWarning:
+    """Something the source lacks or says oddly, loaded as far as it goes and reported (file, line)."""
+
+    source: str
+    line: int
+    message: str
+
+    def text(self) -> str:
+        return f"{self.source}, line {self.line}: {self.message}"
 
 
 @dataclass(frozen=True)
 class Entrant:
-    """One podium cell: `KOR Ahn Hyun-soo` (a skater) or `CAN Canada` (a relay team)."""
+    """One podium cell: `KOR Ahn Hyun-soo` (a skater) or `CAN Canada` (a relay team).
+
+    A relay cell may name the team's skaters (`RUS Semion Elistratov Dmitry Migunov ...`): `members`
+    are the names the article knows from its other races, `unsplit` what could not be split into
+    names, kept as written.
+    """
 
     nation: str  # IOC code
-    name: str  # as written in the source
+    name: str  # as written in the source; for a team, the nation's name
     is_team: bool
     line: int
+    members: tuple[str, ...] = ()
+    unsplit: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -37,38 +57,52 @@ class Placing:
 
 @dataclass(frozen=True)
 class Race:
-    """One final: a row of a stage table."""
+    """One final: a row of a stage table (or half of one, where a row holds two races)."""
 
     category: Category
-    date: datetime.date
+    date: datetime.date | None  # None when the source gives only the stage's days (`21-23 September`)
     distance: int  # metres
     relay: bool
     podium: tuple[Placing, ...]  # empty for a race that is scheduled but not yet skated
     line: int
+    number: int | None = None  # 1, 2 for the second race of one distance at a stage: `1500m (2)`
 
     @property
     def event(self) -> str:
-        """The event name used in labels and IRIs: `1500m`, `5000m relay`."""
-        return f"{self.distance}m relay" if self.relay else f"{self.distance}m"
+        """The event name used in labels and IRIs: `1500m`, `5000m relay`, `1500m (2)`."""
+        name = f"{self.distance}m relay" if self.relay else f"{self.distance}m"
+        return name if self.number is None else f"{name} ({self.number})"
 
 
 @dataclass(frozen=True)
 class Stage:
-    """One World Cup meeting at a venue; the men's and women's tables of it merged."""
+    """One World Cup meeting at a venue; the men's and women's tables of it merged.
+
+    The venue is the host city, whatever form the source names it in; the arena is kept when the
+    source names one. A stage's days are the ones the source gives for the meeting (a heading, a
+    date range, a list of stages), else those of its races.
+    """
 
     venue: str  # the city as written
     nation: str  # IOC code of the host nation
-    heading: str  # the section heading, usually the host country
+    heading: str  # the section heading: the host country or city, or "" for one table per season
     races: tuple[Race, ...]
     line: int
+    arena: str | None = None
+    days: tuple[datetime.date, datetime.date] | None = None  # the meeting's first and last day
+    number: int | None = None  # as the article numbers its stages
 
     @property
     def start(self) -> datetime.date:
-        return min(race.date for race in self.races)
+        if self.days is not None:
+            return self.days[0]
+        return min(race.date for race in self.races if race.date is not None)
 
     @property
     def end(self) -> datetime.date:
-        return max(race.date for race in self.races)
+        if self.days is not None:
+            return self.days[1]
+        return max(race.date for race in self.races if race.date is not None)
 
 
 @dataclass(frozen=True)
@@ -105,12 +139,13 @@ class Article:
     sha256: str  # of the article text, UTF-8 encoded
     title: str
     season: str  # `2002-03`
-    start: datetime.date | None
+    start: datetime.date | None  # the infobox's dates, else the first and last day of its stages
     end: datetime.date | None
     previous: SeasonLink | None
     next: SeasonLink | None
     stages: tuple[Stage, ...]
     classifications: tuple[Classification, ...]
+    warnings: tuple[SourceWarning, ...] = ()
 
     @property
     def races(self) -> tuple[Race, ...]:
