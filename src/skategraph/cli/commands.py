@@ -34,22 +34,49 @@ from skategraph.web.settings import Settings
 @store_option
 @base_option("Base IRI the resources are minted under ($SKATEGRAPH_BASE).")
 @click.option("--no-validate", is_flag=True, help="Skip the SHACL check before the new store is swapped in.")
+@click.option("--strict", is_flag=True, help="Fail the build on warnings too (a missing place, an empty podium...).")
+@click.option("--skip-invalid", is_flag=True,
+              help="Build the articles that parse and report the others as skipped, instead of failing.")  # fmt: skip
 @links_option
-def build(articles: tuple[Path, ...], store_path: Path, base: str, no_validate: bool, links_dir: Path) -> None:
+def build(
+    articles: tuple[Path, ...],
+    store_path: Path,
+    base: str,
+    no_validate: bool,
+    strict: bool,
+    skip_invalid: bool,
+    links_dir: Path,
+) -> None:
     """Build the graph from season ARTICLES (default: the bundled seasons).
 
     The new store is written beside the old one and swapped in only when it is complete and valid;
-    if anything fails, the store in place is untouched and keeps answering.
+    if anything fails, the store in place is untouched and keeps answering. Every article is read to
+    its end and every problem is reported at once, each with its file and line; warnings (what a source
+    lacks) are listed at the end and kept in the season's provenance.
 
     \b
     Examples:
       skategraph build
       skategraph build data/2002-03.txt data/2003-04.txt --store ./store
+      skategraph build seasons/*.txt --skip-invalid
     """
-    click.echo(_build(list(articles), store_path, base, validate=not no_validate, links_dir=links_dir).line())
+    summary = _build(list(articles), store_path, base, validate=not no_validate, links_dir=links_dir,
+                     strict=strict, skip_invalid=skip_invalid)  # fmt: skip
+    click.echo(summary.line())
+    for line in summary.report():
+        click.echo(line, err=True)
 
 
-def _build(paths: Sequence[Path], store_path: Path, base: str, *, validate: bool, links_dir: Path) -> BuildSummary:
+def _build(
+    paths: Sequence[Path],
+    store_path: Path,
+    base: str,
+    *,
+    validate: bool,
+    links_dir: Path,
+    strict: bool = False,
+    skip_invalid: bool = False,
+) -> BuildSummary:
     return build_from_files(
         paths,
         store_path,
@@ -58,6 +85,8 @@ def _build(paths: Sequence[Path], store_path: Path, base: str, *, validate: bool
         links_dir=links_dir,
         progress=lambda message: click.echo(message, err=True),
         track=_progress_bar,
+        strict=strict,
+        skip_invalid=skip_invalid,
     )
 
 

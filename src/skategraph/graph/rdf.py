@@ -132,8 +132,9 @@ class _ArticleGraph:
             yield t(self.season, sg("previousSeason"), self.mint.season(a.previous.key))
         if a.next:
             yield t(self.season, sg("nextSeason"), self.mint.season(a.next.key))
-        for number, stage in enumerate(a.stages, start=1):
-            yield from self.stage(number, stage)
+        numbered = all(stage.number is not None for stage in a.stages)
+        for order, stage in enumerate(a.stages, start=1):
+            yield from self.stage(stage.number if numbered and stage.number else order, stage)
         for classification in a.classifications:
             yield from self.classification(classification)
         yield from self.provenance()
@@ -143,13 +144,16 @@ class _ArticleGraph:
         key = self.stage_keys[stage]
         iri = self.mint.stage(self.article.season, key)
         venue = self.mint.venue(stage.venue)
+        again = sum(1 for other in self.article.stages if slug(other.venue) == slug(stage.venue)) > 1
         yield t(iri, RDF_TYPE, sg("Stage"))
-        yield t(iri, RDFS_LABEL, Literal(f"{self.article.title} – {stage.venue}"))
+        yield t(iri, RDFS_LABEL, Literal(f"{self.article.title} – {stage.venue}" + (f" ({number})" if again else "")))
         yield t(iri, sg("season"), self.season)
         yield t(iri, sg("venue"), venue)
         yield t(iri, sg("stageNumber"), _typed(number, "integer"))
         yield t(iri, sg("startDate"), _typed(stage.start, "date"))
         yield t(iri, sg("endDate"), _typed(stage.end, "date"))
+        if stage.arena:
+            yield t(iri, sg("arena"), Literal(stage.arena))
         for race in stage.races:
             yield from self.race(key, iri, venue, stage, race)
 
@@ -157,7 +161,8 @@ class _ArticleGraph:
         t = self.triple
         season = self.article.season
         iri = self.mint.race(season, key, race.category, race.event)
-        label = f"{race.category.label}'s {race.event}, {stage.venue}, {race.date:%-d %B %Y}"
+        when = f"{race.date:%-d %B %Y}" if race.date else _days(stage)
+        label = f"{_whose(race.category)} {race.event}, {stage.venue}, {when}"
         yield t(iri, RDF_TYPE, sg("Race"))
         if race.relay:
             yield t(iri, RDF_TYPE, sg("RelayRace"))
@@ -165,7 +170,13 @@ class _ArticleGraph:
         yield t(iri, sg("season"), self.season)
         yield t(iri, sg("stage"), stage_iri)
         yield t(iri, sg("venue"), venue)
-        yield t(iri, sg("date"), _typed(race.date, "date"))
+        if race.date is not None:
+            yield t(iri, sg("date"), _typed(race.date, "date"))
+        else:  # the source gives the meeting's days only
+            yield t(iri, sg("startDate"), _typed(stage.start, "date"))
+            yield t(iri, sg("endDate"), _typed(stage.end, "date"))
+        if race.number is not None:
+            yield t(iri, sg("raceNumber"), _typed(race.number, "integer"))
         yield t(iri, sg("distance"), _typed(race.distance, "integer"))
         yield t(iri, sg("category"), sg(race.category.label))
         for placing in race.podium:
@@ -173,12 +184,16 @@ class _ArticleGraph:
             yield t(result, RDF_TYPE, sg("Result"))
             yield t(result, RDFS_LABEL, Literal(f"{placing.entrant.name}, {_ordinal(placing.rank)}, {label}"))
             yield from self.placing(result, iri, sg("race"), placing, race.category)
+            for member in placing.entrant.members:
+                yield t(result, sg("teamMember"), self.mint.skater(member))
+            for text in placing.entrant.unsplit:
+                yield t(result, sg("teamMembersAsWritten"), Literal(text))
 
     def classification(self, c: Classification) -> Iterator[Quad]:
         t = self.triple
         season = self.article.season
         iri = self.mint.classification(season, c.category, c.event)
-        label = f"{c.category.label}'s {c.event} standings, {self.article.title}"
+        label = f"{_whose(c.category)} {c.event} standings, {self.article.title}"
         yield t(iri, RDF_TYPE, sg("Classification"))
         yield t(iri, RDFS_LABEL, Literal(label))
         yield t(iri, sg("season"), self.season)
@@ -222,6 +237,21 @@ class _ArticleGraph:
         yield t(self.graph, sg("sha256"), _typed(a.sha256, "hexBinary"))
         yield t(self.graph, NamedNode(PROV + "generatedAtTime"), _typed(self.info.time.isoformat(), "dateTime"))
         yield t(self.graph, NamedNode(PROV + "wasGeneratedBy"), self.mint.build(self.info.build_id))
+        for warning in a.warnings:
+            yield t(self.graph, sg("sourceWarning"), Literal(f"line {warning.line}: {warning.message}"))
+
+
+def _whose(category: Category) -> str:
+    """`Men's`, `Women's`, `Mixed`: the category as a label begins."""
+    return "Mixed" if category is Category.MIXED else f"{category.label}'s"
+
+
+def _days(stage: Stage) -> str:
+    if stage.start == stage.end:
+        return f"{stage.start:%-d %B %Y}"
+    if (stage.start.year, stage.start.month) == (stage.end.year, stage.end.month):
+        return f"{stage.start.day}–{stage.end:%-d %B %Y}"
+    return f"{stage.start:%-d %B} – {stage.end:%-d %B %Y}"
 
 
 def _competitor(minter: Minter, entrant: Entrant, category: Category) -> NamedNode:
@@ -284,7 +314,7 @@ def _entity_quads(
             if venue.nations and stage.nation not in venue.nations:
                 raise SourceError(
                     article.source,
-                    stage.races[0].line,
+                    stage.line,
                     f"the venue {stage.venue} is in {next(iter(venue.nations))} elsewhere, not {stage.nation}",
                 )
             venue.spellings[stage.venue] += 1
@@ -303,7 +333,7 @@ def _entity_quads(
     for code, category in teams:
         iri = minter.relay_team(code, category)
         yield t(iri, RDF_TYPE, sg("RelayTeam"))
-        yield t(iri, RDFS_LABEL, Literal(f"{nations[code].name} {category.label.lower()}'s relay team"))
+        yield t(iri, RDFS_LABEL, Literal(f"{nations[code].name} {_whose(category).lower()} relay team"))
         yield t(iri, sg("nation"), minter.nation(code))
         yield t(iri, sg("category"), sg(category.label))
 

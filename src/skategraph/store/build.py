@@ -7,6 +7,7 @@ validation), so there is one way to build.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import gc
 import time
@@ -17,14 +18,14 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from skategraph import __version__, resources
-from skategraph.errors import BuildError, SkategraphError
+from skategraph.errors import BuildError, SkategraphError, SourceError, SourceErrors
 from skategraph.graph import rdf
 from skategraph.graph.ids import DEFAULT_BASE, Minter
 from skategraph.graph.vocab import SG
-from skategraph.source.articles import read_articles
+from skategraph.source.articles import read_all
 from skategraph.source.linkfiles import Link, read_links
 from skategraph.source.nations import Nation, bundled_nations
-from skategraph.source.records import Article
+from skategraph.source.records import Article, SourceWarning
 from skategraph.store import generations
 from skategraph.store.base import MANIFEST_FORMAT
 from skategraph.store.embedded import EmbeddedStore, describe
@@ -42,12 +43,26 @@ class BuildSummary:
     races: int
     skaters: int
     seconds: float
+    warnings: tuple[SourceWarning, ...] = ()  # what the sources lack, kept in each season's provenance
+    skipped: tuple[SourceError, ...] = ()  # articles left out (`skip_invalid`), each with its problems
 
     def line(self) -> str:
         return (
             f"Built {self.triples:,} triples: {self.seasons} season{'s' * (self.seasons != 1)}, "
             f"{self.races} races, {self.skaters} skaters in {self.seconds:.1f} s at {self.path}"
         )
+
+    def report(self) -> list[str]:
+        """The end-of-build summary: the warnings, and the articles that were skipped and why."""
+        lines = []
+        if self.warnings:
+            lines.append(f"{len(self.warnings)} warning{'s' * (len(self.warnings) != 1)}:")
+            lines += [f"  {warning.text()}" for warning in self.warnings]
+        for error in self.skipped:
+            problems = getattr(error, "problems", [error])
+            lines.append(f"Skipped {error.source}: {len(problems)} problem{'s' * (len(problems) != 1)}:")
+            lines += [f"  line {p.line}: {p.message}" for p in problems]
+        return lines
 
 
 def build_store(
@@ -95,8 +110,16 @@ def build_store(
             del candidate
             gc.collect()
     races = sum(len(a.races) for a in articles)
+    warnings = tuple(warning for article in articles for warning in article.warnings)
     return BuildSummary(
-        path, path / "generations" / build_id, triples, len(articles), races, skaters, time.monotonic() - started
+        path,
+        path / "generations" / build_id,
+        triples,
+        len(articles),
+        races,
+        skaters,
+        time.monotonic() - started,
+        warnings,
     )
 
 
@@ -132,20 +155,33 @@ def build_from_files(
     links_dir: Path | None = None,
     progress: Progress = lambda message: None,
     track: Callable[[Sequence[Path]], Iterable[Path]] = iter,
+    strict: bool = False,
+    skip_invalid: bool = False,
 ) -> BuildSummary:
     """What `skategraph build` does: season articles on disk (default: the bundled ones) and the links
     in `links_dir` (default: the bundled `data/links/`), built into the store at `path`, validated
     against the shapes unless `validate` is false.
 
+    Every article is read to its end and every problem reported at once. `strict` makes warnings fail
+    the build; `skip_invalid` builds the articles that parse and reports the others as skipped.
     `track` wraps the articles as they are parsed (the CLI shows a progress bar with it).
     """
     paths = list(paths) or resources.bundled_articles()
     if not paths:
         raise SkategraphError("no season articles given and none bundled")
     nations = bundled_nations()
-    articles = read_articles(list(track(paths)), nations)
-    return build_store(
-        articles,
+    reading = read_all(list(track(paths)), nations)
+    if reading.failed and not skip_invalid:
+        raise SourceErrors.of(reading.failed)
+    if not reading.articles:
+        raise SourceErrors.of(reading.failed)
+    if strict:
+        warned = [SourceError(w.source, w.line, f"{w.message} (a warning: --strict makes it fail the build)")
+                  for article in reading.articles for w in article.warnings]  # fmt: skip
+        if warned:
+            raise SourceErrors.of(warned)
+    summary = build_store(
+        reading.articles,
         nations,
         path,
         base=base,
@@ -153,3 +189,4 @@ def build_from_files(
         progress=progress,
         links=read_links(links_dir or resources.bundled_links()),
     )
+    return dataclasses.replace(summary, skipped=tuple(reading.failed))
