@@ -305,7 +305,7 @@ def test_query_pages(store: str, query) -> None:
         (["skater_results", "-p", "skater"], "-p takes name=value, not 'skater'"),
         (["multi_venue_winners", "-p", "min_venues=two"], "parameter min_venues: 'two' is not a whole number from 1"),
         (["multi_venue_winners", "-p", "min_venues=0"], "parameter min_venues: 0 is out of range"),
-        (["race_podiums", "-p", "category=mixed"], "parameter category: 'mixed' is not men or women"),
+        (["race_podiums", "-p", "category=juniors"], "parameter category: 'juniors' is not men, women or mixed"),
         (["race_podiums", "-p", "distance=800"], "parameter distance: no distance is known as '800'"),
         (["race_podiums", "-p", "season=1999-00"], "parameter season: no season is known as '1999-00'"),
         (["relay_results", "-p", "nation=XYZ"], "parameter nation: no nation is known as 'XYZ'"),

@@ -158,7 +158,7 @@ def test_pages_follow_next_links(server: Client) -> None:
         ("/queries/skater_results", [("skater", "a"), ("skater", "b")], 400, "parameter skater is given twice"),
         ("/queries/skater_results", {"skatr": "x"}, 400, "skater_results has no parameter 'skatr'"),
         ("/queries/multi_venue_winners", {"min_venues": "0"}, 400, "parameter min_venues: 0 is out of range"),
-        ("/queries/race_podiums", {"category": "mixed"}, 400, "'mixed' is not men or women"),
+        ("/queries/race_podiums", {"category": "juniors"}, 400, "'juniors' is not men, women or mixed"),
         ("/queries/race_podiums", {"limit": "41"}, 400, "limit may be at most 40"),
         ("/queries/race_podiums", {"offset": "-1"}, 400, "offset must be a whole number"),
         ("/queries/race_podiums", {"format": "pdf"}, 400, "unknown format 'pdf'"),

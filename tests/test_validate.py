@@ -73,7 +73,7 @@ def two_labels(g: Graph) -> None:
 
 
 def unknown_category(g: Graph) -> None:
-    g.set((RACE, SG.category, SG.Mixed))
+    g.set((RACE, SG.category, SG.Juniors))
 
 
 def bad_notation(g: Graph) -> None:

@@ -23,7 +23,7 @@ TYPES = {
 }
 PROPERTIES = {
     "nation": "Nation (IOC code or name)",
-    "category": "Category (men or women)",
+    "category": "Category (men, women or mixed)",
 }
 MATCH = 95.0  # at or above, and clearly ahead of the next, a candidate is a match
 

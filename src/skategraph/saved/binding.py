@@ -105,7 +105,7 @@ def _term(param: Param, value: str, lookups: Lookups | None) -> Term:
         return ox.Literal(value.lower(), datatype=xsd("boolean"))
     if kind == "iri":
         return _iri(param, value)
-    if kind == "category" and folded(value) not in ("men", "women") and not value.startswith("http"):
+    if kind == "category" and folded(value) not in ("men", "women", "mixed") and not value.startswith("http"):
         raise BadParameter(f"parameter {param.name}: {value!r} is not {TYPES['category']}")
     if kind == "distance" and not re.fullmatch(r"\d+|relay", value.lower()):
         raise BadParameter(f"parameter {param.name}: {value!r} is not {TYPES['distance']}")

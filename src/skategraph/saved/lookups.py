@@ -29,7 +29,7 @@ SELECT ?kind ?iri ?key ?name ?alt WHERE {
     BIND("venue" AS ?kind) }
   UNION { ?iri a sg:Nation ; skos:notation ?key ; rdfs:label ?name . BIND("nation" AS ?kind) }
   UNION { ?iri a sg:Season ; rdfs:label ?name . BIND("season" AS ?kind) }
-  UNION { ?iri a sg:Category ; rdfs:label ?name . BIND("category" AS ?kind) }
+  UNION { ?iri a sg:Category ; rdfs:label ?name . FILTER EXISTS { ?race sg:category ?iri } BIND("category" AS ?kind) }
   UNION { SELECT DISTINCT ?key ?kind WHERE {
     ?race a sg:Race ; sg:distance ?d . FILTER NOT EXISTS { ?race a sg:RelayRace }
     BIND(STR(?d) AS ?key) BIND("distance" AS ?kind) } }

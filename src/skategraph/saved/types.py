@@ -28,7 +28,7 @@ TYPES: dict[str, str] = {
     "nation": "a nation: an IOC code such as CAN, its English name, or its IRI",
     "venue": "a venue: its name, a slug such as salt-lake-city, or its IRI",
     "season": "a season such as 2002-03, or its IRI",
-    "category": "men or women",
+    "category": "men, women or mixed",
     "distance": "a distance in metres (500, 1000, 1500, 3000) or relay",
 }
 # Domain types name things in the store: they are resolved to IRIs (distance to its key).

@@ -39,7 +39,7 @@ from skategraph.source.venues import Venues, bundled_venues
 
 _HEADING = re.compile(r"^(=+)\s*(.*?)\s*(=+)\s*$")
 _INFOBOX_ITEM = re.compile(r"^-\s*([^:]+?)\s*:\s*(.*?)\s*$")
-_SEASON = re.compile(r"(\d{4})\s*[–-]\s*(\d{2}|\d{4})\b")
+_SEASON = re.compile(r"(?<!\d)(\d{4})\s*[–-]\s*(\d{2}|\d{4})\b")
 _YEARS = re.compile(r"^(\d{4})\s*[–-]\s*(\d{2}|\d{4})$")
 CATEGORIES = {"men": Category.MEN, "men's": Category.MEN, "women": Category.WOMEN, "women's": Category.WOMEN,
               "ladies": Category.WOMEN, "ladies'": Category.WOMEN, "mixed": Category.MIXED,
@@ -161,7 +161,7 @@ class _Parser:
             )
         self.title = heading.group(2)
         self.season = self.season_key(number, self.title)
-        self.tables.season = cells.Season(int(self.season[:4]))
+        self.tables.season = cells.Season(int(self.season.split("-")[0]))
 
     def season_key(self, number: int, text: str) -> str:
         found = _SEASON.search(text)
