@@ -14,7 +14,7 @@ import datetime
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
-from skategraph.errors import SourceError
+from skategraph.errors import SourceError, SourceErrors
 from skategraph.source import cells
 from skategraph.source.folding import key as _key
 from skategraph.source.nations import Nation, unknown_code_hint
@@ -170,50 +170,54 @@ class TableReader:
         date_text, date_given = self.continued(number, row, "date")
         place_text, place_given = self.continued(number, row, "place")
         stage_text, _stage_given = self.continued(number, row, "stage") if "stage" in row else ("", False)
+        problems: list[SourceError] = []  # every cell's problem, not only the first
+        distance, relay, number_in_cell = 0, "relay" in row["distance"].casefold(), None
+        days: tuple[datetime.date, datetime.date] | None = None
+        dates: list[datetime.date] = []
         try:
             distance, relay, number_in_cell = cells.distance(row["distance"])
+        except ValueError as error:
+            problems.append(self.error(number, str(error)))
+        try:
             days = cells.day_range(date_text, self.season) if date_text else None
             dates = [] if days or not date_text else cells.dates(date_text, self.season)
         except ValueError as error:
-            raise self.error(number, str(error)) from None
+            problems.append(self.error(number, str(error)))
         if not date_text:
-            raise self.error(number, "expected a date like '18 October 2002' (the row has none, nor a row above it)")
-        if category is Category.MIXED and not relay:
-            raise self.error(number, f"a mixed race is a relay: expected a distance like '2000m relay', found "
-                                     f"{row['distance']!r}")  # fmt: skip
-        group = self.group_for(number, table, stage_text, place_text, place_given, days, date_given)
-        if place_text and (place_given or not group.places):
-            group.places.append((number, place_text, cells.place(place_text)))
+            problems.append(self.error(number, "expected a date like '18 October 2002' (the row has none, nor a row "
+                                               "above it)"))  # fmt: skip
+        if category is Category.MIXED and distance and not relay:
+            problems.append(self.error(number, f"a mixed race is a relay: expected a distance like '2000m relay', "
+                                               f"found {row['distance']!r}"))  # fmt: skip
         split = {role: cells.numbered(row[role]) for role in PODIUM}
         if any(split.values()):
-            self.two_races(number, row, split, dates, distance, relay, category, group)
+            if len(dates) != 2 and not any(p for p in problems if "date" in p.message):
+                message = (
+                    f"a row whose names are marked (1) and (2) holds two races: expected two dates, found {date_text!r}"
+                )
+                problems.append(self.error(number, message))
+            halves = [{role: (split[role] or {}).get(n, "") for role in PODIUM} for n in (1, 2)]
+            podiums = [self.podium(number, half, relay, category, problems) for half in halves]
+            if problems:
+                raise SourceErrors.of(problems)
+            group = self.group_for(number, table, stage_text, place_text, place_given, days, date_given)
+            self.add_place(number, group, place_text, place_given)
+            for race_number, (race_date, podium) in enumerate(zip(dates, podiums, strict=True), start=1):
+                group.races.append(Race(category, race_date, distance, relay, podium, number, race_number))
             return
-        race_date = dates[0] if dates else None
         if len(dates) > 1:
-            raise self.error(number, f"a row with two dates holds two races: mark each name (1) and (2), found "
-                                     f"{date_text!r}")  # fmt: skip
-        podium = self.podium(number, {role: row[role] for role in PODIUM}, relay, category)
-        group.races.append(Race(category, race_date, distance, relay, podium, number, number_in_cell))
+            problems.append(self.error(number, "a row with two dates holds two races: mark each name (1) and (2), "
+                                               f"found {date_text!r}"))  # fmt: skip
+        podium = self.podium(number, {role: row[role] for role in PODIUM}, relay, category, problems)
+        if problems:
+            raise SourceErrors.of(problems)
+        group = self.group_for(number, table, stage_text, place_text, place_given, days, date_given)
+        self.add_place(number, group, place_text, place_given)
+        group.races.append(Race(category, dates[0] if dates else None, distance, relay, podium, number, number_in_cell))
 
-    def two_races(
-        self,
-        number: int,
-        row: dict[str, str],
-        split: dict[str, dict[int, str] | None],
-        dates: list[datetime.date],
-        distance: int,
-        relay: bool,
-        category: Category,
-        group: Group,
-    ) -> None:
-        """One row holding two races: two dates, and `(1)`/`(2)` after the names in the podium cells."""
-        if len(dates) != 2:
-            raise self.error(number, "a row whose names are marked (1) and (2) holds two races: expected two dates "
-                                     f"in the Date cell, found {row.get('date', '')!r}")  # fmt: skip
-        for race_number, race_date in ((1, dates[0]), (2, dates[1])):
-            podium_cells = {role: (split[role] or {}).get(race_number, "") for role in PODIUM}
-            podium = self.podium(number, podium_cells, relay, category)
-            group.races.append(Race(category, race_date, distance, relay, podium, number, race_number))
+    def add_place(self, number: int, group: Group, text: str, given: bool) -> None:
+        if text and (given or not group.places):
+            group.places.append((number, text, cells.place(text)))
 
     def group_for(
         self,
@@ -267,7 +271,10 @@ class TableReader:
         for earlier in self.classifications:
             if (earlier.category, earlier.distance, earlier.relay) == (context.category, distance, relay):
                 raise self.error(number, f"the {text} standings are given twice (also line {earlier.line})")
-        places = self.podium(number, {role: row[role] for role in PODIUM}, relay, context.category)
+        problems: list[SourceError] = []
+        places = self.podium(number, {role: row[role] for role in PODIUM}, relay, context.category, problems)
+        if problems:
+            raise SourceErrors.of(problems)
         self.classifications.append(Classification(context.category, distance, relay, places, number))
 
     def listing_row(self, number: int, row: dict[str, str]) -> None:
@@ -287,12 +294,23 @@ class TableReader:
 
     # -- podium cells --------------------------------------------------------------------------
 
-    def podium(self, number: int, row: dict[str, str], relay: bool, category: Category) -> tuple[Placing, ...]:
+    def podium(
+        self, number: int, row: dict[str, str], relay: bool, category: Category, problems: list[SourceError]
+    ) -> tuple[Placing, ...]:
+        """The places in a row's podium cells; a cell that cannot be read goes to `problems`."""
         places = []
+        unread = set()
         for role in PODIUM:
-            entrant = self.entrant(number, row[role], relay, COLUMN[role], category)
+            try:
+                entrant = self.entrant(number, row[role], relay, COLUMN[role], category)
+            except SourceError as error:
+                problems.append(error)
+                unread.add(role)
+                continue
             if entrant is not None:
                 places.append(Placing(int(role), entrant))
+        if unread:
+            return tuple(places)
         missing = [COLUMN[role] for role in PODIUM if not any(p.rank == int(role) for p in places)]
         if len(missing) == 3:
             self.warn(number, "no podium is given: the race is loaded without results")
