@@ -14,6 +14,7 @@ import click
 
 from skategraph import __version__
 from skategraph.cli import commands
+from skategraph.cli.identities import identities_command
 from skategraph.cli.link import link_command
 from skategraph.cli.queries import queries_command, query_command
 from skategraph.errors import SkategraphError
@@ -53,7 +54,7 @@ def cli(debug: bool) -> None:
     """
 
 
-for command in (*commands.COMMANDS, link_command, queries_command, query_command):
+for command in (*commands.COMMANDS, link_command, identities_command, queries_command, query_command):
     cli.add_command(command)
 
 

@@ -37,6 +37,8 @@ from skategraph.web.settings import Settings
 @click.option("--strict", is_flag=True, help="Fail the build on warnings too (a missing place, an empty podium...).")
 @click.option("--skip-invalid", is_flag=True,
               help="Build the articles that parse and report the others as skipped, instead of failing.")  # fmt: skip
+@click.option("--identities", "identities_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Which spellings are one skater (default: the bundled data/identities.tsv).")  # fmt: skip
 @links_option
 def build(
     articles: tuple[Path, ...],
@@ -45,6 +47,7 @@ def build(
     no_validate: bool,
     strict: bool,
     skip_invalid: bool,
+    identities_file: Path | None,
     links_dir: Path,
 ) -> None:
     """Build the graph from season ARTICLES (default: the bundled seasons).
@@ -61,7 +64,7 @@ def build(
       skategraph build seasons/*.txt --skip-invalid
     """
     summary = _build(list(articles), store_path, base, validate=not no_validate, links_dir=links_dir,
-                     strict=strict, skip_invalid=skip_invalid)  # fmt: skip
+                     strict=strict, skip_invalid=skip_invalid, identities_file=identities_file)  # fmt: skip
     click.echo(summary.line())
     for line in summary.report():
         click.echo(line, err=True)
@@ -76,6 +79,7 @@ def _build(
     links_dir: Path,
     strict: bool = False,
     skip_invalid: bool = False,
+    identities_file: Path | None = None,
 ) -> BuildSummary:
     return build_from_files(
         paths,
@@ -87,6 +91,7 @@ def _build(
         track=_progress_bar,
         strict=strict,
         skip_invalid=skip_invalid,
+        identities_file=identities_file,
     )
 
 

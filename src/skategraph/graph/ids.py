@@ -4,7 +4,10 @@ Rules (issue 2), each tested in `tests/test_ids.py`:
 - a skater's key is their name folded to ASCII, lower case, runs of anything else made one hyphen:
   `Lee Seung-Jae` and `Lee Seung-jae` are both `lee-seung-jae`, so they are one skater;
 - the disambiguator the source writes is kept: `Yang Yang (A)` is `yang-yang-a`, never `yang-yang`;
-- nations are keyed by IOC code (`id/nation/GER`); a relay team is a nation in one category.
+- nations are keyed by IOC code (`id/nation/GER`); a relay team is a nation in one category;
+- spellings a person has confirmed as one skater (`data/identities.tsv`: `Viktor Ahn` is
+  `ahn-hyun-soo`) take that skater's key; the IRI a spelling had before keeps answering, as
+  `owl:sameAs` the merged skater.
 
 Names are folded by `skategraph.source.folding`, written there rather than taken from a transliteration
 library on purpose: IRIs must not change when a dependency updates its tables.
@@ -14,13 +17,14 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Mapping
 from urllib.parse import quote, urlsplit
 
 from pyoxigraph import NamedNode
 
 from skategraph.errors import SkategraphError
 from skategraph.graph.vocab import ONTOLOGY_IRI
-from skategraph.source.folding import fold
+from skategraph.source.folding import fold, key
 from skategraph.source.records import Category
 
 DEFAULT_BASE = "https://w3id.org/skategraph/"
@@ -71,14 +75,23 @@ def wikipedia_url(title: str) -> str:
 class Minter:
     """Mints every IRI skategraph publishes, under one base."""
 
-    def __init__(self, base: str = DEFAULT_BASE) -> None:
+    def __init__(self, base: str = DEFAULT_BASE, identities: Mapping[str, str] | None = None) -> None:
         self.base = check_base(base)
+        self.identities = dict(identities or {})  # folded spelling -> skater key (data/identities.tsv)
 
     def _iri(self, *parts: str) -> NamedNode:
         return NamedNode(self.base + "/".join(quote(p, safe="-") for p in parts))
 
     # Resources that span seasons.
+    def skater_key(self, name: str) -> str:
+        """The key of the skater `name` is: the identity file's word where it has one, else the slug."""
+        return self.identities.get(key(name)) or slug(name)
+
     def skater(self, name: str) -> NamedNode:
+        return self._iri("id", "skater", self.skater_key(name))
+
+    def skater_as_spelled(self, name: str) -> NamedNode:
+        """The IRI a spelling has without the identity file: kept answering once the skater is merged."""
         return self._iri("id", "skater", slug(name))
 
     def nation(self, code: str) -> NamedNode:

@@ -304,7 +304,7 @@ def _entity_quads(
                 teams[(entrant.nation, category)] = None
                 nation_names[entrant.nation][entrant.name] += 1
                 continue
-            skater = skaters.setdefault(slug(entrant.name), _Named())
+            skater = skaters.setdefault(minter.skater_key(entrant.name), _Named())
             _one_category(skater, entrant, category, article)
             skater.spellings[entrant.name] += 1
             skater.nations[entrant.nation] = None
@@ -323,6 +323,9 @@ def _entity_quads(
     for named, kind in ((skaters, "Skater"), (venues, "Venue")):
         for entity in named.values():
             iri = minter.skater(entity.label()) if kind == "Skater" else minter.venue(entity.label())
+            if kind == "Skater":  # the IRIs of merged spellings keep answering, as the same skater
+                for spelled in sorted({minter.skater_as_spelled(s).value for s in entity.spellings} - {iri.value}):
+                    yield t(NamedNode(spelled), NamedNode(OWL + "sameAs"), iri)
             yield t(iri, RDF_TYPE, sg(kind))
             yield t(iri, RDFS_LABEL, Literal(entity.label()))
             for other in entity.alternatives():

@@ -11,7 +11,7 @@ import dataclasses
 import datetime
 import gc
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +23,7 @@ from skategraph.graph import rdf
 from skategraph.graph.ids import DEFAULT_BASE, Minter
 from skategraph.graph.vocab import SG
 from skategraph.source.articles import read_all
+from skategraph.source.identities import bundled_identities, read_identities
 from skategraph.source.linkfiles import Link, read_links
 from skategraph.source.nations import Nation, bundled_nations
 from skategraph.source.records import Article, SourceWarning
@@ -74,6 +75,7 @@ def build_store(
     validate: Callable[[EmbeddedStore], None] | None = None,
     progress: Progress = lambda message: None,
     links: Sequence[Link] = (),
+    identities: Mapping[str, str] | None = None,
 ) -> BuildSummary:
     """Write `articles` to a new generation of the store at `path` and make it current.
 
@@ -82,7 +84,7 @@ def build_store(
     """
     started = time.monotonic()
     _check_unique_seasons(articles)
-    minter = Minter(base)
+    minter = Minter(base, identities)
     build_id = generations.new_id()
     now = datetime.datetime.now(datetime.UTC).replace(microsecond=0)
     quads = list(rdf.dataset_quads(articles, nations, minter, rdf.BuildInfo(build_id, now), links))
@@ -157,6 +159,7 @@ def build_from_files(
     track: Callable[[Sequence[Path]], Iterable[Path]] = iter,
     strict: bool = False,
     skip_invalid: bool = False,
+    identities_file: Path | None = None,
 ) -> BuildSummary:
     """What `skategraph build` does: season articles on disk (default: the bundled ones) and the links
     in `links_dir` (default: the bundled `data/links/`), built into the store at `path`, validated
@@ -164,6 +167,7 @@ def build_from_files(
 
     Every article is read to its end and every problem reported at once. `strict` makes warnings fail
     the build; `skip_invalid` builds the articles that parse and reports the others as skipped.
+    `identities_file` says which spellings are one skater (default: the bundled `data/identities.tsv`).
     `track` wraps the articles as they are parsed (the CLI shows a progress bar with it).
     """
     paths = list(paths) or resources.bundled_articles()
@@ -188,5 +192,6 @@ def build_from_files(
         validate=require_valid if validate else None,
         progress=progress,
         links=read_links(links_dir or resources.bundled_links()),
+        identities=read_identities(identities_file) if identities_file else bundled_identities(),
     )
     return dataclasses.replace(summary, skipped=tuple(reading.failed))

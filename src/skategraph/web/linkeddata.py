@@ -16,7 +16,7 @@ the rest. Everything runs in the worker pool, like any query.
 from __future__ import annotations
 
 import hashlib
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 import pyoxigraph as ox
 from flask import Blueprint, Response, render_template, request, send_file, url_for
@@ -40,6 +40,8 @@ INCOMING_LIMIT = 2000  # a much-cited resource (a nation, a category) lists at m
 OWN = "SELECT ?p ?o ?_this WHERE { ?_this ?p ?o }"
 POINTING = f"SELECT ?s ?p ?_this WHERE {{ ?s ?p ?_this }} LIMIT {INCOMING_LIMIT}"
 EXISTS = "ASK { { ?_this ?p ?o } UNION { ?s ?q ?_this } }"
+# An IRI that is only `owl:sameAs` another resource of ours: a spelling merged into a skater.
+MERGED = "SELECT ?target ?_this WHERE { ?_this owl:sameAs ?target . ?target a ?kind FILTER NOT EXISTS { ?_this a ?t } }"
 
 
 @blueprint.route("/<path:rest>", methods=["GET", "HEAD"])
@@ -56,6 +58,14 @@ def resource(rest: str) -> Response:
     this = (("_this", ox.NamedNode(iri)),)
     if not svc.ask(EXISTS, this):
         raise UnknownResource(f"there is no resource {iri} in this dataset")
+    base = svc.manifest()["base"]
+    merged = [row["target"]["value"] for row in svc.select(MERGED, this)]
+    if len(merged) == 1 and merged[0].startswith(base):
+        # A skater's IRI from before a merge (data/identities.tsv): the skater it is, for good.
+        location = url_for("linkeddata.resource", rest=unquote(merged[0][len(base) :]) + suffix, _external=True)
+        moved = Response(status=301)
+        moved.headers["Location"] = location
+        return moved
     name = SUFFIXES[suffix] if suffix else _choose(request.accept_mimetypes)
     if name == "html":
         response = pages.resource_page(iri)
