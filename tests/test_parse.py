@@ -14,6 +14,7 @@ from skategraph.source.parse import parse_article
 from skategraph.source.records import Article, Category
 
 from .conftest import line_of, replace_line
+from .damage import damaged
 
 FIRST_ROW = "| 18 October 2002 | KOR Chuncheon | 1500m | KOR Ahn Hyun-soo | ITA Fabio Carta | KOR Oh Se-jong |"
 RELAY_ROW = "| 20 October 2002 | KOR Chuncheon | 5000m relay | CAN Canada | CHN China | JPN Japan |"
@@ -249,35 +250,6 @@ def test_article_with_only_title_and_infobox(seed_text: str) -> None:
 
 
 # -- damaged articles: a parse or a clear error, never a crash ---------------------------------
-
-MUTATION_CHARS = "|=-– :()0123456789ABCKORmrelayx\t"
-
-
-@st.composite
-def damaged(draw: st.DrawFn, text: str) -> tuple[str, int]:
-    lines = text.split("\n")
-    for _ in range(draw(st.integers(1, 3))):
-        index = draw(st.integers(0, len(lines) - 1))
-        line = lines[index]
-        kind = draw(st.sampled_from(["delete", "duplicate", "truncate", "insert", "cell", "swap"]))
-        if kind == "delete":
-            del lines[index]
-        elif kind == "duplicate":
-            lines.insert(index, line)
-        elif kind == "truncate":
-            lines[index] = line[: draw(st.integers(0, len(line)))]
-        elif kind == "insert":
-            at = draw(st.integers(0, len(line)))
-            lines[index] = line[:at] + draw(st.text(MUTATION_CHARS, min_size=1, max_size=4)) + line[at:]
-        elif kind == "cell" and line.startswith("|"):
-            cells = line.split("|")
-            cell = draw(st.integers(0, len(cells) - 1))
-            cells[cell] = draw(st.text(MUTATION_CHARS + "é漢", max_size=12))
-            lines[index] = "|".join(cells)
-        elif kind == "swap":
-            other = draw(st.integers(0, len(lines) - 1))
-            lines[index], lines[other] = lines[other], lines[index]
-    return "\n".join(lines), len(lines)
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -42,7 +42,7 @@ BATCH = 40  # spellings per candidate query
 SKATERS = """SELECT ?skater ?label ?alt ?code ?date WHERE {
   ?skater a sg:Skater ; rdfs:label ?label ; sg:nation/skos:notation ?code .
   OPTIONAL { ?skater skos:altLabel ?alt }
-  OPTIONAL { ?result sg:competitor ?skater ; sg:race/sg:date ?date }
+  OPTIONAL { ?result sg:competitor ?skater ; sg:race/(sg:date|sg:startDate) ?date }
 }"""
 VENUES = (
     """SELECT ?venue ?label ?code WHERE { ?venue a sg:Venue ; rdfs:label ?label ; sg:nation/skos:notation ?code }"""

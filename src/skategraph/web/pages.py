@@ -35,7 +35,7 @@ INCOMING = (
 # A competitor's podium places, and the races linked to a resource (by a property of ours) with winners.
 PODIUM_PLACES = P + """SELECT ?race ?label ?date ?stage ?venue ?distance ?rank ?_this WHERE {
   ?r sg:competitor ?_this ; sg:rank ?rank ; sg:race ?race .
-  ?race rdfs:label ?label ; sg:date ?date ; sg:distance ?distance ; sg:stage ?stage ; sg:venue/rdfs:label ?venue }
+  ?race rdfs:label ?label ; (sg:date|sg:startDate) ?date ; sg:distance ?distance ; sg:stage ?stage ; sg:venue/rdfs:label ?venue }
   ORDER BY ?date ?label"""  # fmt: skip
 PLACES: list[tuple[str, str, str | None]] = [("Date", "date", None), ("Stage", "venue", "stage"),
                                              ("Distance", "distance", None), ("Race", "label", "race"),
@@ -49,7 +49,7 @@ def races_by(link: str) -> str:
     return (
         P
         + f"""SELECT ?race ?label ?date ?winner ?name ?_this WHERE {{
-  ?race {link} ?_this ; a sg:Race ; rdfs:label ?label ; sg:date ?date .
+  ?race {link} ?_this ; a sg:Race ; rdfs:label ?label ; (sg:date|sg:startDate) ?date .
   OPTIONAL {{ ?r sg:race ?race ; sg:rank 1 ; sg:competitor ?winner . ?winner rdfs:label ?name }} }}
   ORDER BY ?date ?label"""
     )
@@ -86,7 +86,7 @@ SECTIONS: dict[str, list[tuple[str, str, list[tuple[str, str, str | None]]]]] = 
             sg:venue/rdfs:label ?venue } ORDER BY ?number""",
          [("#", "number", None), ("Stage", "venue", "stage"), ("From", "start", None), ("To", "end", None)]),
         ("Podiums", P + """SELECT ?race ?label ?date ?first ?n1 ?second ?n2 ?third ?n3 ?_this WHERE {
-            ?race sg:season ?_this ; a sg:Race ; rdfs:label ?label ; sg:date ?date .
+            ?race sg:season ?_this ; a sg:Race ; rdfs:label ?label ; (sg:date|sg:startDate) ?date .
             OPTIONAL { ?r1 sg:race ?race ; sg:rank 1 ; sg:competitor ?first . ?first rdfs:label ?n1 }
             OPTIONAL { ?r2 sg:race ?race ; sg:rank 2 ; sg:competitor ?second . ?second rdfs:label ?n2 }
             OPTIONAL { ?r3 sg:race ?race ; sg:rank 3 ; sg:competitor ?third . ?third rdfs:label ?n3 } }
