@@ -35,7 +35,8 @@ INCOMING = (
 # A competitor's podium places, and the races linked to a resource (by a property of ours) with winners.
 PODIUM_PLACES = P + """SELECT ?race ?label ?date ?stage ?venue ?distance ?rank ?_this WHERE {
   ?r sg:competitor ?_this ; sg:rank ?rank ; sg:race ?race .
-  ?race rdfs:label ?label ; (sg:date|sg:startDate) ?date ; sg:distance ?distance ; sg:stage ?stage ; sg:venue/rdfs:label ?venue }
+  ?race rdfs:label ?label ; (sg:date|sg:startDate) ?date ; sg:distance ?distance ; sg:stage ?stage ;
+    sg:venue/rdfs:label ?venue }
   ORDER BY ?date ?label"""  # fmt: skip
 PLACES: list[tuple[str, str, str | None]] = [("Date", "date", None), ("Stage", "venue", "stage"),
                                              ("Distance", "distance", None), ("Race", "label", "race"),
