@@ -149,3 +149,28 @@ def test_serve_builds_on_first_run_and_stops_on_sigint(tmp_path: Path) -> None:
         fresh.stop()
     assert any("Handling signal: int" in line for line in fresh.log)
     assert any("stopped" in line for line in fresh.log)
+
+
+def _deaths(server: Server) -> int:
+    return sum(1 for line in server.log if "stopping a query worker" in line and "it died" in line)
+
+
+def test_an_engine_error_is_a_400_and_costs_no_worker(server: Server) -> None:
+    before = _deaths(server)
+    reply = server.query("SELECT (<urn:f>(1) AS ?x) {}")
+    assert reply.status == 400, reply.text
+    body = json.loads(reply.body)
+    assert body["error"] == "query_error" and "custom function <urn:f> is not supported" in body["message"]
+    assert server.query(COUNT).status == 200  # the same workers answer (an earlier test may have rebuilt)
+    assert _deaths(server) == before
+
+
+def test_nesting_that_would_crash_the_engine_is_refused_before_it(server: Server) -> None:
+    before = _deaths(server)
+    deep = "SELECT * WHERE { FILTER(" + "(" * 5000 + "1" + ")" * 5000 + ") }"  # 10 KB: killed a worker before
+    reply = server.post("/sparql", deep, "application/sparql-query")
+    assert reply.status == 400 and "more than 256 deep, the limit here" in json.loads(reply.body)["message"]
+    braces = "SELECT * WHERE { " + "{ " * 3000 + "?s ?p ?o" + " }" * 3000 + " }"
+    assert server.post("/sparql", braces, "application/sparql-query").status == 400
+    assert server.query(COUNT).status == 200  # the same workers answer (an earlier test may have rebuilt)
+    assert _deaths(server) == before

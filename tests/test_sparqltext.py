@@ -66,3 +66,13 @@ def test_from_is_honoured_and_union_is_the_default(seed_store: EmbeddedStore) ->
     assert select(seed_store, everything.format(**{"from": ""})) == [("35",)]
     assert select(seed_store, everything.format(**{"from": entities})) == [("35",)]
     assert select(seed_store, everything.format(**{"from": season})) == [("0",)]
+
+
+def test_nesting_is_counted_outside_strings_and_iris() -> None:
+    from skategraph.errors import QueryError
+    from skategraph.sparql.text import MAX_NESTING, check_nesting
+
+    check_nesting("SELECT * WHERE { FILTER(" + "(" * (MAX_NESTING - 3) + "1" + ")" * (MAX_NESTING - 3) + ") }")
+    check_nesting('SELECT * WHERE { ?s ?p "' + "(" * 1000 + '" }  # ' + "{" * 1000)
+    with pytest.raises(QueryError, match=f"more than {MAX_NESTING} deep"):
+        check_nesting("SELECT * WHERE { FILTER(" + "(" * MAX_NESTING + "1" + ")" * MAX_NESTING + ") }")

@@ -36,7 +36,7 @@ from skategraph.errors import (
     WorkerFailed,
 )
 from skategraph.graph.vocab import PREFIXES
-from skategraph.sparql.text import check_outbound
+from skategraph.sparql.text import check_nesting, check_outbound
 from skategraph.store.base import QueryResult
 from skategraph.store.embedded import EmbeddedStore
 
@@ -94,10 +94,13 @@ class Reply:
 
 
 def admit(job: QueryJob | ChangeJob, allowed: frozenset[str]) -> None:
-    """Refuse a job that would fetch a URL not on the allow-list, before it reaches a worker."""
+    """Refuse a job that would fetch a URL not on the allow-list, or nests deeper than the engine's
+    parser can take, before it reaches a worker."""
     if isinstance(job, QueryJob):
+        check_nesting(job.query)
         check_outbound(job.query, allowed, PREFIXES, job.bound_iris())
     elif job.kind == "update":
+        check_nesting(job.text)
         check_outbound(job.text, allowed, PREFIXES)
 
 
@@ -111,7 +114,7 @@ def evaluate(store: EmbeddedStore, job: QueryJob) -> QueryResult:
             substitutions={ox.Variable(name): value for name, value in job.substitutions} or None,
             base_iri=job.base_iri,
         )
-    except (OSError, ValueError) as error:
+    except (OSError, ValueError, RuntimeError) as error:  # RuntimeError: e.g. an unknown custom function
         raise QueryError(f"the query could not be evaluated: {error}") from None
 
 

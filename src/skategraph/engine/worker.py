@@ -124,7 +124,7 @@ def _answer_graph(conn: multiprocessing.connection.Connection, job: QueryJob, re
     rdf_format = formats.RDF_FORMATS[job.graph_format]
     try:
         ox.serialize(result, channel, rdf_format, prefixes=formats.prefixes_for(rdf_format, PREFIXES))  # type: ignore[arg-type]
-    except (OSError, SyntaxError, ValueError) as error:
+    except (OSError, SyntaxError, ValueError, RuntimeError) as error:
         channel.fail(QueryError(f"the query failed while its result was being written: {error}"))
         return
     channel.finish()
@@ -142,7 +142,7 @@ def _answer_select(conn: multiprocessing.connection.Connection, job: QueryJob, r
         for row in page.rows:
             writer.row(row)
         writer.close()
-    except (OSError, ValueError) as error:
+    except (OSError, ValueError, RuntimeError) as error:
         failure = QueryError(f"the query failed during evaluation: {error}")
         if "channel" in locals():
             channel.fail(failure)
@@ -203,7 +203,7 @@ def _change(conn: multiprocessing.connection.Connection, job: ChangeJob) -> None
     except SyntaxError as error:
         _fail(conn, QueryError.from_syntax("the update" if job.kind == "update" else "the data", error))
         return
-    except (OSError, ValueError) as error:
+    except (OSError, ValueError, RuntimeError) as error:
         _fail(conn, QueryError(f"the {job.kind} could not be applied: {error}"))
         return
     conn.send_bytes(b"E" + json.dumps(outcome).encode())

@@ -52,6 +52,31 @@ def _words(text: str) -> list[Token]:
     return list(tokens(text))
 
 
+# Deeper nesting than this is refused before the engine sees it: Oxigraph's parser recurses, and some
+# thousands of nested parentheses or braces overflow its stack and kill the process (measured here:
+# 5,000 parentheses or 3,000 braces). Real queries nest a few levels.
+MAX_NESTING = 256
+
+
+def check_nesting(text: str) -> None:
+    """Refuse a query or update whose ( [ { nest deeper than MAX_NESTING (strings and IRIs aside)."""
+    depth = deepest = 0
+    for token in tokens(text):
+        if token.kind != "other":
+            continue
+        if token.text in "([{":
+            depth += 1
+            if depth > deepest:
+                deepest = depth
+                if deepest > MAX_NESTING:
+                    raise QueryError(
+                        f"the request nests brackets more than {MAX_NESTING} deep, the limit here; "
+                        "write the expression flatter"
+                    )
+        elif token.text in ")]}":
+            depth -= 1
+
+
 def declares_dataset(text: str) -> bool:
     """Whether the query has a `FROM` or `FROM NAMED` clause of its own."""
     return any(t.kind == "word" and t.text.upper() == "FROM" for t in tokens(text))
