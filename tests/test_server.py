@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import threading
 import time
 from collections.abc import Iterator
@@ -174,3 +175,55 @@ def test_nesting_that_would_crash_the_engine_is_refused_before_it(server: Server
     assert server.post("/sparql", braces, "application/sparql-query").status == 400
     assert server.query(COUNT).status == 200  # the same workers answer (an earlier test may have rebuilt)
     assert _deaths(server) == before
+
+
+def _query_workers(root: int) -> list[int]:
+    """The query-worker processes below the server process `root` (spawned: `spawn_main` in argv)."""
+    parents: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(stat.parent.name)] = int(fields[1])
+
+    def below(pid: int) -> bool:
+        while pid in parents and pid != root:
+            pid = parents[pid]
+        return pid == root
+
+    found = []
+    for pid in parents:
+        try:
+            argv = (Path("/proc") / str(pid) / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if b"spawn_main" in argv and below(pid):
+            found.append(pid)
+    return found
+
+
+def test_workers_that_die_while_idle_are_replaced_and_health_says_so(tmp_path: Path, seed_dir: Path) -> None:
+    with seed_server(tmp_path, "--processes", "1", "--workers", "2", seed=seed_dir) as server:
+        workers = _query_workers(server.process.pid)
+        assert len(workers) == 2
+        for pid in workers:  # the OOM killer, or an administrator
+            os.kill(pid, signal.SIGKILL)
+        time.sleep(0.5)
+        health = server.get("/health")
+        assert health.status == 503 and json.loads(health.body)["workers"] == {"workers": 2, "alive": 0}
+        deadline = time.monotonic() + 20
+        while server.get("/health").status != 200:
+            assert time.monotonic() < deadline, "no worker came back"
+            time.sleep(0.1)
+        assert json.loads(server.get("/health").body)["workers"]["alive"] >= 1
+        # Every path takes a live worker: an update, a query, a Graph Store write.
+        for pid in _query_workers(server.process.pid):
+            os.kill(pid, signal.SIGKILL)
+        time.sleep(0.3)
+        assert server.update("INSERT DATA { GRAPH <http://ex/after> { <http://ex/s> <http://ex/p> 1 } }").status == 204
+        assert server.query("ASK { GRAPH <http://ex/after> { ?s ?p ?o } }").body.endswith(b"true}")
+        put = server.request("PUT", "/store?graph=http://ex/g", "<http://ex/a> <http://ex/b> \"1\" .",
+                             {"Content-Type": "application/n-triples", "Authorization": "Bearer secret"})  # fmt: skip
+        assert put.status == 201
+        assert server.get("/health").status == 200

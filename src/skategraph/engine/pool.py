@@ -70,10 +70,46 @@ class Pool:
             threading.Thread(target=lambda: self._idle.put(self._spawn()), daemon=True).start()
 
     def _take(self, deadline: float) -> _Worker:
+        """An idle worker that is alive: one that died while idle (the OOM killer, an administrator) is
+        replaced, and the next one taken."""
+        while True:
+            try:
+                worker = self._idle.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                raise Busy("every query worker stayed busy for the whole time limit; try again later") from None
+            if worker.process.is_alive():
+                return worker
+            self._replace(worker, "it had died while idle")
+
+    def _send(self, worker: _Worker, job: QueryJob | ChangeJob | DumpJob) -> None:
         try:
-            return self._idle.get(timeout=max(0.0, deadline - time.monotonic()))
-        except queue.Empty:
-            raise Busy("every query worker stayed busy for the whole time limit; try again later") from None
+            worker.conn.send(job)
+        except (BrokenPipeError, OSError):
+            self._replace(worker, "it died")
+            raise WorkerFailed("the query worker stopped unexpectedly; the request was not completed") from None
+
+    def state(self) -> dict[str, int]:
+        """How many workers the pool has and how many are alive; dead idle ones are replaced now."""
+        with self._lock:
+            workers = list(self._all)
+        alive = sum(1 for worker in workers if worker.process.is_alive())
+        if alive < len(workers):
+            self._heal()
+        return {"workers": self.size, "alive": alive}
+
+    def _heal(self) -> None:
+        kept = []
+        while True:
+            try:
+                worker = self._idle.get_nowait()
+            except queue.Empty:
+                break
+            if worker.process.is_alive():
+                kept.append(worker)
+            else:
+                self._replace(worker, "it had died while idle")
+        for worker in kept:
+            self._idle.put(worker)
 
     def _receive(self, worker: _Worker, deadline: float, limit: float) -> bytes:
         remaining = deadline - time.monotonic()
@@ -90,11 +126,7 @@ class Pool:
         """Start `job`; return its head once its first data is ready, and the rest as it comes."""
         deadline = time.monotonic() + limit
         worker = self._take(deadline)
-        try:
-            worker.conn.send(job)
-        except (BrokenPipeError, OSError):
-            self._replace(worker, "it died")
-            raise WorkerFailed("the query worker stopped unexpectedly; the request was not completed") from None
+        self._send(worker, job)
         message = self._receive(worker, deadline, limit)
         tag, payload = message[:1], message[1:]
         if tag == b"X":
@@ -145,7 +177,7 @@ class Pool:
         """Run a change (update or Graph Store write) or a dump to completion, or kill it at the deadline."""
         deadline = time.monotonic() + limit
         worker = self._take(deadline)
-        worker.conn.send(job)
+        self._send(worker, job)
         message = self._receive(worker, deadline, limit)
         self._idle.put(worker)
         if message[:1] == b"X":

@@ -71,8 +71,16 @@ def create_app(settings: Settings, *, service: Service | None = None) -> Flask:
 
 
 def _health() -> Response:
-    manifest = get_service().manifest()
-    return jsonify(status="ok", build_id=manifest["build_id"], triples=manifest["stats"]["triples"])
+    """200 when the store is open and query workers are alive to answer; 503 otherwise."""
+    svc = get_service()
+    manifest = svc.manifest()
+    pool = svc.pool.state()
+    if pool["alive"] == 0:
+        response = jsonify(status="unavailable", build_id=manifest["build_id"], workers=pool,
+                           message="no query worker is alive; new ones are being started")  # fmt: skip
+        response.status_code = 503
+        return response
+    return jsonify(status="ok", build_id=manifest["build_id"], triples=manifest["stats"]["triples"], workers=pool)
 
 
 def _limits() -> Response:
