@@ -391,3 +391,24 @@ def test_cache_can_be_turned_off(tmp_path: Path, seed_dir: Path) -> None:
             assert rows(uncached.query(COUNT).body) == [{"n": "60"}]
         time.sleep(0.1)
         assert not any("(cached)" in line for line in uncached.log)
+
+
+def test_a_time_limit_has_a_floor(server: Client) -> None:
+    for tiny in ("1e-9", "0.01", "nan"):
+        reply = server.query(COUNT, timeout=tiny)
+        assert reply.status == 400, tiny
+        assert "timeout must be at least 0.1 seconds" in json.loads(reply.body)["message"]
+    assert server.query(COUNT, timeout="0.1").status == 200
+
+
+def test_an_update_while_the_store_is_locked_is_a_503_that_says_why(server: Client) -> None:
+    import fcntl
+
+    with open(server.store / "build.lock", "w") as lock:  # what a running build holds
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        reply = server.update("INSERT DATA { GRAPH <http://ex/l> { <http://ex/s> <http://ex/p> 1 } }", timeout="0.3")
+        fcntl.flock(lock, fcntl.LOCK_UN)
+    body = json.loads(reply.body)
+    assert reply.status == 503 and body["error"] == "store_locked"
+    assert "another build or update is running" in body["message"] and "nothing was changed" in body["message"]
+    assert server.update("INSERT DATA { GRAPH <http://ex/l> { <http://ex/s> <http://ex/p> 1 } }").status == 204

@@ -5,6 +5,7 @@
     │   └── SourceErrors            422  several such problems, in one or more articles, all listed
     ├── LinkFileError               422  a link file is not the TSV it should be
     ├── BuildError                  500  a build could not complete; the store in place is untouched
+    │   └── StoreLocked             503  another build or update holds the store; try again
     ├── StoreNotFound               503  no store (or one too old) at the path given
     ├── ValidationFailed            422  the graph does not conform to the SHACL shapes
     ├── QueryFileError              500  saved query files are broken (every problem, file and line)
@@ -104,6 +105,12 @@ class BuildError(SkategraphError):
     """A build could not complete; the store that was in place is untouched."""
 
     status = 500
+
+
+class StoreLocked(BuildError):
+    """Another build or update is writing the store; nothing was changed, and a retry may pass."""
+
+    status = 503
 
 
 class StoreNotFound(SkategraphError):

@@ -24,7 +24,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-from skategraph.errors import BuildError, StoreNotFound
+from skategraph.errors import BuildError, StoreLocked, StoreNotFound
 
 
 def new_id() -> str:
@@ -87,7 +87,9 @@ def _lock(path: Path, wait: float) -> Iterator[None]:
                 break
             except BlockingIOError:
                 if time.monotonic() >= deadline:
-                    raise BuildError(f"another build or update is running on {path}") from None
+                    raise StoreLocked(
+                        f"another build or update is running on {path}; nothing was changed, try again when it is done"
+                    ) from None
                 time.sleep(0.01)
         yield
 
