@@ -132,11 +132,22 @@ def test_suggest_and_preview(server: Client) -> None:
         ('["q0"]', "queries must be a JSON object like"),
         ('{"q0": {"query": "x", "limit": 0}}', "q0: limit must be a positive number"),
         ('{"q0": {"query": "x", "properties": [{"pid": "nation"}]}}', 'each property is {"pid": ..., "v": ...}'),
+        ('{"q0": {"query": "x", "limit": NaN}}', "q0: limit must be a positive number"),
+        ('{"q0": {"query": "x", "limit": true}}', "q0: limit must be a positive number"),
+        ('{"q0": {"query": "x", "properties": 5}}', 'q0: properties are a list of {"pid": ..., "v": ...}'),
+        ("[" * 100_000 + "]" * 100_000, "queries are nested too deeply"),
+        (json.dumps({f"q{i}": {"query": "x"} for i in range(1001)}), "a batch holds at most 1000 queries, not 1001"),
     ],
 )
 def test_bad_batches_are_400_with_a_reason(server: Client, queries: str, message: str) -> None:
     reply = server.post("/reconcile", urlencode({"queries": queries}), "application/x-www-form-urlencoded")
     assert reply.status == 400 and message in json.loads(reply.body)["message"]
+
+
+def test_no_properties_given_as_null_is_no_constraint(server: Client) -> None:
+    batch = {"q0": {"query": "Ahn Hyun-soo", "type": "skater", "properties": None}}
+    reply = server.post("/reconcile", urlencode({"queries": json.dumps(batch)}), "application/x-www-form-urlencoded")
+    assert reply.status == 200 and json.loads(reply.body)["q0"]["result"][0]["id"] == "skater/ahn-hyun-soo"
 
 
 def test_the_schemas_are_the_specifications(tmp_path: Path) -> None:

@@ -161,6 +161,8 @@ def test_pages_follow_next_links(server: Client) -> None:
         ("/queries/race_podiums", {"category": "juniors"}, 400, "'juniors' is not men, women or mixed"),
         ("/queries/race_podiums", {"limit": "41"}, 400, "limit may be at most 40"),
         ("/queries/race_podiums", {"offset": "-1"}, 400, "offset must be a whole number"),
+        ("/queries/race_podiums", {"limit": "²"}, 400, "limit must be a whole number, at least 1, not '²'"),
+        ("/queries/race_podiums", {"offset": "٣"}, 400, "offset must be a whole number, at least 0"),
         ("/queries/race_podiums", {"format": "pdf"}, 400, "unknown format 'pdf'"),
         ("/queries/skater_result", {}, 404, "did you mean skater_results"),
     ],

@@ -13,6 +13,7 @@ import time
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 import rdflib
@@ -412,3 +413,10 @@ def test_an_update_while_the_store_is_locked_is_a_503_that_says_why(server: Clie
     assert reply.status == 503 and body["error"] == "store_locked"
     assert "another build or update is running" in body["message"] and "nothing was changed" in body["message"]
     assert server.update("INSERT DATA { GRAPH <http://ex/l> { <http://ex/s> <http://ex/p> 1 } }").status == 204
+
+
+@pytest.mark.parametrize("character", list('`{}"<>^|\\'))
+def test_a_graph_url_that_is_no_iri_is_a_400(server: Client, character: str) -> None:
+    reply = server.get(f"/store/a{quote(character)}b", Accept="text/turtle")
+    assert reply.status == 400, reply.text
+    assert "is not an IRI a graph can have" in json.loads(reply.body)["message"]

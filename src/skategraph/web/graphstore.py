@@ -18,6 +18,7 @@ from flask import Blueprint, Response, request
 
 from skategraph.engine.jobs import Bound, ChangeJob
 from skategraph.errors import NotAcceptable, NotFound, QueryError, UnsupportedMediaType
+from skategraph.graph.ids import absolute_iri
 from skategraph.web import negotiate
 from skategraph.web.protocol import iris, respond
 from skategraph.web.service import get_service
@@ -49,6 +50,9 @@ def _target(path: str | None) -> tuple[bool, str | None]:
     if path is not None:
         if named or default:
             raise QueryError("a graph URL under /store/ names its graph; do not add ?graph or ?default")
+        if absolute_iri(request.base_url) is None:
+            raise QueryError(f"{request.base_url!r} is not an IRI a graph can have: characters such as "
+                             "` { } \" < > ^ | \\ must be percent-encoded")  # fmt: skip
         return True, request.base_url
     if named and default:
         raise QueryError("give ?graph=IRI or ?default, not both")

@@ -13,6 +13,7 @@ Matching is `skategraph.linking.reconcile`. CORS is open, as for every read.
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, render_template, request, url_for
@@ -25,6 +26,8 @@ from skategraph.web.pages import local
 from skategraph.web.service import get_service
 
 blueprint = Blueprint("reconcile", __name__, template_folder="templates")
+# Queries in one batch: OpenRefine sends 10 at a time; far more is a job for several requests.
+MAX_BATCH = 1000
 
 
 @blueprint.route("/reconcile", methods=["GET", "POST"])
@@ -34,19 +37,26 @@ def service() -> Response:
         return jsonify(manifest())
     try:
         batch = json.loads(queries)
+    except RecursionError:
+        raise BadReconciliationQuery("queries are nested too deeply to be a batch of queries") from None
     except ValueError as error:
         raise BadReconciliationQuery(f"queries must be a JSON object of queries: {error}") from None
     if not isinstance(batch, dict) or not all(isinstance(q, dict) for q in batch.values()):
         raise BadReconciliationQuery('queries must be a JSON object like {"q0": {"query": "Ahn Hyun-soo"}}')
+    if len(batch) > MAX_BATCH:
+        raise BadReconciliationQuery(f"a batch holds at most {MAX_BATCH} queries, not {len(batch)}; send several")
     index = get_service().reconciliation_index()
     answers = {}
     for key, query in batch.items():
         kinds = _list(query.get("type"))
         limit = query.get("limit", 5)
-        if not isinstance(limit, int | float) or limit < 1:
+        if not isinstance(limit, int | float) or isinstance(limit, bool) or not math.isfinite(limit) or limit < 1:
             raise BadReconciliationQuery(f"{key}: limit must be a positive number")
         constraints: dict[str, list[str]] = {}
-        for prop in query.get("properties", []):
+        properties = query.get("properties") or []
+        if not isinstance(properties, list):
+            raise BadReconciliationQuery(f'{key}: properties are a list of {{"pid": ..., "v": ...}}')
+        for prop in properties:
             if not isinstance(prop, dict) or "pid" not in prop or "v" not in prop:
                 raise BadReconciliationQuery(f'{key}: each property is {{"pid": ..., "v": ...}}')
             constraints.setdefault(str(prop["pid"]), []).extend(_values(prop["v"]))

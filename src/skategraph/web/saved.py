@@ -92,7 +92,7 @@ def _page(params: MultiDict[str, str], row_limit: int) -> tuple[int, int]:
 
 
 def _whole(text: str | None, name: str, least: int) -> int:
-    if text is None or not text.isdigit() or int(text) < least:
+    if text is None or not (text.isascii() and text.isdigit()) or int(text) < least:  # not `²`
         raise QueryError(f"{name} must be a whole number, at least {least}, not {text!r}")
     return int(text)
 
