@@ -230,3 +230,27 @@ def test_every_iri_under_the_base_answers(server: Client) -> None:
     result = server.get("/id/result/2002-03/chuncheon/men-1500m/1", Accept="text/html")
     assert result.status == 200 and "Ahn Hyun-soo" in result.text
     assert server.get("/no/such/thing", Accept="text/html").status == 404
+
+
+def test_a_hostile_label_and_a_javascript_iri_stay_inert(server: Client) -> None:
+    """A label that would end the JSON-LD block, and an IRI in a scheme a browser would run."""
+    hostile = f"<{BASE}id/skater/hostile-test>"
+    update = (f'INSERT DATA {{ GRAPH <http://ex/hostile> {{ {hostile} a sg:Skater ; rdfs:label "<!--<script>x & y</script>" ; '
+              f"rdfs:seeAlso <javascript:alert(1)> , <urn:isbn:0451450523> , <https://example.org/ok> }} }}")  # fmt: skip
+    assert server.update(update).status == 204
+    page = server.get("/id/skater/hostile-test", Accept="text/html").text
+    block = page.split('<script type="application/ld+json">', 1)[1].split("</script>", 1)[0]
+    assert "<" not in block and ">" not in block and "&" not in block
+    assert json.loads(block)["name"] == "<!--<script>x & y</script>"
+    assert 'href="javascript:' not in page and 'href="urn:' not in page
+    assert 'href="https://example.org/ok"' in page
+    assert "/query?query=DESCRIBE" in page  # the other IRIs are described on our query page
+
+
+def test_the_bearer_scheme_is_case_insensitive(server: Client) -> None:
+    update = "INSERT DATA { GRAPH <http://ex/case> { <http://ex/s> <http://ex/p> 1 } }"
+    for scheme in ("bearer", "BEARER", "Bearer"):
+        assert (
+            server.post("/sparql", update, "application/sparql-update", Authorization=f"{scheme} secret").status == 204
+        )
+    assert server.post("/sparql", update, "application/sparql-update", Authorization="Basic secret").status == 401

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 import pyoxigraph as ox
 from flask import Response, render_template, url_for
@@ -148,7 +149,16 @@ def local(iri: str) -> str:
         return url_for("linkeddata.ontology")
     if iri.startswith(base):
         return "/" + iri[len(base) :]
-    return iri
+    if urlsplit(iri).scheme in ("http", "https"):
+        return iri
+    # Never a link to another scheme (`javascript:` is one): the IRI is described on our query page.
+    return url_for("front.query_page", query=f"DESCRIBE <{iri}>")
+
+
+def _script_safe(text: str) -> str:
+    """JSON for a <script> block: `<`, `>` and `&` escaped, so no label can end the block or open a
+    comment in it (`<!--<script>` would otherwise blank the page)."""
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
 def short(iri: str) -> str:
@@ -177,7 +187,7 @@ def resource_page(iri: str) -> Response:
         sections=sections,
         outgoing=outgoing,
         incoming=incoming,
-        jsonld=json.dumps(_jsonld(iri, label, kind, outgoing), ensure_ascii=False, indent=1).replace("</", "<\\/"),
+        jsonld=_script_safe(json.dumps(_jsonld(iri, label, kind, outgoing), ensure_ascii=False, indent=1)),
         local=local,
         short=short,
         sg=SG,

@@ -149,7 +149,8 @@ class Service:
         token = self.settings.update_token
         if not token:
             raise ReadOnly("this endpoint is read-only: the server has no update token (SKATEGRAPH_UPDATE_TOKEN)")
-        if not header or not header.startswith("Bearer "):
+        scheme, _, credentials = (header or "").strip().partition(" ")
+        if scheme.casefold() != "bearer" or not credentials.strip():  # the scheme is case-insensitive (RFC 9110)
             raise Unauthorized("writes need an 'Authorization: Bearer <token>' header")
-        if not hmac.compare_digest(header[len("Bearer ") :].encode(), token.encode()):
+        if not hmac.compare_digest(credentials.strip().encode(), token.encode()):
             raise Forbidden("the bearer token is not the one this server accepts")
