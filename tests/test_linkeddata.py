@@ -254,3 +254,15 @@ def test_the_bearer_scheme_is_case_insensitive(server: Client) -> None:
             server.post("/sparql", update, "application/sparql-update", Authorization=f"{scheme} secret").status == 204
         )
     assert server.post("/sparql", update, "application/sparql-update", Authorization="Basic secret").status == 401
+
+
+@pytest.mark.parametrize("path", ["/", "/query", "/id/skater/ahn-hyun-soo", "/ontology", "/id/no-such-thing"])
+def test_pages_send_a_content_security_policy(server: Client, path: str) -> None:
+    reply = server.get(path, Accept="text/html")
+    assert reply.header(
+        "Content-Type",
+    ).startswith("text/html")
+    assert "default-src 'none'" in (reply.header("Content-Security-Policy") or "")
+    assert "frame-ancestors 'none'" in (reply.header("Content-Security-Policy") or "")
+    assert reply.header("X-Frame-Options") == "DENY" and reply.header("X-Content-Type-Options") == "nosniff"
+    assert server.query("ASK {}").header("X-Content-Type-Options") == "nosniff"

@@ -64,6 +64,7 @@ def create_app(settings: Settings, *, service: Service | None = None) -> Flask:
     app.register_error_handler(HTTPException, render_error)
     app.register_error_handler(Exception, render_unexpected)
     app.before_request(_start_clock)
+    app.after_request(_security_headers)
     app.after_request(_log_when_done)
     if settings.cache_mb > 0:
         app.wsgi_app = ResponseCache(app.wsgi_app, settings.store, settings.cache_mb * 1024 * 1024)  # type: ignore[method-assign]
@@ -96,6 +97,20 @@ def _limits() -> Response:
             "X-Skategraph-Truncated: true, and its JSON or XML head links here."
         ),
     )
+
+
+# Pages need nothing but our stylesheet: no script runs (the JSON-LD block is data), nothing comes
+# from elsewhere, forms go to this server, and no other site may frame them.
+PAGE_POLICY = ("default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
+               "base-uri 'none'; frame-ancestors 'none'")  # fmt: skip
+
+
+def _security_headers(response: Response) -> Response:
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    if response.mimetype == "text/html":
+        response.headers["Content-Security-Policy"] = PAGE_POLICY
+        response.headers["X-Frame-Options"] = "DENY"
+    return response
 
 
 def _start_clock() -> None:
