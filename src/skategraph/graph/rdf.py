@@ -116,6 +116,7 @@ class _ArticleGraph:
         self.graph = minter.season_graph(article.season)
         self.season = minter.season(article.season)
         self.stage_keys = _stage_keys(article.stages)
+        self.venue_stages = Counter(slug(stage.venue) for stage in article.stages)
 
     def triple(self, s: NamedNode, p: NamedNode, o: NamedNode | Literal) -> Quad:
         return Quad(s, p, o, self.graph)
@@ -144,7 +145,7 @@ class _ArticleGraph:
         key = self.stage_keys[stage]
         iri = self.mint.stage(self.article.season, key)
         venue = self.mint.venue(stage.venue)
-        again = sum(1 for other in self.article.stages if slug(other.venue) == slug(stage.venue)) > 1
+        again = self.venue_stages[slug(stage.venue)] > 1  # Montreal twice in 2024-25: label them apart
         yield t(iri, RDF_TYPE, sg("Stage"))
         yield t(iri, RDFS_LABEL, Literal(f"{self.article.title} – {stage.venue}" + (f" ({number})" if again else "")))
         yield t(iri, sg("season"), self.season)

@@ -82,7 +82,6 @@ class _Parser:
         self.season: str | None = None
         self.start: datetime.date | None = None
         self.end: datetime.date | None = None
-        self.dates_line = 0
         self.links: dict[str, SeasonLink] = {}
         self.errors: list[SourceError] = []
         self.warnings: list[SourceWarning] = []
@@ -111,7 +110,7 @@ class _Parser:
                 )
             raise SourceErrors.of(self.errors)
         stages, classifications = self.tables.finish()
-        self.check_dates(stages)
+        self.check_dates()
         if self.errors:
             raise SourceErrors.of(self.errors)
         start, end = self.start, self.end
@@ -128,7 +127,7 @@ class _Parser:
             next=self.links.get("next"),
             stages=stages,
             classifications=classifications,
-            warnings=tuple(sorted(self.warnings + self.tables.warnings_late, key=lambda w: w.line)),
+            warnings=tuple(sorted(self.warnings, key=lambda w: w.line)),
         )
 
     # -- line dispatch -------------------------------------------------------------------------
@@ -247,11 +246,10 @@ class _Parser:
             raise self.fail(number, str(error)) from None
         if self.end < self.start:
             raise self.fail(number, "the season ends before it starts")
-        self.dates_line = number
 
     # -- whole-article checks ------------------------------------------------------------------
 
-    def check_dates(self, stages: tuple[object, ...]) -> None:
+    def check_dates(self) -> None:
         if self.start is None or self.end is None:
             return
         for race in self.tables.races():

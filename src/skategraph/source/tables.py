@@ -18,7 +18,7 @@ from skategraph.errors import SourceError, SourceErrors
 from skategraph.source import cells
 from skategraph.source.folding import key as _key
 from skategraph.source.nations import Nation, unknown_code_hint
-from skategraph.source.records import Category, Classification, Entrant, Placing, Race, SourceWarning, Stage
+from skategraph.source.records import Category, Classification, Entrant, Placing, Race, Stage
 from skategraph.source.stages import Group, Listing, StageBuilder
 from skategraph.source.venues import Venues
 
@@ -70,7 +70,6 @@ class TableReader:
         self.groups: list[Group] = []
         self.listings: list[Listing] = []
         self.classifications: list[Classification] = []
-        self.warnings_late: list[SourceWarning] = []
         self.individuals: dict[Category, dict[str, str]] = {}  # category -> folded name -> name, for teams
 
     def error(self, line: int, message: str) -> SourceError:
@@ -150,7 +149,7 @@ class TableReader:
 
     # -- rows ------------------------------------------------------------------------------
 
-    def continued(self, number: int, row: dict[str, str], role: str) -> tuple[str, bool]:
+    def continued(self, row: dict[str, str], role: str) -> tuple[str, bool]:
         """A cell, or the one above it when it is empty (a rowspan in the source): (text, was given)."""
         assert self.table is not None
         text = row.get(role, "")
@@ -167,9 +166,9 @@ class TableReader:
         context = table.context
         category = context.category
         assert category is not None
-        date_text, date_given = self.continued(number, row, "date")
-        place_text, place_given = self.continued(number, row, "place")
-        stage_text, _stage_given = self.continued(number, row, "stage") if "stage" in row else ("", False)
+        date_text, date_given = self.continued(row, "date")
+        place_text, place_given = self.continued(row, "place")
+        stage_text, _stage_given = self.continued(row, "stage")
         problems: list[SourceError] = []  # every cell's problem, not only the first
         distance, relay, number_in_cell = 0, "relay" in row["distance"].casefold(), None
         days: tuple[datetime.date, datetime.date] | None = None
@@ -279,7 +278,7 @@ class TableReader:
 
     def listing_row(self, number: int, row: dict[str, str]) -> None:
         assert self.season is not None
-        stage_text, _given = self.continued(number, row, "stage")
+        stage_text, _given = self.continued(row, "stage")
         if not stage_text.isdigit():
             raise self.error(number, f"expected a stage number, found {stage_text!r}")
         text = row["place"]
@@ -372,9 +371,9 @@ class TableReader:
             if entrant.unsplit:
                 members, rest = split_names(entrant.unsplit[0], known)
                 for text in rest:
-                    self.warnings_late.append(SourceWarning(self.source, race.line, (
+                    self.warn(race.line, (
                         f"the names {text!r} in the {entrant.nation} team are kept as written: the article "
-                        "names no one of them in another race, so they cannot be told apart")))  # fmt: skip
+                        "names no one of them in another race, so they cannot be told apart"))  # fmt: skip
                 entrant = dataclasses.replace(entrant, members=members, unsplit=rest)
             podium.append(Placing(placing.rank, entrant))
         return dataclasses.replace(race, podium=tuple(podium))
