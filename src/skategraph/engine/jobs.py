@@ -36,7 +36,7 @@ from skategraph.errors import (
     WorkerFailed,
 )
 from skategraph.graph.vocab import PREFIXES
-from skategraph.sparql.text import check_nesting, check_outbound
+from skategraph.sparql.text import check_nesting, check_outbound, tokens
 from skategraph.store.base import QueryResult
 from skategraph.store.embedded import EmbeddedStore
 
@@ -97,11 +97,13 @@ def admit(job: QueryJob | ChangeJob, allowed: frozenset[str]) -> None:
     """Refuse a job that would fetch a URL not on the allow-list, or nests deeper than the engine's
     parser can take, before it reaches a worker."""
     if isinstance(job, QueryJob):
-        check_nesting(job.query)
-        check_outbound(job.query, allowed, PREFIXES, job.bound_iris())
+        found = list(tokens(job.query))
+        check_nesting(found)
+        check_outbound(found, allowed, PREFIXES, job.bound_iris())
     elif job.kind == "update":
-        check_nesting(job.text)
-        check_outbound(job.text, allowed, PREFIXES)
+        found = list(tokens(job.text))
+        check_nesting(found)
+        check_outbound(found, allowed, PREFIXES)
 
 
 def evaluate(store: EmbeddedStore, job: QueryJob) -> QueryResult:

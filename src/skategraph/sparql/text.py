@@ -10,7 +10,7 @@ bare text search, which strings, IRIs, comments and prefixed names like `ex:serv
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from urllib.parse import urljoin
 
@@ -48,8 +48,9 @@ def tokens(text: str) -> Iterator[Token]:
             yield Token(kind, match.group(), match.start())
 
 
-def _words(text: str) -> list[Token]:
-    return list(tokens(text))
+def _words(text: str | Sequence[Token]) -> Sequence[Token]:
+    """The tokens of `text`, or `text` itself when it is tokens already (read once, checked twice)."""
+    return list(tokens(text)) if isinstance(text, str) else text
 
 
 # Deeper nesting than this is refused before the engine sees it: Oxigraph's parser recurses, and some
@@ -58,10 +59,10 @@ def _words(text: str) -> list[Token]:
 MAX_NESTING = 256
 
 
-def check_nesting(text: str) -> None:
+def check_nesting(text: str | Sequence[Token]) -> None:
     """Refuse a query or update whose ( [ { nest deeper than MAX_NESTING (strings and IRIs aside)."""
     depth = deepest = 0
-    for token in tokens(text):
+    for token in _words(text):
         if token.kind != "other":
             continue
         if token.text in "([{":
@@ -82,7 +83,7 @@ def declares_dataset(text: str) -> bool:
     return any(t.kind == "word" and t.text.upper() == "FROM" for t in tokens(text))
 
 
-def outbound_targets(text: str, prefixes: Mapping[str, str] | None = None) -> list[str]:
+def outbound_targets(text: str | Sequence[Token], prefixes: Mapping[str, str] | None = None) -> list[str]:
     """The URLs that evaluating `text` would fetch: `SERVICE` and `LOAD` targets, resolved.
 
     A `SERVICE ?variable` target cannot be known before evaluation and is returned as `?variable`.
@@ -118,7 +119,7 @@ def outbound_targets(text: str, prefixes: Mapping[str, str] | None = None) -> li
 
 
 def check_outbound(
-    text: str,
+    text: str | Sequence[Token],
     allowed: frozenset[str],
     prefixes: Mapping[str, str] | None = None,
     bound: Mapping[str, str] | None = None,
