@@ -39,9 +39,10 @@ INCOMING_LIMIT = 2000  # a much-cited resource (a nation, a category) lists at m
 
 OWN = "SELECT ?p ?o ?_this WHERE { ?_this ?p ?o }"
 POINTING = f"SELECT ?s ?p ?_this WHERE {{ ?s ?p ?_this }} LIMIT {INCOMING_LIMIT}"
-EXISTS = "ASK { { ?_this ?p ?o } UNION { ?s ?q ?_this } }"
-# An IRI that is only `owl:sameAs` another resource of ours: a spelling merged into a skater.
-MERGED = "SELECT ?target ?_this WHERE { ?_this owl:sameAs ?target . ?target a ?kind FILTER NOT EXISTS { ?_this a ?t } }"
+# One row if the IRI is in the dataset; ?target bound if it is only `owl:sameAs` another resource of
+# ours (a spelling merged into a skater, data/identities.tsv). One worker round trip for both.
+FOUND = """SELECT ?target ?_this WHERE { { ?_this ?p ?o } UNION { ?s ?q ?_this }
+  OPTIONAL { ?_this owl:sameAs ?target . ?target a ?kind FILTER NOT EXISTS { ?_this a ?t } } } LIMIT 1"""
 
 
 @blueprint.route("/<path:rest>", methods=["GET", "HEAD"])
@@ -56,11 +57,12 @@ def resource(rest: str) -> Response:
     path = rest[: len(rest) - len(suffix)]
     iri = svc.manifest()["base"] + quote(path, safe="/-")
     this = (("_this", ox.NamedNode(iri)),)
-    if not svc.ask(EXISTS, this):
+    found = svc.select(FOUND, this)
+    if not found:
         raise UnknownResource(f"there is no resource {iri} in this dataset")
     base = svc.manifest()["base"]
-    merged = [row["target"]["value"] for row in svc.select(MERGED, this)]
-    if len(merged) == 1 and merged[0].startswith(base):
+    merged = [found[0]["target"]["value"]] if "target" in found[0] else []
+    if merged and merged[0].startswith(base):
         # A skater's IRI from before a merge (data/identities.tsv): the skater it is, for good.
         location = url_for("linkeddata.resource", rest=unquote(merged[0][len(base) :]) + suffix, _external=True)
         moved = Response(status=301)
