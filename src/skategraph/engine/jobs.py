@@ -99,11 +99,11 @@ def admit(job: QueryJob | ChangeJob, allowed: frozenset[str]) -> None:
     if isinstance(job, QueryJob):
         found = list(tokens(job.query))
         check_nesting(found)
-        check_outbound(found, allowed, PREFIXES, job.bound_iris())
+        check_outbound(found, allowed, PREFIXES, job.bound_iris(), job.base_iri)
     elif job.kind == "update":
         found = list(tokens(job.text))
         check_nesting(found)
-        check_outbound(found, allowed, PREFIXES)
+        check_outbound(found, allowed, PREFIXES, base=job.base_iri)
 
 
 def evaluate(store: EmbeddedStore, job: QueryJob) -> QueryResult:

@@ -34,10 +34,12 @@ class _Worker:
 class Pool:
     """A fixed number of worker processes; a job takes one for its duration, or fails at its deadline."""
 
-    def __init__(self, size: int) -> None:
+    def __init__(self, size: int, offline: bool = False) -> None:
+        """`offline`: the workers can open no network socket (`skategraph.engine.sandbox`)."""
         if size < 1:
             raise ValueError("a pool needs at least one worker")
         self.size = size
+        self.offline = offline
         self._context = multiprocessing.get_context("spawn")
         self._idle: queue.Queue[_Worker] = queue.Queue()
         self._closed = False
@@ -50,7 +52,9 @@ class Pool:
 
     def _spawn(self) -> _Worker:
         parent, child = self._context.Pipe()
-        process = self._context.Process(target=worker_main, args=(child,), daemon=True, name="skategraph-worker")
+        process = self._context.Process(
+            target=worker_main, args=(child, self.offline), daemon=True, name="skategraph-worker"
+        )
         process.start()
         child.close()
         worker = _Worker(process, parent)

@@ -21,6 +21,7 @@ from typing import Any
 import pyoxigraph as ox
 
 from skategraph.engine.jobs import CHUNK, ChangeJob, DumpJob, QueryJob, encode_error, evaluate, head
+from skategraph.engine.sandbox import forbid_network
 from skategraph.errors import GraphNotFound, NotAcceptable, QueryError, SkategraphError
 from skategraph.graph.vocab import PREFIXES
 from skategraph.sparql import formats
@@ -70,9 +71,12 @@ def _fail(conn: multiprocessing.connection.Connection, error: SkategraphError) -
     conn.send_bytes(b"X" + encode_error(error))
 
 
-def worker_main(conn: multiprocessing.connection.Connection) -> None:
-    """A worker's whole life: answer jobs until the pipe closes."""
+def worker_main(conn: multiprocessing.connection.Connection, offline: bool = False) -> None:
+    """A worker's whole life: answer jobs until the pipe closes. An `offline` worker first gives up
+    the network for good, so no SERVICE or LOAD it evaluates can reach anything."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the server decides when workers stop
+    if offline:
+        forbid_network()
     opened: dict[str, EmbeddedStore] = {}
     while True:
         try:

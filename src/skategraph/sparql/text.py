@@ -23,12 +23,12 @@ _TOKEN = re.compile(
   | (?P<comment>\#[^\n]*)
   | (?P<string>\"\"\"(?:[^"\\]|\\.|"(?!""))*\"\"\"|'''(?:[^'\\]|\\.|'(?!''))*'''
                |"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*')
-  | (?P<iri><[^<>"{}|^`\\\x00-\x20]*>)
+  | (?P<iri><(?:[^<>"{}|^`\\\x00-\x20]|\\u[0-9A-Fa-f]{4}|\\U[0-9A-Fa-f]{8})*>)
   | (?P<var>[?$][A-Za-z0-9_\u00b7\u00c0-\uffff]+)
-  | (?P<pname>(?:[A-Za-z\u00c0-\uffff][\w.\-\u00c0-\uffff]*)?:[\w\-:%\u00c0-\uffff]*(?:\.[\w\-:%\u00c0-\uffff]+)*)
+  | (?P<pname>(?:[A-Za-z\u00c0-\uffff][\w.\-\u00c0-\uffff]*)?:{local}*(?:\.{local}+)*)
   | (?P<word>[A-Za-z_][A-Za-z0-9_]*)
   | (?P<other>.)
-    """,
+    """.replace("{local}", r"(?:[\w\-:%\u00c0-\uffff]|\\[_~.\-!$&'()*+,;=/?\#@%])"),
     re.VERBOSE | re.DOTALL,
 )
 
@@ -83,37 +83,51 @@ def declares_dataset(text: str) -> bool:
     return any(t.kind == "word" and t.text.upper() == "FROM" for t in tokens(text))
 
 
-def outbound_targets(text: str | Sequence[Token], prefixes: Mapping[str, str] | None = None) -> list[str]:
+_UCHAR = re.compile(r"\\u([0-9A-Fa-f]{4})|\\U([0-9A-Fa-f]{8})")
+_LOCAL_ESCAPE = re.compile(r"\\(.)")
+
+
+def _iri(token: Token) -> str:
+    """An IRI token's IRI, its `\\u` and `\\U` escapes decoded as the engine decodes them."""
+    return _UCHAR.sub(lambda m: chr(int(m.group(1) or m.group(2), 16)), token.text[1:-1])
+
+
+def outbound_targets(
+    text: str | Sequence[Token], prefixes: Mapping[str, str] | None = None, base: str | None = None
+) -> list[str]:
     """The URLs that evaluating `text` would fetch: `SERVICE` and `LOAD` targets, resolved.
 
     A `SERVICE ?variable` target cannot be known before evaluation and is returned as `?variable`.
+    The reading fails closed: a backslash the engine would not take (outside a string, an IRI's
+    `\\u` escape or a prefixed name's `\\` escape), or a SERVICE/LOAD followed by anything but an
+    IRI, a prefixed name or a variable, is refused rather than guessed at.
     """
     found = _words(text)
     declared = dict(prefixes or {})
-    base = ""
+    base = base or ""
     targets = []
     for i, token in enumerate(found):
+        if token.kind == "other" and token.text == "\\":
+            raise QueryError(f"a backslash at character {token.start + 1} outside a string, IRI or prefixed name")
         keyword = token.text.upper() if token.kind == "word" else ""
         if keyword == "PREFIX" and i + 2 < len(found) and found[i + 2].kind == "iri":
-            declared[found[i + 1].text.rstrip(":")] = urljoin(base, found[i + 2].text[1:-1])
+            declared[found[i + 1].text.rstrip(":")] = urljoin(base, _iri(found[i + 2]))
         elif keyword == "BASE" and i + 1 < len(found) and found[i + 1].kind == "iri":
-            base = urljoin(base, found[i + 1].text[1:-1])
+            base = urljoin(base, _iri(found[i + 1]))
         elif keyword in ("SERVICE", "LOAD"):
             j = i + 1
             if j < len(found) and found[j].kind == "word" and found[j].text.upper() == "SILENT":
                 j += 1
-            if j >= len(found):
-                continue  # the engine will report the syntax error
-            target = found[j]
+            target = found[j] if j < len(found) else None
+            if target is None or target.kind not in ("iri", "pname", "var"):
+                raise QueryError(f"{keyword} at character {token.start + 1} is not followed by an IRI or a variable")
             if target.kind == "iri":
-                targets.append(urljoin(base, target.text[1:-1]))
+                targets.append(urljoin(base, _iri(target)))
             elif target.kind == "pname":
                 prefix, _, local = target.text.partition(":")
-                if prefix in declared:
-                    targets.append(declared[prefix] + local)
-                else:
-                    targets.append(target.text)
-            elif target.kind == "var":
+                local = _LOCAL_ESCAPE.sub(r"\1", local)
+                targets.append(declared[prefix] + local if prefix in declared else target.text)
+            else:
                 targets.append(target.text)
     return targets
 
@@ -123,13 +137,14 @@ def check_outbound(
     allowed: frozenset[str],
     prefixes: Mapping[str, str] | None = None,
     bound: Mapping[str, str] | None = None,
+    base: str | None = None,
 ) -> None:
     """Refuse `SERVICE`/`LOAD` targets that are not on the allow-list, before anything is fetched.
 
     A `SERVICE ?variable` target is checked by the value the variable is bound to (a saved query's
     parameter, substituted before evaluation); an unbound one cannot be checked and is refused.
     """
-    for found in outbound_targets(text, prefixes):
+    for found in outbound_targets(text, prefixes, base):
         target = (bound or {}).get(found[1:], found) if found.startswith(("?", "$")) else found
         if target.startswith(("?", "$")):
             raise OutboundRefused(

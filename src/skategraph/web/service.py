@@ -43,7 +43,7 @@ class Service:
     def __init__(self, settings: Settings, pool: Pool | None = None) -> None:
         self.settings = settings
         self.catalogue: Catalogue = load_catalogue(settings.queries)  # before the pool: a broken file stops us
-        self.pool = pool or Pool(settings.workers)
+        self.pool = pool or Pool(settings.workers, offline=not settings.allow_service)
         self.pool.start()
         self._manifests: dict[str, dict[str, Any]] = {}
         self._derived: dict[tuple[str, str], object] = {}
