@@ -1,7 +1,8 @@
 """A response cache in front of the app, for repeated GET queries.
 
 The key is the store generation plus everything in the request that can change the answer: path and
-query string, Accept, Origin (CORS headers depend on it). A rebuild or an update makes a new
+query string, Accept, Origin (CORS headers depend on it), and the scheme, Host and script root the
+answer's own links are built from (a forged `Host` must never reach another client). A rebuild or an update makes a new
 generation, so an entry can never be stale; old generations' entries just age out. Only complete
 200 answers that carry a Content-Length are kept (streamed results are never held in memory), within
 a byte budget, least recently used first out. A hit skips Flask and the worker pool entirely, which
@@ -51,7 +52,7 @@ class ResponseCache:
         except StoreNotFound:
             return self.app(environ, start_response)
         key = (generation, environ["PATH_INFO"], environ.get("QUERY_STRING", ""),
-               environ.get("HTTP_ACCEPT", ""), environ.get("HTTP_ORIGIN", ""))  # fmt: skip
+               environ.get("HTTP_ACCEPT", ""), environ.get("HTTP_ORIGIN", ""), *_origin(environ))  # fmt: skip
         with self.lock:
             hit = self.entries.get(key)
             if hit is not None:
@@ -95,6 +96,12 @@ class ResponseCache:
             while self.size > self.max_bytes and self.entries:
                 _key, (_s, _h, old) = self.entries.popitem(last=False)
                 self.size -= len(old)
+
+
+def _origin(environ: WSGIEnvironment) -> tuple[str, ...]:
+    """What the app's own URLs (`url_for(_external=True)`, request.base_url) are built from."""
+    return (environ.get("wsgi.url_scheme", ""), environ.get("HTTP_HOST", ""), environ.get("SERVER_NAME", ""),
+            environ.get("SERVER_PORT", ""), environ.get("SCRIPT_NAME", ""))  # fmt: skip
 
 
 def _short(text: str) -> str:
