@@ -227,3 +227,49 @@ def test_workers_that_die_while_idle_are_replaced_and_health_says_so(tmp_path: P
                              {"Content-Type": "application/n-triples", "Authorization": "Bearer secret"})  # fmt: skip
         assert put.status == 201
         assert server.get("/health").status == 200
+
+
+def test_a_read_queued_behind_a_busy_worker_keeps_its_generation_through_two_writes(
+    tmp_path: Path, seed_dir: Path
+) -> None:
+    """Issue 12: a read given generation G while it waits for the one worker; two quick writes by
+    another server process make G neither current nor previous, so the old prune removed it and the
+    read's worker died on a missing store (500). A held generation is kept until its answer is out."""
+    with seed_server(tmp_path / "a", "--processes", "1", "--workers", "1", seed=seed_dir) as reader:
+        writer = start_server(reader.store, "--processes", "1", env={"SKATEGRAPH_UPDATE_TOKEN": "secret"})
+        try:
+            busy = threading.Thread(target=lambda: reader.query(EXPLOSIVE, timeout="3"))
+            busy.start()
+            time.sleep(0.5)  # the one worker is now held by the runaway query
+            queued: dict[str, object] = {}
+            waiting = threading.Thread(target=lambda: queued.setdefault("reply", reader.query(COUNT)))
+            waiting.start()
+            time.sleep(0.5)  # the small query has its generation and waits for the worker
+            for n in range(2):
+                assert writer.update(f"INSERT DATA {{ <http://ex/s> <http://ex/p> {n} }}").status == 204
+            busy.join()
+            waiting.join()
+        finally:
+            assert writer.stop() == 0, "".join(writer.log)
+        reply = queued["reply"]
+        assert reply.status == 200, reply.body
+        assert rows(reply.body) == [{"n": "60"}]
+        # Once nothing holds it, the next change removes it.
+        assert reader.update("INSERT DATA { <http://ex/s> <http://ex/p> 9 }").status == 204
+        assert len(list((reader.store / "generations").iterdir())) == 2
+
+
+def test_a_forged_host_never_reaches_another_client_through_the_cache(tmp_path: Path, seed_dir: Path) -> None:
+    """Issue 12: answers embed the Host (the `Link` header and the JSON head of a cut result), so one
+    request with `Host: evil.example` made the next normal client receive links to it from the cache."""
+    with seed_server(tmp_path, "--processes", "1", "--row-limit", "5", seed=seed_dir) as server:
+        races = {"query": "SELECT ?r WHERE { ?r a sg:Race }"}
+        forged = server.get("/sparql", races, Host="evil.example", Accept="application/sparql-results+json")
+        assert forged.status == 200 and "evil.example" in (forged.header("Link") or "")
+        for _ in range(2):
+            normal = server.get("/sparql", races, Accept="application/sparql-results+json")
+            assert normal.status == 200
+            assert "evil.example" not in (normal.header("Link") or "") and b"evil.example" not in normal.body
+            assert f"{server.host}:{server.port}" in (normal.header("Link") or "")
+        time.sleep(0.1)  # the log is read by a thread
+        assert any("(cached)" in line for line in server.log)  # the normal one is still cached

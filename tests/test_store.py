@@ -20,7 +20,7 @@ from skategraph.source.nations import bundled_nations
 from skategraph.store.build import build_store
 from skategraph.store.embedded import EmbeddedStore, current_build_id, open_store
 
-from .conftest import BASE, ID, SEED, ask, build, scalar, select, shift_season
+from .conftest import BASE, ID, SEED, ask, build, copy_store, scalar, select, shift_season
 
 COUNTS = [
     ("sg:Race", 60),
@@ -355,3 +355,28 @@ def test_open_missing_store(tmp_path: Path) -> None:
 
     with pytest.raises(StoreNotFound, match="run 'skategraph build' first"):
         open_store(tmp_path / "nothing")
+
+
+def test_a_held_generation_outlives_prunes_until_it_is_released(tmp_path: Path, seed_dir: Path) -> None:
+    from skategraph.errors import GenerationGone
+    from skategraph.store import generations
+
+    path = copy_store(seed_dir, tmp_path / "s")
+    first = generations.current(path)
+    held = generations.hold(first)
+    for _ in range(2):
+        build(path)
+    assert (
+        first.is_dir() and scalar(EmbeddedStore(first), "SELECT (COUNT(*) AS ?n) WHERE { ?s a sg:Race }") == "60"
+    )  # neither current nor previous, but held
+    held.release()
+    build(path)
+    assert not first.exists()
+    with pytest.raises(GenerationGone):
+        generations.hold(first)
+    second_hold = generations.hold(generations.current(path))  # dropped without release: the GC frees it
+    del second_hold
+    now = generations.current(path)
+    build(path)
+    build(path)
+    assert not now.exists()

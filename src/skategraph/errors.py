@@ -7,6 +7,7 @@
     ├── BuildError                  500  a build could not complete; the store in place is untouched
     │   └── StoreLocked             503  another build or update holds the store; try again
     ├── StoreNotFound               503  no store (or one too old) at the path given
+    │   └── GenerationGone          503  a job's generation was replaced and removed; retry on the new
     ├── ValidationFailed            422  the graph does not conform to the SHACL shapes
     ├── QueryFileError              500  saved query files are broken (every problem, file and line)
     ├── QueryError                  400  a query or update cannot be parsed or run (line, column)
@@ -117,6 +118,10 @@ class StoreNotFound(SkategraphError):
     """No store has been built at the given path yet."""
 
     status = 503
+
+
+class GenerationGone(StoreNotFound):
+    """The generation a job was given has since been replaced and removed; the current one answers."""
 
 
 class ValidationFailed(SkategraphError):

@@ -91,6 +91,7 @@ class Reply:
     media_type: str
     truncated: bool
     body: Iterator[bytes]
+    generation: str = ""  # the one it was answered from
 
 
 def admit(job: QueryJob | ChangeJob, allowed: frozenset[str]) -> None:

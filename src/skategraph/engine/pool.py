@@ -147,7 +147,7 @@ class Pool:
         else:
             self._replace(worker, f"unexpected message {tag!r}")
             raise WorkerFailed("the query worker answered out of turn")
-        return Reply(head["form"], _media_type(head["form"], head["format"]), head["truncated"], body)
+        return Reply(head["form"], _media_type(head["form"], head["format"]), head["truncated"], body, job.generation)
 
     def _body(self, worker: _Worker, deadline: float, limit: float) -> Iterator[bytes]:
         finished = False

@@ -4,12 +4,15 @@
     <store>/previous             symlink to the one before, kept for readers that still have it open
     <store>/generations/<id>/    one generation: `oxigraph/` (the database) and `manifest.json`
     <store>/build.lock           held while a generation is being written
+    <store>/generations/<id>/readers.lock   held (shared) by every job queued or running on it
 
 Every change (a build, a SPARQL update, a Graph Store write) writes a new generation beside the
 current one and, only when it is complete, replaces `current` in one atomic rename. A failed or
 killed writer (even `kill -9`) leaves a stray directory that the next writer removes; readers never
 see it. Generations are never written after they are swapped in, so any number of readers can open
-them read-only, and a reader that opened the previous one keeps working until the next change.
+them read-only. A job holds its generation (`hold`) from the moment it is given one until its answer
+is written, in whichever process it runs; pruning skips a held generation and removes it at a later
+change, so two quick writes cannot take a generation from under a query queued behind a busy worker.
 """
 
 from __future__ import annotations
@@ -21,10 +24,13 @@ import os
 import shutil
 import time
 import uuid
+import weakref
 from collections.abc import Iterator
 from pathlib import Path
 
-from skategraph.errors import BuildError, StoreLocked, StoreNotFound
+from skategraph.errors import BuildError, GenerationGone, StoreLocked, StoreNotFound
+
+READERS = "readers.lock"
 
 
 def new_id() -> str:
@@ -59,6 +65,7 @@ def writing(path: Path, generation_id: str, *, wait: float = 0.0) -> Iterator[Pa
         _prune(path)
         target = path / "generations" / generation_id
         target.mkdir(parents=True)
+        (target / READERS).touch()  # now, so that the generation is never written once it serves
         try:
             yield target
             _sync_tree(target)
@@ -67,6 +74,45 @@ def writing(path: Path, generation_id: str, *, wait: float = 0.0) -> Iterator[Pa
             shutil.rmtree(target, ignore_errors=True)
             raise
         _prune(path)
+
+
+class Hold:
+    """A shared lock on a generation's `readers.lock`: while it is held, no writer removes it."""
+
+    def __init__(self, fd: int | None) -> None:
+        self._fd = fd
+        self._finalizer = weakref.finalize(self, _close, fd)
+
+    def release(self) -> None:
+        self._finalizer()
+
+
+def _close(fd: int | None) -> None:
+    if fd is not None:
+        os.close(fd)  # closing the descriptor releases its lock
+
+
+def hold(generation: Path) -> Hold:
+    """Keep `generation` from being pruned until the hold is released (or garbage collected).
+
+    Raises GenerationGone if it was pruned before the hold was taken: the caller takes the current
+    generation instead.
+    """
+    try:
+        fd: int | None = os.open(generation / READERS, os.O_RDONLY)
+    except FileNotFoundError:
+        if not (generation / "manifest.json").is_file():
+            raise GenerationGone(f"generation {generation.name} has been replaced and removed") from None
+        try:  # a generation written before readers.lock existed
+            fd = os.open(generation / READERS, os.O_RDONLY | os.O_CREAT, 0o644)
+        except OSError:
+            fd = None  # a read-only store: nothing can prune it either
+    if fd is not None:
+        fcntl.flock(fd, fcntl.LOCK_SH)  # waits only while a prune is removing this very generation
+        if not (generation / "manifest.json").is_file():
+            os.close(fd)
+            raise GenerationGone(f"generation {generation.name} has been replaced and removed")
+    return Hold(fd)
 
 
 def _prepare(path: Path) -> None:
@@ -133,7 +179,8 @@ def _link_target(path: Path, name: str) -> str | None:
 
 
 def _prune(path: Path) -> None:
-    """Remove every generation but `current` and `previous`: older ones, and those of failed writers."""
+    """Remove every generation but `current`, `previous` and those a job holds: older ones, and those
+    of failed writers."""
     for leftover in [*path.glob(".current-*"), *path.glob(".previous-*")]:
         leftover.unlink()
     keep = {_link_target(path, "current"), _link_target(path, "previous")}
@@ -141,4 +188,20 @@ def _prune(path: Path) -> None:
     if generations.is_dir():
         for generation in generations.iterdir():
             if generation.name not in keep:
-                shutil.rmtree(generation, ignore_errors=True)
+                _remove_unless_held(generation)
+
+
+def _remove_unless_held(generation: Path) -> None:
+    try:
+        fd = os.open(generation / READERS, os.O_RDONLY)
+    except OSError:  # a failed writer's directory, or one from before readers.lock
+        shutil.rmtree(generation, ignore_errors=True)
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return  # a queued or running job uses it: a later change removes it
+    else:
+        shutil.rmtree(generation, ignore_errors=True)
+    finally:
+        os.close(fd)

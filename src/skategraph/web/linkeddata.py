@@ -163,19 +163,22 @@ def void_description() -> Response:
 def dump() -> Response:
     """The whole dataset as gzipped N-Quads, written once per store version by a worker."""
     svc = get_service()
-    generation = svc.generation()
-    target = generation / "dump.nq.gz"
-    if not target.exists():
-        svc.pool.change(DumpJob(str(generation), str(target)), svc.settings.timeout)
-    return send_file(
-        target,
-        mimetype="application/gzip",
-        as_attachment=True,
-        download_name=f"skategraph-{generation.name}.nq.gz",
-        etag=f"dump-{generation.name}",
-        conditional=True,
-        max_age=svc.settings.cache_max_age,
-    )
+    generation, held = svc.hold(svc.generation())  # until the file is open: a write may prune it
+    try:
+        target = generation / "dump.nq.gz"
+        if not target.exists():
+            svc.pool.change(DumpJob(str(generation), str(target)), svc.settings.timeout)
+        return send_file(
+            target,
+            mimetype="application/gzip",
+            as_attachment=True,
+            download_name=f"skategraph-{generation.name}.nq.gz",
+            etag=f"dump-{generation.name}",
+            conditional=True,
+            max_age=svc.settings.cache_max_age,
+        )
+    finally:
+        held.release()
 
 
 @blueprint.app_errorhandler(UnknownResource)

@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import itertools
 from collections.abc import Iterator
@@ -119,6 +120,9 @@ def respond(job: QueryJob, limit: float, rel: str = "describedby") -> Response:
         _cache_headers(response, etag, cacheable)
         return response
     reply = svc.query(job, limit)
+    if reply.generation != job.generation:  # it had been removed: the current one answered
+        job = dataclasses.replace(job, generation=reply.generation)
+        etag = _etag(job)
     complete, body = _read_ahead(reply.body)
     if complete is not None:
         response = Response(complete, mimetype=reply.media_type)  # werkzeug drops the body for HEAD

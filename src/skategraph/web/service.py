@@ -11,7 +11,7 @@ import dataclasses
 import hmac
 import json
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
@@ -19,7 +19,7 @@ from flask import current_app
 
 from skategraph.engine.jobs import Bound, ChangeJob, QueryJob, Reply, admit
 from skategraph.engine.pool import Pool
-from skategraph.errors import Forbidden, QueryError, ReadOnly, Unauthorized
+from skategraph.errors import Forbidden, GenerationGone, QueryError, ReadOnly, Unauthorized
 from skategraph.linking.reconcile import ENTITIES, Index
 from skategraph.saved.catalogue import Catalogue, load_catalogue
 from skategraph.saved.lookups import Lookups, lookup_queries, lookups_from
@@ -132,8 +132,28 @@ class Service:
         return min(seconds, self.settings.timeout)
 
     def query(self, job: QueryJob, limit: float) -> Reply:
+        """Run a query on its generation, which is held from now until its answer is written: a job
+        queued behind busy workers keeps it through any number of writes (a generation removed before
+        the hold was taken is swapped for the current one)."""
         admit(job, self.settings.allow_service)
-        return self.pool.query(job, limit)
+        generation, held = self.hold(Path(job.generation))
+        job = dataclasses.replace(job, generation=str(generation))
+        try:
+            reply = self.pool.query(job, limit)
+        except BaseException:
+            held.release()
+            raise
+        return dataclasses.replace(reply, body=_releasing(reply.body, held))
+
+    def hold(self, generation: Path) -> tuple[Path, generations.Hold]:
+        """`generation`, held against pruning until the hold is released; if it was removed before it
+        could be held, the current generation (the store changed meanwhile), held."""
+        for _attempt in range(3):
+            try:
+                return generation, generations.hold(generation)
+            except GenerationGone:
+                generation = self.generation()
+        raise GenerationGone("the store changed three times while the request was being started; try again")
 
     def change(self, job: ChangeJob, limit: float) -> dict[str, Any]:
         """Apply a change to a copy of the current generation and swap it in, all within `limit`."""
@@ -154,3 +174,10 @@ class Service:
             raise Unauthorized("writes need an 'Authorization: Bearer <token>' header")
         if not hmac.compare_digest(credentials.strip().encode(), token.encode()):
             raise Forbidden("the bearer token is not the one this server accepts")
+
+
+def _releasing(body: Iterator[bytes], held: generations.Hold) -> Iterator[bytes]:
+    try:
+        yield from body
+    finally:
+        held.release()
