@@ -85,7 +85,12 @@ class Pool:
                 return worker
             self._replace(worker, "it had died while idle")
 
-    def _send(self, worker: _Worker, job: QueryJob | ChangeJob | DumpJob) -> None:
+    def _send(self, worker: _Worker, job: QueryJob | ChangeJob | DumpJob, deadline: float, limit: float) -> None:
+        """Give `job` to `worker`, unless its time ran out while it waited for one: a job that never
+        started costs no worker (killing and respawning one takes far longer than the job would)."""
+        if deadline - time.monotonic() <= 0:
+            self._idle.put(worker)
+            raise QueryTimeout(f"the request was stopped at its time limit of {limit:g} s before it started")
         try:
             worker.conn.send(job)
         except (BrokenPipeError, OSError):
@@ -130,7 +135,7 @@ class Pool:
         """Start `job`; return its head once its first data is ready, and the rest as it comes."""
         deadline = time.monotonic() + limit
         worker = self._take(deadline)
-        self._send(worker, job)
+        self._send(worker, job, deadline, limit)
         message = self._receive(worker, deadline, limit)
         tag, payload = message[:1], message[1:]
         if tag == b"X":
@@ -181,7 +186,7 @@ class Pool:
         """Run a change (update or Graph Store write) or a dump to completion, or kill it at the deadline."""
         deadline = time.monotonic() + limit
         worker = self._take(deadline)
-        self._send(worker, job)
+        self._send(worker, job, deadline, limit)
         message = self._receive(worker, deadline, limit)
         self._idle.put(worker)
         if message[:1] == b"X":
