@@ -185,7 +185,9 @@ def dump() -> Response:
 def not_found(error: UnknownResource) -> Response:
     """A 404 a person can use (what was asked, where to go instead); JSON for everyone else."""
     # A page only for clients that ask for HTML (browsers do); an Accept-less client gets the JSON error.
-    wants_html = request.accept_mimetypes.best_match(["application/json", "text/html"]) == "text/html"
+    wants_html = (
+        negotiate.best(request.accept_mimetypes, [("application/json", "json"), ("text/html", "html")]) == "html"
+    )
     if wants_html and not _suffixed():
         body = render_template("notfound.html", message=str(error), path=request.path)
         return Response(body, status=404, mimetype="text/html")

@@ -45,8 +45,19 @@ NAMES.update({n: n for n in formats.RDF_FORMATS})
 def best(accept: MIMEAccept, offers: list[tuple[str, str]]) -> str | None:
     if not accept:  # no Accept header: anything goes
         return offers[0][1]
-    match = accept.best_match([media for media, _name in offers])
+    match = ranges(accept).best_match([media for media, _name in offers])
     return dict(offers)[match] if match else None
+
+
+def ranges(accept: MIMEAccept) -> MIMEAccept:
+    """The Accept header's media ranges without their parameters, q-values kept.
+
+    werkzeug matches `text/turtle; charset=utf-8` to no offer without that parameter, so clients that
+    add one (the W3C Graph Store tests, SPARQLWrapper, many HTTP libraries) got 406. Every answer is
+    UTF-8, and our JSON-LD is expanded (a profile asking for it is met; one asking for compacted or
+    flattened JSON-LD still gets a valid JSON-LD document), so no parameter can rule an offer out.
+    """
+    return MIMEAccept([(value.split(";", 1)[0].strip(), quality) for value, quality in accept])
 
 
 def choose(format_param: str | None, accept: MIMEAccept) -> tuple[str | None, str | None]:
