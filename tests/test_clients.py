@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import rdflib
 from rdflib.plugins.stores.sparqlstore import SPARQLStore, SPARQLUpdateStore
-from SPARQLWrapper import JSON, POST, TURTLE, XML, SPARQLWrapper
+from SPARQLWrapper import CSV, JSON, JSONLD, N3, POST, RDF, RDFXML, TSV, TURTLE, XML, SPARQLWrapper
 from SPARQLWrapper.SPARQLExceptions import QueryBadFormed
 
 from .server import Server, seed_app, seed_server
@@ -66,6 +66,51 @@ def test_sparqlwrapper_ask_and_construct(server: Server) -> None:
     client.setReturnFormat(TURTLE)
     graph = rdflib.Graph().parse(data=client.queryAndConvert(), format="turtle")
     assert sorted(str(o) for o in graph.objects()) == CODES
+
+
+CONSTRUCT_CODES = PREFIXES + "CONSTRUCT { ?n skos:notation ?c } WHERE { ?n skos:notation ?c }"
+
+
+def _codes_in(converted: object, form: str, return_format: str) -> list[str]:
+    """The nation codes in what SPARQLWrapper's `convert()` made of an answer."""
+    if isinstance(converted, rdflib.Graph):
+        return sorted(str(o) for o in converted.objects())
+    if isinstance(converted, dict):
+        return [b["code"]["value"] for b in converted["results"]["bindings"]]
+    if isinstance(converted, bytes):
+        converted = converted.decode("utf-8")
+    if isinstance(converted, str):
+        if form == "construct":
+            return sorted(str(o) for o in rdflib.Graph().parse(data=converted, format="turtle").objects())
+        delimiter = "\t" if return_format == TSV else ","
+        return [row[0].strip('"') for row in csv.reader(io.StringIO(converted), delimiter=delimiter)][1:]
+    ns = "http://www.w3.org/2005/sparql-results#"  # a DOM of SPARQL XML results
+    return [node.firstChild.data for node in converted.getElementsByTagNameNS(ns, "literal")]
+
+
+SPARQLWRAPPER_FORMATS = [
+    ("select", JSON), ("select", XML), ("select", CSV), ("select", TSV),
+    ("construct", XML), ("construct", RDFXML), ("construct", RDF), ("construct", TURTLE), ("construct", N3),
+    ("construct", JSONLD),
+]  # fmt: skip
+
+
+# SPARQLWrapper's own warnings: it parses RDF into rdflib's deprecated ConjunctiveGraph, and its `RDF`
+# name has no Accept header of its own (it sends */*, and with only conneg we answer Turtle, which it
+# then reads, warning that it asked for "RDF").
+@pytest.mark.filterwarnings("ignore:ConjunctiveGraph is deprecated:DeprecationWarning")
+@pytest.mark.filterwarnings("ignore:Sending Accept header:RuntimeWarning")
+@pytest.mark.filterwarnings("ignore:Format requested was RDF:RuntimeWarning")
+@pytest.mark.parametrize("only_conneg", [False, True], ids=["with-format-parameters", "only-conneg"])
+@pytest.mark.parametrize(("form", "return_format"), SPARQLWRAPPER_FORMATS)
+def test_sparqlwrapper_every_return_format(server: Server, form: str, return_format: str, only_conneg: bool) -> None:
+    """Issue 13: SPARQLWrapper's ordinary CONSTRUCT (XML, its default) got 406, and its `format=`,
+    `output=` and `results=` names (`n3`, `rdf+xml`, `json-ld`) got 400 "unknown format"."""
+    client = SPARQLWrapper(endpoint(server))
+    client.setOnlyConneg(only_conneg)
+    client.setQuery(NATIONS if form == "select" else CONSTRUCT_CODES)
+    client.setReturnFormat(return_format)
+    assert _codes_in(client.queryAndConvert(), form, return_format) == CODES
 
 
 def test_sparqlwrapper_reports_a_bad_query(server: Server) -> None:
@@ -143,6 +188,18 @@ def test_roqet_select_with_filter_and_order(server: Server) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert list(csv.reader(io.StringIO(done.stdout))) == [["name"], ["Lee Seung-jae"]]
+
+
+def test_roqet_construct_reads_the_triples_as_rows(server: Server) -> None:
+    """Issue 13: roqet asks for SPARQL XML results for every query form, so a CONSTRUCT got 406. A
+    client that accepts only SPARQL results gets a graph as ?subject ?predicate ?object rows, as
+    Virtuoso answers it: what roqet can read."""
+    done = roqet("-p", endpoint(server), "-e", CONSTRUCT_CODES, "-r", "csv")
+    assert done.returncode == 0, done.stderr
+    table = list(csv.reader(io.StringIO(done.stdout)))
+    assert table[0] == ["subject", "predicate", "object"]
+    assert sorted(row[2] for row in table[1:]) == CODES
+    assert {row[1] for row in table[1:]} == {"http://www.w3.org/2004/02/skos/core#notation"}
 
 
 # -- federation: SERVICE to an endpoint on the allow-list ---------------------------------------

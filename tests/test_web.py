@@ -193,7 +193,15 @@ def test_not_acceptable(server: Client) -> None:
     reply = server.query(COUNT, accept="image/png")
     assert reply.status == 406
     assert json.loads(reply.body)["error"] == "not_acceptable"
-    assert server.query(CONSTRUCT, format="csv").status == 406
+    assert server.query(CONSTRUCT, accept="image/png").status == 406
+
+
+def test_a_graph_for_a_client_that_reads_only_results_is_rows(server: Client) -> None:
+    reply = server.query(CONSTRUCT, format="csv")
+    assert reply.status == 200 and reply.header("Content-Type") == "text/csv; charset=utf-8"
+    table = list(csv.reader(io.StringIO(reply.text)))
+    assert table[0] == ["subject", "predicate", "object"] and len(table) == 12
+    assert server.query(CONSTRUCT, accept="application/sparql-results+xml").status == 200
 
 
 # -- errors: 4xx with a JSON body that says what was wrong, never a 500 -------------------------

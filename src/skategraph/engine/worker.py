@@ -29,6 +29,8 @@ from skategraph.sparql.results import SolutionsWriter, select_page, write_boolea
 from skategraph.store.changes import write_change
 from skategraph.store.embedded import EmbeddedStore
 
+TRIPLE_VARIABLES = ("subject", "predicate", "object")
+
 
 class _Channel:
     """A binary stream into the pipe that holds the head back until there is data to send."""
@@ -122,12 +124,30 @@ def _answer(conn: multiprocessing.connection.Connection, job: QueryJob, store: E
 
 def _answer_graph(conn: multiprocessing.connection.Connection, job: QueryJob, result: ox.QueryTriples) -> None:
     if job.graph_format is None:
-        _fail(conn, _not_acceptable("a CONSTRUCT or DESCRIBE result (an RDF graph)"))
+        if job.results_format is None:
+            _fail(conn, _not_acceptable("a CONSTRUCT or DESCRIBE result (an RDF graph)"))
+        else:
+            _answer_triples(conn, job.results_format, result)
         return
     channel = _Channel(conn, head("graph", job.graph_format, False))
     rdf_format = formats.RDF_FORMATS[job.graph_format]
     try:
         ox.serialize(result, channel, rdf_format, prefixes=formats.prefixes_for(rdf_format, PREFIXES))  # type: ignore[arg-type]
+    except (OSError, SyntaxError, ValueError, RuntimeError) as error:
+        channel.fail(QueryError(f"the query failed while its result was being written: {error}"))
+        return
+    channel.finish()
+
+
+def _answer_triples(conn: multiprocessing.connection.Connection, results_format: str, result: ox.QueryTriples) -> None:
+    """A graph for a client that reads only SPARQL results (roqet reads every protocol answer so, and
+    Virtuoso answers it the same way): one row per triple, as ?subject ?predicate ?object."""
+    channel = _Channel(conn, head("select", results_format, False))
+    try:
+        writer = SolutionsWriter(channel, results_format, TRIPLE_VARIABLES)  # type: ignore[arg-type]
+        for triple in result:
+            writer.row((triple.subject, triple.predicate, triple.object))
+        writer.close()
     except (OSError, SyntaxError, ValueError, RuntimeError) as error:
         channel.fail(QueryError(f"the query failed while its result was being written: {error}"))
         return

@@ -8,7 +8,7 @@ and a query whose form the client accepts no format for gets 406.
 from __future__ import annotations
 
 import io
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 import pyoxigraph as ox
 from flask import Response, request
@@ -38,8 +38,39 @@ GRAPH_OFFERS = [
     ("application/json", "jsonld"),
     ("application/xml", "rdfxml"),
 ]
-NAMES = {**{m: n for m, n in RESULTS_OFFERS + GRAPH_OFFERS}, **{n: n for n in formats.RESULTS_FORMATS}}
-NAMES.update({n: n for n in formats.RDF_FORMATS})
+# What a `format=` value means: (the results format for SELECT/ASK, the RDF format for
+# CONSTRUCT/DESCRIBE). Our names, media types, and the names SPARQLWrapper, Fuseki and Virtuoso use:
+# `xml` and `json` name a format for either form, as they do there (SPARQLWrapper's default, XML,
+# asks for RDF/XML when the query is a CONSTRUCT).
+NAMES: dict[str, tuple[str | None, str | None]] = {
+    **{name: (name, None) for name in formats.RESULTS_FORMATS},
+    **{name: (None, name) for name in formats.RDF_FORMATS},
+    **{media: (name, None) for media, name in RESULTS_OFFERS},
+    **{media: (None, name) for media, name in GRAPH_OFFERS},
+    "xml": ("xml", "rdfxml"),
+    "json": ("json", "jsonld"),
+    "application/xml": ("xml", "rdfxml"),
+    "text/xml": ("xml", "rdfxml"),
+    "application/json": ("json", "jsonld"),
+    "srj": ("json", None),
+    "srx": ("xml", None),
+    "ttl": (None, "turtle"),
+    "n3": (None, "turtle"),  # Turtle is N3's RDF subset
+    "text/n3": (None, "turtle"),
+    "text/rdf+n3": (None, "turtle"),
+    "application/turtle": (None, "turtle"),
+    "nt": (None, "ntriples"),
+    "n-triples": (None, "ntriples"),
+    "nq": (None, "nquads"),
+    "n-quads": (None, "nquads"),
+    "rdf+xml": (None, "rdfxml"),
+    "rdf": (None, "rdfxml"),
+    "json-ld": (None, "jsonld"),
+    "application/x-json+ld": (None, "jsonld"),
+}
+# The parameters that name a format: ours and Virtuoso's (`format`), Fuseki's and sparqler's
+# (`output`), and `results`; SPARQLWrapper sends all three.
+FORMAT_PARAMETERS = ("format", "output", "results")
 
 
 def best(accept: MIMEAccept, offers: list[tuple[str, str]]) -> str | None:
@@ -60,14 +91,19 @@ def ranges(accept: MIMEAccept) -> MIMEAccept:
     return MIMEAccept([(value.split(";", 1)[0].strip(), quality) for value, quality in accept])
 
 
+def format_parameter(params: Mapping[str, str]) -> str | None:
+    """The first of `format=`, `output=`, `results=` given."""
+    return next((params[name] for name in FORMAT_PARAMETERS if params.get(name)), None)
+
+
 def choose(format_param: str | None, accept: MIMEAccept) -> tuple[str | None, str | None]:
     """(results format, RDF format) names for a query response."""
     if format_param:
-        name = NAMES.get(format_param.strip().lower())
-        if name is None:
+        names = NAMES.get(format_param.split(";", 1)[0].strip().lower())
+        if names is None:
             known = ", ".join([*formats.RESULTS_FORMATS, *formats.RDF_FORMATS])
             raise QueryError(f"unknown format {format_param!r}: use one of {known}, or a media type")
-        return (name if name in formats.RESULTS_FORMATS else None, name if name in formats.RDF_FORMATS else None)
+        return names
     return best(accept, RESULTS_OFFERS), best(accept, GRAPH_OFFERS)
 
 

@@ -88,7 +88,7 @@ def iris(values: list[str], name: str) -> tuple[str, ...]:
 
 def run_query(text: str, params: MultiDict[str, str]) -> Response:
     svc = get_service()
-    results_format, graph_format = negotiate.choose(params.get("format"), request.accept_mimetypes)
+    results_format, graph_format = negotiate.choose(negotiate.format_parameter(params), request.accept_mimetypes)
     defaults = iris(params.getlist("default-graph-uri"), "default-graph-uri")
     named = iris(params.getlist("named-graph-uri"), "named-graph-uri")
     dataset_given = bool(defaults or named)
