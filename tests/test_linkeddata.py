@@ -170,12 +170,27 @@ def test_void_describes_the_dataset(server: Client) -> None:
 
 
 def test_dump_downloads_the_whole_dataset(server: Client) -> None:
-    reply = server.get("/dump")
+    reply = server.get("/dump.nq.gz")
     assert reply.status == 200 and reply.header("Content-Type") == "application/gzip"
     assert ".nq.gz" in (reply.header("Content-Disposition") or "")
     quads = list(ox.parse(gzip.decompress(reply.body), ox.RdfFormat.N_QUADS))
     assert len(quads) == json.loads(server.get("/health").body)["triples"]
-    assert server.get("/dump", If_None_Match=reply.header("ETag") or "").status == 304
+    assert server.get("/dump.nq.gz", If_None_Match=reply.header("ETag") or "").status == 304
+
+
+@pytest.mark.parametrize("encoded", [True, False], ids=["gzip-encoded", "plain"])
+def test_dump_is_n_quads_in_either_encoding(server: Client, encoded: bool) -> None:
+    """Issue 13: Comunica refused the dump as a source (`Unrecognized media type: application/gzip`):
+    it is N-Quads, gzip being only its Content-Encoding, for a client that accepts gzip."""
+    headers = {"Accept_Encoding": "gzip, deflate"} if encoded else {}
+    reply = server.get("/dump", **headers)
+    assert reply.status == 200 and reply.header("Content-Type") == "application/n-quads"
+    assert reply.header("Content-Encoding") == ("gzip" if encoded else None)
+    assert "Accept-Encoding" in (reply.header("Vary") or "")
+    body = gzip.decompress(reply.body) if encoded else reply.body
+    quads = list(ox.parse(body, ox.RdfFormat.N_QUADS))
+    assert len(quads) == json.loads(server.get("/health").body)["triples"]
+    assert server.get("/dump", If_None_Match=reply.header("ETag") or "", **headers).status == 304
 
 
 def test_front_page(server: Client) -> None:

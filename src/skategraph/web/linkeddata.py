@@ -5,7 +5,8 @@
     GET /id/<path>.ttl|.nt|.rdf|.jsonld   the same RDF by suffix, for links and scripts
     GET /ontology                  the ontology: a page documenting every term, or RDF
     GET /.well-known/void          the VoID description of the dataset
-    GET /dump                      the whole dataset, gzipped N-Quads
+    GET /dump                      the whole dataset as N-Quads (gzip-encoded when the client accepts it)
+    GET /dump.nq.gz                the same, a gzipped file to download
 
 An IRI under the configured base (the store's manifest says which) is answered at the same path on
 this host: `https://w3id.org/skategraph/id/skater/ahn-hyun-soo` at `/id/skater/ahn-hyun-soo`. The RDF
@@ -15,7 +16,10 @@ the rest. Everything runs in the worker pool, like any query.
 
 from __future__ import annotations
 
+import gzip
 import hashlib
+from pathlib import Path
+from typing import BinaryIO
 from urllib.parse import quote, unquote
 
 import pyoxigraph as ox
@@ -27,7 +31,7 @@ from skategraph.graph.vocab import FOAF, ONTOLOGY_IRI, PREFIXES, VOID
 from skategraph.sparql import formats
 from skategraph.web import negotiate, pages, protocol, void
 from skategraph.web.errors import error_response
-from skategraph.web.service import get_service
+from skategraph.web.service import Service, get_service
 
 blueprint = Blueprint(
     "linkeddata", __name__, template_folder="templates", static_folder="static", static_url_path="/assets"
@@ -161,22 +165,45 @@ def void_description() -> Response:
 
 @blueprint.route("/dump", methods=["GET", "HEAD"])
 def dump() -> Response:
-    """The whole dataset as gzipped N-Quads, written once per store version by a worker."""
+    """The whole dataset as N-Quads: sent gzip-encoded (`Content-Encoding`) to a client that accepts
+    it, as Comunica and browsers do, and decoded on the way out for one that does not."""
     svc = get_service()
-    generation, held = svc.hold(svc.generation())  # until the file is open: a write may prune it
+    encoded = bool(request.accept_encodings["gzip"])
+    generation, file = _dump_file(svc, decoded=not encoded)
+    etag = f"dump-{'gz' if encoded else 'nq'}-{generation.name}"
+    response = send_file(file, mimetype="application/n-quads", etag=etag, conditional=True,
+                         max_age=svc.settings.cache_max_age)  # fmt: skip
+    if encoded:
+        response.headers["Content-Encoding"] = "gzip"
+    response.vary.add("Accept-Encoding")
+    return response
+
+
+@blueprint.route("/dump.nq.gz", methods=["GET", "HEAD"])
+def dump_download() -> Response:
+    """The same, as a gzipped file to download."""
+    svc = get_service()
+    generation, file = _dump_file(svc)
+    return send_file(
+        file,
+        mimetype="application/gzip",
+        as_attachment=True,
+        download_name=f"skategraph-{generation.name}.nq.gz",
+        etag=f"dump-{generation.name}",
+        conditional=True,
+        max_age=svc.settings.cache_max_age,
+    )
+
+
+def _dump_file(svc: Service, decoded: bool = False) -> tuple[Path, BinaryIO]:
+    """The current generation's gzipped dump (written once by a worker), opened as it is or `decoded`,
+    while the generation is held: a write may prune it, and the open file keeps working."""
+    generation, held = svc.hold(svc.generation())
     try:
         target = generation / "dump.nq.gz"
         if not target.exists():
             svc.pool.change(DumpJob(str(generation), str(target)), svc.settings.timeout)
-        return send_file(
-            target,
-            mimetype="application/gzip",
-            as_attachment=True,
-            download_name=f"skategraph-{generation.name}.nq.gz",
-            etag=f"dump-{generation.name}",
-            conditional=True,
-            max_age=svc.settings.cache_max_age,
-        )
+        return generation, gzip.open(target, "rb") if decoded else target.open("rb")  # type: ignore[return-value]
     finally:
         held.release()
 
