@@ -300,3 +300,34 @@ def test_readme_names_only_real_commands() -> None:
     named = set(re.findall(r"(?:\$ |&& |`)skategraph ([a-z]+)\b", readme))
     assert named <= set(cli.commands), named - set(cli.commands)
     assert set(cli.commands) <= named, f"undocumented commands: {set(cli.commands) - named}"
+
+
+@pytest.mark.parametrize(("name", "rdflib_syntax"), [("dump.ttl", "turtle"), ("dump.nt", "nt"), ("dump.jsonld", "json-ld"),
+                                                     ("dump.rdf", "xml"), ("dump.trig", "trig"), ("dump.nq", "nquads")])  # fmt: skip
+def test_export_takes_its_format_from_the_file_name(store: str, tmp_path: Path, name: str, rdflib_syntax: str) -> None:
+    """Issue 13: `export -o season.ttl` wrote N-Quads into a .ttl file."""
+    output = tmp_path / name
+    result = run("export", "--store", store, "--output", str(output))
+    assert result.exit_code == 0, result.output
+    stats = json.loads(run("stats", "--store", store, "--json").stdout)
+    assert rdflib_count(output, rdflib_syntax) == stats["triples"]
+
+
+def test_export_to_an_unknown_extension_says_what_to_do(store: str, tmp_path: Path) -> None:
+    result = run("export", "--store", store, "--output", str(tmp_path / "dump.owl"))
+    assert result.exit_code != 0
+    assert "Error: cannot tell an RDF format from the name dump.owl: give --format" in result.output
+    assert not (tmp_path / "dump.owl").exists()
+
+
+def test_exported_files_get_the_umask_mode(store: str, tmp_path: Path) -> None:
+    """Issue 13: exports were created 0600 (mkstemp's mode), whatever the umask."""
+    previous = os.umask(0o022)
+    try:
+        run("export", "--store", store, "--output", str(tmp_path / "a.nq"))
+        os.umask(0o002)
+        run("export", "--store", store, "--output", str(tmp_path / "b.nq"))
+    finally:
+        os.umask(previous)
+    assert (tmp_path / "a.nq").stat().st_mode & 0o777 == 0o644
+    assert (tmp_path / "b.nq").stat().st_mode & 0o777 == 0o664

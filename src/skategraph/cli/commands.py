@@ -175,19 +175,20 @@ def validate(store_path: Path, data_file: Path | None) -> None:
     "--format",
     "format_name",
     type=click.Choice(list(formats.RDF_FORMATS)),
-    default="nquads",
-    show_default=True,
-    help="nquads, trig and jsonld keep the named graphs; the others hold the union of all graphs.",
+    help="nquads, trig and jsonld keep the named graphs; the others hold the union of all graphs. "
+    "Default: from the --output file's extension (.nq, .trig, .ttl, .nt, .jsonld, .rdf), else nquads.",
 )
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), help="Write to a file, not stdout.")
-def export(store_path: Path, format_name: str, output: Path | None) -> None:
+def export(store_path: Path, format_name: str | None, output: Path | None) -> None:
     """Write the whole dataset, ontology and provenance included.
 
     \b
     Examples:
       skategraph export > skategraph.nq
-      skategraph export --format turtle --output skategraph.ttl
+      skategraph export --output skategraph.ttl
     """
+    if format_name is None:
+        format_name = "nquads" if output is None else _format_of(output)
     store = open_store(store_path)
     rdf_format = formats.RDF_FORMATS[format_name]
     if output is None:
@@ -198,11 +199,30 @@ def export(store_path: Path, format_name: str, output: Path | None) -> None:
     try:
         with os.fdopen(fd, "wb") as handle:
             store.dump(handle, rdf_format)
+        os.chmod(partial, 0o666 & ~_umask())  # mkstemp makes it 0600: give it the mode open() would
         os.replace(partial, output)
     except BaseException:
         Path(partial).unlink(missing_ok=True)
         raise
     click.echo(f"Wrote {output} ({format_name}, {output.stat().st_size:,} bytes)", err=True)
+
+
+def _format_of(output: Path) -> str:
+    """The RDF format an export file's extension names."""
+    found = ox.RdfFormat.from_extension(output.suffix.lstrip(".")) if output.suffix else None
+    for name, rdf_format in formats.RDF_FORMATS.items():
+        if rdf_format == found:
+            return name
+    raise SkategraphError(
+        f"cannot tell an RDF format from the name {output.name}: give --format "
+        f"({', '.join(formats.RDF_FORMATS)}) or an extension such as .nq, .ttl or .jsonld"
+    )
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 @click.command()
