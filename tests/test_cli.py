@@ -207,10 +207,10 @@ def test_export_keeps_named_graphs(store: str, tmp_path: Path) -> None:
 
 
 def test_stats(store: str) -> None:
-    text = run("stats", "--store", store).stdout
-    assert re.search(r"https://w3id.org/skategraph/graph/season/2002-03\s+[\d,]+", text)
-    assert re.search(r"sg:Skater\s+35\b", text)
-    assert re.search(r"sg:Race\s+60\b", text)
+    table = list(csv.reader(io.StringIO(run("stats", "--store", store).stdout)))  # piped: CSV
+    assert table[0] == ["counted", "name", "number"]
+    assert ["resources", "sg:Skater", "35"] in table and ["resources", "sg:Race", "60"] in table
+    assert any(row[:2] == ["triples", "https://w3id.org/skategraph/graph/season/2002-03"] for row in table)
     data = json.loads(run("stats", "--store", store, "--json").stdout)
     assert data["classes"]["https://w3id.org/skategraph/ontology#Result"] == 180
     assert data["triples"] == sum(data["graphs"].values())
@@ -331,3 +331,42 @@ def test_exported_files_get_the_umask_mode(store: str, tmp_path: Path) -> None:
         os.umask(previous)
     assert (tmp_path / "a.nq").stat().st_mode & 0o777 == 0o644
     assert (tmp_path / "b.nq").stat().st_mode & 0o777 == 0o664
+
+
+def on_a_terminal(*args: str) -> str:
+    """What a command prints to a terminal: run in a pseudo-terminal, as a person would."""
+    import pty
+
+    leader, follower = pty.openpty()
+    try:
+        done = subprocess.run([sys.executable, "-m", "skategraph", *args], stdin=follower, stdout=follower,
+                              stderr=subprocess.PIPE, timeout=120)  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        os.close(follower)
+        follower = -1
+        chunks = []
+        while True:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:  # EIO: the other side is closed and everything has been read
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+        return b"".join(chunks).decode("utf-8").replace("\r\n", "\n")
+    finally:
+        os.close(leader)
+        if follower >= 0:
+            os.close(follower)
+
+
+@pytest.mark.parametrize("command", ["queries", "stats", "sparql"])
+def test_one_rule_for_output_a_table_on_a_terminal_csv_when_piped(store: str, command: str) -> None:
+    """Issue 13: `queries` printed a table when piped while `sparql` printed CSV."""
+    args = {"queries": ["queries"], "stats": ["stats", "--store", store],
+            "sparql": ["sparql", "--store", store, "SELECT ?code WHERE { ?n skos:notation ?code } ORDER BY ?code LIMIT 2"]}[command]  # fmt: skip
+    shown = on_a_terminal(*args)
+    assert re.search(r"^-{3,}(\s+-{3,})*\s*$", shown, re.MULTILINE), shown  # tabulate's rule under the headers
+    piped = run(*args).stdout
+    header = next(csv.reader(io.StringIO(piped)))
+    assert len(header) >= 1 and "---" not in piped

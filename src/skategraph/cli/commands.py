@@ -13,10 +13,9 @@ from typing import Any
 
 import click
 import pyoxigraph as ox
-from tabulate import tabulate
 
 from skategraph.cli.options import allow_service_option, base_option, links_option, serve_options, store_option
-from skategraph.cli.output import cell, print_result
+from skategraph.cli.output import cell, on_terminal, print_result, print_table
 from skategraph.engine.jobs import QueryJob, admit, evaluate
 from skategraph.errors import SkategraphError, StoreNotFound
 from skategraph.saved.catalogue import load_catalogue
@@ -244,12 +243,15 @@ def stats(store_path: Path, as_json: bool) -> None:
         }
         click.echo(json.dumps(payload, indent=2))
         return
-    click.echo(f"Store {store_path}: build {store.manifest['build_id']}, base {store.manifest['base']}\n")
-    graph_rows = [*numbers.graphs, ("total", numbers.triples)]
-    click.echo(tabulate(graph_rows, headers=["named graph", "triples"], intfmt=","))
-    click.echo()
     class_rows = [(cell(ox.NamedNode(c)), n) for c, n in numbers.classes]
-    click.echo(tabulate(class_rows, headers=["class", "resources"], intfmt=","))
+    if not on_terminal():  # one table for a pipe: what is counted, its name, how many
+        print_table(["counted", "name", "number"], [*(("triples", g, n) for g, n in numbers.graphs),
+                                                   *(("resources", c, n) for c, n in class_rows)])  # fmt: skip
+        return
+    click.echo(f"Store {store_path}: build {store.manifest['build_id']}, base {store.manifest['base']}\n")
+    print_table(["named graph", "triples"], [*numbers.graphs, ("total", numbers.triples)])
+    click.echo()
+    print_table(["class", "resources"], class_rows)
 
 
 @click.command()

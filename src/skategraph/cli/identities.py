@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from tabulate import tabulate
 
 from skategraph.cli.options import store_option
+from skategraph.cli.output import print_table
 from skategraph.linking.identities import find_pairs
 from skategraph.store.embedded import open_store
 
@@ -32,8 +32,5 @@ def identities_command(store_path: Path, as_tsv: bool) -> None:
         for pair in pairs:
             click.echo(f"{pair.second_name}\t{pair.first.rsplit('/', 1)[-1]}\t{pair.evidence}")
         return
-    if not pairs:
-        click.echo("No probable same-person pairs.")
-        return
     rows = [(p.first_name, p.second_name, p.evidence) for p in pairs]
-    click.echo(tabulate(rows, headers=["skater", "probably the same as", "evidence"], tablefmt="simple"))
+    print_table(["skater", "probably the same as", "evidence"], rows, empty="No probable same-person pairs.")

@@ -1,11 +1,16 @@
-"""Printing query results for people and pipes: a table on a terminal, CSV when piped, or any format.
+"""Printing for people and pipes, one rule for every command: a table on a terminal, CSV when piped
+(one header line, then rows), or the format a command's option names (`--format`, `--json`).
 
-Shared by `skategraph sparql` and `skategraph query`; knows nothing of where the result came from.
+`print_result` prints query results (`skategraph sparql`, `skategraph query`) and knows nothing of
+where they came from; `print_table` prints every other listing (`queries`, `stats`, `identities`).
 """
 
 from __future__ import annotations
 
+import csv
+import io
 import sys
+from collections.abc import Sequence
 
 import click
 import pyoxigraph as ox
@@ -26,7 +31,7 @@ def print_result(
     if isinstance(result, ox.QueryTriples):
         formats.write_result(result, out, format_name or "turtle", PREFIXES)
         return
-    as_table = format_name == "table" or (format_name is None and sys.stdout.isatty())
+    as_table = format_name == "table" or (format_name is None and on_terminal())
     if isinstance(result, ox.QueryBoolean):
         if as_table:
             click.echo("true" if bool(result) else "false")
@@ -49,6 +54,22 @@ def print_result(
         out.flush()
     if page.more:
         click.echo(f"(more rows follow: --offset {offset + limit} for the next {limit})", err=True)
+
+
+def on_terminal() -> bool:
+    return sys.stdout.isatty()
+
+
+def print_table(headers: Sequence[str], rows: Sequence[Sequence[object]], empty: str = "(none)") -> None:
+    """A listing: aligned columns on a terminal (numbers with thousands separators), CSV when piped."""
+    if on_terminal():
+        click.echo(tabulate(rows, headers=list(headers), tablefmt="simple", intfmt=",") if rows else empty)
+        return
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(headers)
+    writer.writerows(rows)
+    click.echo(buffer.getvalue(), nl=False)
 
 
 def cell(term: ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple | None) -> str:

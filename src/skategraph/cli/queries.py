@@ -12,10 +12,9 @@ import json
 from pathlib import Path
 
 import click
-from tabulate import tabulate
 
 from skategraph.cli.options import allow_service_option, queries_option, store_option
-from skategraph.cli.output import print_result
+from skategraph.cli.output import print_result, print_table
 from skategraph.engine.jobs import evaluate
 from skategraph.errors import SkategraphError
 from skategraph.saved.catalogue import Catalogue, load_catalogue, metadata
@@ -46,7 +45,7 @@ def queries_command(query_dirs: tuple[Path, ...], as_json: bool, markdown: bool)
         click.echo(markdown_table(catalogue))
     else:
         rows = [(q.name, q.title, " ".join(_signature(p) for p in q.params)) for q in catalogue]
-        click.echo(tabulate(rows, headers=["name", "title", "parameters"], tablefmt="simple"))
+        print_table(["name", "title", "parameters"], rows)
 
 
 def _signature(param: Param) -> str:
