@@ -15,12 +15,13 @@ import json
 import multiprocessing.connection
 import os
 import signal
+import tempfile
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import pyoxigraph as ox
 
-from skategraph.engine.jobs import CHUNK, ChangeJob, DumpJob, QueryJob, encode_error, evaluate, head
+from skategraph.engine.jobs import CHUNK, SPOOL, ChangeJob, DumpJob, QueryJob, Spool, encode_error, evaluate, head
 from skategraph.engine.sandbox import forbid_network
 from skategraph.errors import GraphNotFound, NotAcceptable, QueryError, SkategraphError
 from skategraph.graph.vocab import PREFIXES
@@ -67,13 +68,27 @@ class _Channel:
         self.conn.send_bytes((b"A" if self.head_sent else b"X") + encode_error(error))
 
 
+class _Spooled:
+    """The spool's writes, whose failure (a full disk) is the server's, not the query's."""
+
+    def __init__(self, file: IO[bytes]) -> None:
+        self.file = file
+
+    def write(self, data: bytes) -> int:
+        try:
+            return self.file.write(data)
+        except OSError as error:
+            raise SkategraphError(f"the answer could not be held until its head was sent: {error}") from None
+
+
 def _fail(conn: multiprocessing.connection.Connection, error: SkategraphError) -> None:
     conn.send_bytes(b"X" + encode_error(error))
 
 
-def worker_main(conn: multiprocessing.connection.Connection, offline: bool = False) -> None:
+def worker_main(conn: multiprocessing.connection.Connection, offline: bool = False, spool: Spool = SPOOL) -> None:
     """A worker's whole life: answer jobs until the pipe closes. An `offline` worker first gives up
-    the network for good, so no SERVICE or LOAD it evaluates can reach anything."""
+    the network for good, so no SERVICE or LOAD it evaluates can reach anything. `spool` bounds what
+    a SELECT answer held back for its head may take of memory (`_answer_select`)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the server decides when workers stop
     if offline:
         forbid_network()
@@ -85,7 +100,7 @@ def worker_main(conn: multiprocessing.connection.Connection, offline: bool = Fal
             return
         try:
             if isinstance(job, QueryJob):
-                _answer(conn, job, _open(opened, job.generation))
+                _answer(conn, job, _open(opened, job.generation), spool)
             elif isinstance(job, DumpJob):
                 _dump(conn, job, _open(opened, job.generation))
             else:
@@ -101,7 +116,7 @@ def _open(opened: dict[str, EmbeddedStore], generation: str) -> EmbeddedStore:
     return opened[generation]
 
 
-def _answer(conn: multiprocessing.connection.Connection, job: QueryJob, store: EmbeddedStore) -> None:
+def _answer(conn: multiprocessing.connection.Connection, job: QueryJob, store: EmbeddedStore, spool: Spool) -> None:
     try:
         result = evaluate(store, job)
     except QueryError as error:
@@ -117,7 +132,7 @@ def _answer(conn: multiprocessing.connection.Connection, job: QueryJob, store: E
         write_boolean(channel, job.results_format, bool(result))  # type: ignore[arg-type]
         channel.finish()
     else:
-        _answer_select(conn, job, result)
+        _answer_select(conn, job, result, spool)
 
 
 def _answer_graph(conn: multiprocessing.connection.Connection, job: QueryJob, result: ox.QueryTriples) -> None:
@@ -134,25 +149,46 @@ def _answer_graph(conn: multiprocessing.connection.Connection, job: QueryJob, re
     channel.finish()
 
 
-def _answer_select(conn: multiprocessing.connection.Connection, job: QueryJob, result: ox.QuerySolutions) -> None:
+def _answer_select(
+    conn: multiprocessing.connection.Connection, job: QueryJob, result: ox.QuerySolutions, spool: Spool
+) -> None:
     if job.results_format is None:
         _fail(conn, _not_acceptable("a SELECT result"))
         return
-    try:
-        page = select_page(result, offset=job.offset, limit=job.row_limit, hidden=job.hidden)
-        channel = _Channel(conn, head("select", job.results_format, page.more))
-        links = job.truncated_links if page.more else ()
-        writer = SolutionsWriter(channel, job.results_format, page.variables, links)  # type: ignore[arg-type]
-        for row in page.rows:
-            writer.row(row)
-        writer.close()
-    except (OSError, ValueError, RuntimeError) as error:
-        failure = QueryError(f"the query failed during evaluation: {error}")
-        if "channel" in locals():
-            channel.fail(failure)
-        else:
-            _fail(conn, failure)
+    page = select_page(result, offset=job.offset, limit=job.row_limit, hidden=job.hidden)
+    if not job.row_limit:  # nothing can be cut short: the rows go straight through
+        channel = _Channel(conn, head("select", job.results_format, False))
+        writer = SolutionsWriter(channel, job.results_format, page.variables)  # type: ignore[arg-type]
+        try:
+            for row in page.rows:
+                writer.row(row)
+            writer.close()
+        except (OSError, ValueError, RuntimeError) as error:
+            channel.fail(QueryError(f"the query failed during evaluation: {error}"))
+            return
+        channel.finish()
         return
+    # The head says whether the rows were cut at the limit, and it goes first; so the rows are written
+    # to a spool (memory up to its size, then an unnamed temporary file) until one past the limit has
+    # been read, and only then is the head sent, followed by the spool.
+    with tempfile.SpooledTemporaryFile(max_size=spool.size, dir=spool.folder) as rows:
+        writer = SolutionsWriter(_Spooled(rows), job.results_format, page.variables, head=False)  # type: ignore[arg-type]
+        try:
+            for row in page.rows:
+                writer.row(row)
+        except (OSError, ValueError, RuntimeError) as error:
+            _fail(conn, QueryError(f"the query failed during evaluation: {error}"))
+            return
+        except SkategraphError as error:
+            _fail(conn, error)
+            return
+        channel = _Channel(conn, head("select", job.results_format, page.more))
+        writer.out = channel  # type: ignore[assignment]
+        writer.write_head(job.truncated_links if page.more else ())
+        rows.seek(0)
+        while chunk := rows.read(CHUNK):
+            channel.write(chunk)
+        writer.close()
     channel.finish()
 
 
