@@ -68,17 +68,46 @@ class _Channel:
         self.conn.send_bytes((b"A" if self.head_sent else b"X") + encode_error(error))
 
 
-class _Spooled:
-    """The spool's writes, whose failure (a full disk) is the server's, not the query's."""
+class _Spool:
+    """A SELECT answer's rows held until its head can be sent: in memory up to `spool.size` bytes,
+    then in a temporary file that has no name (the kernel frees it when the worker closes it or is
+    killed). Writes are gathered in memory, so a row costs no call into the file."""
 
-    def __init__(self, file: IO[bytes]) -> None:
-        self.file = file
+    def __init__(self, spool: Spool) -> None:
+        self.spool = spool
+        self.buffer = bytearray()
+        self.file: IO[bytes] | None = None
 
     def write(self, data: bytes) -> int:
+        self.buffer += data
+        if len(self.buffer) >= self.spool.size:
+            self._spill()
+        return len(data)
+
+    def _spill(self) -> None:
         try:
-            return self.file.write(data)
-        except OSError as error:
+            if self.file is None:
+                self.file = tempfile.TemporaryFile(dir=self.spool.folder)  # noqa: SIM115 (closed by close)
+            self.file.write(self.buffer)
+        except OSError as error:  # a full disk is the server's failure, not the query's
             raise SkategraphError(f"the answer could not be held until its head was sent: {error}") from None
+        self.buffer.clear()
+
+    def send(self, channel: _Channel) -> None:
+        """Everything written, into `channel`, CHUNK bytes at a time."""
+        if self.file is None:
+            for start in range(0, len(self.buffer), CHUNK):
+                channel.write(bytes(self.buffer[start : start + CHUNK]))
+            return
+        self._spill()
+        self.file.seek(0)
+        while chunk := self.file.read(CHUNK):
+            channel.write(chunk)
+
+    def close(self) -> None:
+        self.buffer.clear()
+        if self.file is not None:
+            self.file.close()
 
 
 def _fail(conn: multiprocessing.connection.Connection, error: SkategraphError) -> None:
@@ -171,8 +200,9 @@ def _answer_select(
     # The head says whether the rows were cut at the limit, and it goes first; so the rows are written
     # to a spool (memory up to its size, then an unnamed temporary file) until one past the limit has
     # been read, and only then is the head sent, followed by the spool.
-    with tempfile.SpooledTemporaryFile(max_size=spool.size, dir=spool.folder) as rows:
-        writer = SolutionsWriter(_Spooled(rows), job.results_format, page.variables, head=False)  # type: ignore[arg-type]
+    rows = _Spool(spool)
+    try:
+        writer = SolutionsWriter(rows, job.results_format, page.variables, head=False)  # type: ignore[arg-type]
         try:
             for row in page.rows:
                 writer.row(row)
@@ -185,10 +215,10 @@ def _answer_select(
         channel = _Channel(conn, head("select", job.results_format, page.more))
         writer.out = channel  # type: ignore[assignment]
         writer.write_head(job.truncated_links if page.more else ())
-        rows.seek(0)
-        while chunk := rows.read(CHUNK):
-            channel.write(chunk)
+        rows.send(channel)
         writer.close()
+    finally:
+        rows.close()
     channel.finish()
 
 
