@@ -10,6 +10,9 @@ one, read to the end by this process as the web process would. Figures are the w
 (VmHWM in /proc/<pid>/status) and its RSS afterwards, as MB and as a ratio to the baseline measured in
 the same run, and the time to the first byte. Then (unless `--no-server`) the same SELECT through
 `skategraph serve` over HTTP, with the peak RSS of the gunicorn process and its query worker.
+
+The CONSTRUCT rows show what is the engine's, not ours: Oxigraph keeps every distinct triple a
+CONSTRUCT has produced (to leave out duplicates), whatever is done with the output.
 """
 
 from __future__ import annotations
