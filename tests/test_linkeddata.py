@@ -225,6 +225,19 @@ def test_query_page_says_when_a_result_is_cut_or_stopped(server: Client) -> None
     assert "the request was stopped at its time limit of 1 s" in stopped
 
 
+def test_query_page_shows_the_beginning_of_a_large_graph(server: Client) -> None:
+    """A graph is not read whole into the web process for a page: the page shows its beginning."""
+    values = " ".join(str(i) for i in range(400))
+    query = f"CONSTRUCT {{ ?s ?p ?n }} WHERE {{ ?s ?p ?o VALUES ?n {{ {values} }} }}"
+    page = server.get("/query?query=" + quote(query)).text
+    assert 'id="truncated"' in page and "Only the beginning of the graph is shown" in page
+    shown = page[page.index("<pre>") + 5 : page.index("</pre>")]
+    assert 0 < len(shown.encode()) <= 256 * 1024 * 1.2  # escaped as HTML, a little longer
+    assert shown.endswith("\n")
+    small = server.get("/query?query=" + quote("CONSTRUCT WHERE { ?s a sg:Nation }")).text
+    assert "sg:Nation" in small and 'id="truncated"' not in small
+
+
 def test_variant_spellings_and_season_podiums_on_pages(server: Client) -> None:
     lee = server.get("/id/skater/lee-seung-jae", Accept="text/html").text
     assert "Also spelled: Lee Seung-Jae" in lee

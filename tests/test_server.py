@@ -75,6 +75,37 @@ def test_timeout_mid_stream_drops_the_connection(server: Server) -> None:
         connection.close()
 
 
+def test_a_stream_cut_at_the_time_limit_is_one_warning_in_the_log(server: Server) -> None:
+    """Cut mid-stream, the request is logged once, as cut at its time limit: not as a 200, and with
+    no traceback from the WSGI server (which saw the body's iterator raise)."""
+    import http.client
+    from urllib.parse import urlencode
+
+    query = "CONSTRUCT { ?a ?b ?n } WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i BIND(STR(RAND()) AS ?n) }"
+    path = "/sparql?" + urlencode({"query": query, "timeout": "1"})
+    seen = len(server.log)
+    connection = http.client.HTTPConnection(server.host, server.port, timeout=30)
+    try:
+        connection.request("GET", path, headers={"Accept": "application/n-triples"})
+        response = connection.getresponse()
+        assert response.status == 200
+        with pytest.raises(http.client.IncompleteRead):
+            response.read()
+    finally:
+        connection.close()
+    for _ in range(100):  # the log is read from the server's stderr by a thread
+        if any("timeout=1" in line for line in server.log[seen:]):
+            break
+        time.sleep(0.05)
+    time.sleep(0.5)  # anything the server writes after the line, such as a traceback
+    lines = server.log[seen:]
+    about = [line for line in lines if "timeout=1" in line]
+    assert len(about) == 1, "".join(lines)
+    assert " WARNING " in about[0] and "GET /sparql?query=CONSTRUCT" in about[0], about[0]
+    assert "cut" in about[0] and "time limit of 1 s" in about[0], about[0]
+    assert not [line for line in lines if "Traceback" in line or "Error handling request" in line], "".join(lines)
+
+
 def test_large_results_stream(server: Server) -> None:
     reply = server.query("CONSTRUCT WHERE { ?s ?p ?o }", accept="application/n-triples")
     assert reply.header("Transfer-Encoding") == "chunked" and reply.header("Content-Length") is None

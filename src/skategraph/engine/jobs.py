@@ -41,6 +41,19 @@ from skategraph.store.base import QueryResult
 from skategraph.store.embedded import EmbeddedStore
 
 CHUNK = 64 * 1024
+
+
+@dataclass(frozen=True)
+class Spool:
+    """Where a worker holds a SELECT answer until it knows whether the row limit cut it: `size` bytes
+    in memory, the rest in an unnamed temporary file in `folder` (None: the system's, `TMPDIR`), which
+    the kernel removes when it is closed or its worker is killed."""
+
+    size: int = 4 * 1024 * 1024
+    folder: str | None = None
+
+
+SPOOL = Spool()
 Bound = tuple[tuple[str, ox.NamedNode | ox.Literal], ...]  # variable name without '?', value
 
 

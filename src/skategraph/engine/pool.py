@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from skategraph.engine.jobs import ChangeJob, DumpJob, QueryJob, Reply, decode_error
+from skategraph.engine.jobs import SPOOL, ChangeJob, DumpJob, QueryJob, Reply, Spool, decode_error
 from skategraph.engine.worker import worker_main
 from skategraph.errors import Busy, QueryTimeout, SkategraphError, StreamAborted, WorkerFailed
 from skategraph.sparql import formats
@@ -34,12 +34,14 @@ class _Worker:
 class Pool:
     """A fixed number of worker processes; a job takes one for its duration, or fails at its deadline."""
 
-    def __init__(self, size: int, offline: bool = False) -> None:
-        """`offline`: the workers can open no network socket (`skategraph.engine.sandbox`)."""
+    def __init__(self, size: int, offline: bool = False, spool: Spool = SPOOL) -> None:
+        """`offline`: the workers can open no network socket (`skategraph.engine.sandbox`); `spool`:
+        how much of a SELECT answer a worker holds in memory before its head is sent."""
         if size < 1:
             raise ValueError("a pool needs at least one worker")
         self.size = size
         self.offline = offline
+        self.spool = spool
         self._context = multiprocessing.get_context("spawn")
         self._idle: queue.Queue[_Worker] = queue.Queue()
         self._closed = False
@@ -53,7 +55,7 @@ class Pool:
     def _spawn(self) -> _Worker:
         parent, child = self._context.Pipe()
         process = self._context.Process(
-            target=worker_main, args=(child, self.offline), daemon=True, name="skategraph-worker"
+            target=worker_main, args=(child, self.offline, self.spool), daemon=True, name="skategraph-worker"
         )
         process.start()
         child.close()

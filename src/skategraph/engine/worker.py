@@ -15,12 +15,13 @@ import json
 import multiprocessing.connection
 import os
 import signal
+import tempfile
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import pyoxigraph as ox
 
-from skategraph.engine.jobs import CHUNK, ChangeJob, DumpJob, QueryJob, encode_error, evaluate, head
+from skategraph.engine.jobs import CHUNK, SPOOL, ChangeJob, DumpJob, QueryJob, Spool, encode_error, evaluate, head
 from skategraph.engine.sandbox import forbid_network
 from skategraph.errors import GraphNotFound, NotAcceptable, QueryError, SkategraphError
 from skategraph.graph.vocab import PREFIXES
@@ -69,13 +70,56 @@ class _Channel:
         self.conn.send_bytes((b"A" if self.head_sent else b"X") + encode_error(error))
 
 
+class _Spool:
+    """A SELECT answer's rows held until its head can be sent: in memory up to `spool.size` bytes,
+    then in a temporary file that has no name (the kernel frees it when the worker closes it or is
+    killed). Writes are gathered in memory, so a row costs no call into the file."""
+
+    def __init__(self, spool: Spool) -> None:
+        self.spool = spool
+        self.buffer = bytearray()
+        self.file: IO[bytes] | None = None
+
+    def write(self, data: bytes) -> int:
+        self.buffer += data
+        if len(self.buffer) >= self.spool.size:
+            self._spill()
+        return len(data)
+
+    def _spill(self) -> None:
+        try:
+            if self.file is None:
+                self.file = tempfile.TemporaryFile(dir=self.spool.folder)  # noqa: SIM115 (closed by close)
+            self.file.write(self.buffer)
+        except OSError as error:  # a full disk is the server's failure, not the query's
+            raise SkategraphError(f"the answer could not be held until its head was sent: {error}") from None
+        self.buffer.clear()
+
+    def send(self, channel: _Channel) -> None:
+        """Everything written, into `channel`, CHUNK bytes at a time."""
+        if self.file is None:
+            for start in range(0, len(self.buffer), CHUNK):
+                channel.write(bytes(self.buffer[start : start + CHUNK]))
+            return
+        self._spill()
+        self.file.seek(0)
+        while chunk := self.file.read(CHUNK):
+            channel.write(chunk)
+
+    def close(self) -> None:
+        self.buffer.clear()
+        if self.file is not None:
+            self.file.close()
+
+
 def _fail(conn: multiprocessing.connection.Connection, error: SkategraphError) -> None:
     conn.send_bytes(b"X" + encode_error(error))
 
 
-def worker_main(conn: multiprocessing.connection.Connection, offline: bool = False) -> None:
+def worker_main(conn: multiprocessing.connection.Connection, offline: bool = False, spool: Spool = SPOOL) -> None:
     """A worker's whole life: answer jobs until the pipe closes. An `offline` worker first gives up
-    the network for good, so no SERVICE or LOAD it evaluates can reach anything."""
+    the network for good, so no SERVICE or LOAD it evaluates can reach anything. `spool` bounds what
+    a SELECT answer held back for its head may take of memory (`_answer_select`)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the server decides when workers stop
     if offline:
         forbid_network()
@@ -87,7 +131,7 @@ def worker_main(conn: multiprocessing.connection.Connection, offline: bool = Fal
             return
         try:
             if isinstance(job, QueryJob):
-                _answer(conn, job, _open(opened, job.generation))
+                _answer(conn, job, _open(opened, job.generation), spool)
             elif isinstance(job, DumpJob):
                 _dump(conn, job, _open(opened, job.generation))
             else:
@@ -103,7 +147,7 @@ def _open(opened: dict[str, EmbeddedStore], generation: str) -> EmbeddedStore:
     return opened[generation]
 
 
-def _answer(conn: multiprocessing.connection.Connection, job: QueryJob, store: EmbeddedStore) -> None:
+def _answer(conn: multiprocessing.connection.Connection, job: QueryJob, store: EmbeddedStore, spool: Spool) -> None:
     try:
         result = evaluate(store, job)
     except QueryError as error:
@@ -119,7 +163,7 @@ def _answer(conn: multiprocessing.connection.Connection, job: QueryJob, store: E
         write_boolean(channel, job.results_format, bool(result))  # type: ignore[arg-type]
         channel.finish()
     else:
-        _answer_select(conn, job, result)
+        _answer_select(conn, job, result, spool)
 
 
 def _answer_graph(conn: multiprocessing.connection.Connection, job: QueryJob, result: ox.QueryTriples) -> None:
@@ -154,25 +198,47 @@ def _answer_triples(conn: multiprocessing.connection.Connection, results_format:
     channel.finish()
 
 
-def _answer_select(conn: multiprocessing.connection.Connection, job: QueryJob, result: ox.QuerySolutions) -> None:
+def _answer_select(
+    conn: multiprocessing.connection.Connection, job: QueryJob, result: ox.QuerySolutions, spool: Spool
+) -> None:
     if job.results_format is None:
         _fail(conn, _not_acceptable("a SELECT result"))
         return
-    try:
-        page = select_page(result, offset=job.offset, limit=job.row_limit, hidden=job.hidden)
-        channel = _Channel(conn, head("select", job.results_format, page.more))
-        links = job.truncated_links if page.more else ()
-        writer = SolutionsWriter(channel, job.results_format, page.variables, links)  # type: ignore[arg-type]
-        for row in page.rows:
-            writer.row(row)
-        writer.close()
-    except (OSError, ValueError, RuntimeError) as error:
-        failure = QueryError(f"the query failed during evaluation: {error}")
-        if "channel" in locals():
-            channel.fail(failure)
-        else:
-            _fail(conn, failure)
+    page = select_page(result, offset=job.offset, limit=job.row_limit, hidden=job.hidden)
+    if not job.row_limit:  # nothing can be cut short: the rows go straight through
+        channel = _Channel(conn, head("select", job.results_format, False))
+        writer = SolutionsWriter(channel, job.results_format, page.variables)  # type: ignore[arg-type]
+        try:
+            for row in page.rows:
+                writer.row(row)
+            writer.close()
+        except (OSError, ValueError, RuntimeError) as error:
+            channel.fail(QueryError(f"the query failed during evaluation: {error}"))
+            return
+        channel.finish()
         return
+    # The head says whether the rows were cut at the limit, and it goes first; so the rows are written
+    # to a spool (memory up to its size, then an unnamed temporary file) until one past the limit has
+    # been read, and only then is the head sent, followed by the spool.
+    rows = _Spool(spool)
+    try:
+        writer = SolutionsWriter(rows, job.results_format, page.variables, head=False)  # type: ignore[arg-type]
+        try:
+            for row in page.rows:
+                writer.row(row)
+        except (OSError, ValueError, RuntimeError) as error:
+            _fail(conn, QueryError(f"the query failed during evaluation: {error}"))
+            return
+        except SkategraphError as error:
+            _fail(conn, error)
+            return
+        channel = _Channel(conn, head("select", job.results_format, page.more))
+        writer.out = channel  # type: ignore[assignment]
+        writer.write_head(job.truncated_links if page.more else ())
+        rows.send(channel)
+        writer.close()
+    finally:
+        rows.close()
     channel.finish()
 
 

@@ -14,7 +14,6 @@ import itertools
 import json
 import re
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from typing import IO
 
 import pyoxigraph as ox
@@ -105,28 +104,38 @@ def _tsv_term(term: Term | None) -> str:
 
 
 class SolutionsWriter:
-    """Writes a SELECT result one row at a time to a binary stream."""
+    """Writes a SELECT result one row at a time to a binary stream.
 
-    def __init__(self, out: IO[bytes], name: str, variables: Sequence[str], links: Sequence[str] = ()) -> None:
+    With `head=False` the head is left for `write_head`, to be written later, perhaps to another
+    stream: a worker spools the rows before it knows whether the head must say they were cut short.
+    """
+
+    def __init__(
+        self, out: IO[bytes], name: str, variables: Sequence[str], links: Sequence[str] = (), *, head: bool = True
+    ) -> None:
         if name not in ("json", "xml", "csv", "tsv"):
             raise ValueError(f"not a SPARQL results format: {name}")
         self.out = out
         self.name = name
         self.variables = list(variables)
         self.first = True
-        if name == "json":
+        if head:
+            self.write_head(links)
+
+    def write_head(self, links: Sequence[str] = ()) -> None:
+        if self.name == "json":
             head: dict[str, object] = {"vars": self.variables}
             if links:
                 head["link"] = list(links)
             self._write('{"head":' + json.dumps(head, separators=(",", ":")) + ',"results":{"bindings":[')
-        elif name == "xml":
+        elif self.name == "xml":
             heads = "".join(f'<variable name="{_xml(v)}"/>' for v in self.variables)
             heads += "".join(f'<link href="{_xml(link)}"/>' for link in links)
             self._write(
                 '<?xml version="1.0"?><sparql xmlns="http://www.w3.org/2005/sparql-results#">'
                 f"<head>{heads}</head><results>"
             )
-        elif name == "csv":
+        elif self.name == "csv":
             self._csv_row(self.variables)
         else:
             self._write("\t".join(f"?{v}" for v in self.variables) + "\n")
@@ -178,28 +187,35 @@ def write_boolean(out: IO[bytes], name: str, value: bool) -> None:
         out.write(b"true\n" if value else b"false\n")
 
 
-@dataclass
 class Page:
-    """The rows of a SELECT result to write: some columns left out, from an offset, up to a limit."""
+    """The rows of a SELECT result to write: some columns left out, from an offset, up to a limit.
 
-    variables: list[str]
-    rows: Iterator[list[Term | None]]
-    more: bool  # rows beyond the limit exist: the answer is cut short
+    `rows` is read lazily, one solution at a time, so a page of any size costs the memory of one row;
+    `more` (rows beyond the limit exist: the answer is cut short) is known once `rows` is exhausted.
+    """
+
+    def __init__(self, result: ox.QuerySolutions, offset: int, limit: int, hidden: Sequence[str]) -> None:
+        names = [v.value for v in result.variables]
+        keep = [i for i, name in enumerate(names) if name not in hidden]
+        self.variables = [names[i] for i in keep]
+        self.more = False
+        self.rows = self._read(result, offset, limit, keep if len(keep) < len(names) else None)
+
+    def _read(
+        self, result: ox.QuerySolutions, offset: int, limit: int, keep: list[int] | None
+    ) -> Iterator[list[Term | None]]:
+        for count, solution in enumerate(itertools.islice(result, offset, None)):
+            if limit and count == limit:
+                self.more = True  # one row past the limit was read, and is dropped
+                return
+            row = list(solution)
+            yield row if keep is None else [row[i] for i in keep]
 
 
 def select_page(result: ox.QuerySolutions, *, offset: int = 0, limit: int = 0, hidden: Sequence[str] = ()) -> Page:
     """Skip `offset` rows and keep `limit` (0: all), leaving out the `hidden` columns.
 
-    With a limit, one row past it is read first, so the head can say whether the result is cut short.
+    With a limit, one row past it is read, so `more` can say whether the result is cut short; it is
+    set when the rows have been read.
     """
-    names = [v.value for v in result.variables]
-    keep = [i for i, name in enumerate(names) if name not in hidden]
-    rows: Iterator[list[Term | None]] = itertools.islice((list(row) for row in result), offset, None)
-    more = False
-    if limit:
-        first = list(itertools.islice(rows, limit + 1))
-        more = len(first) > limit
-        rows = iter(first[:limit])
-    if len(keep) < len(names):
-        rows = ([row[i] for i in keep] for row in rows)
-    return Page([names[i] for i in keep], rows, more)
+    return Page(result, offset, limit, hidden)

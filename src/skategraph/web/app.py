@@ -126,7 +126,11 @@ def _log_when_done(response: Response) -> Response:
 
     def done() -> None:
         elapsed = (time.monotonic() - started) * 1000
-        log.info('%s "%s %s" %s %.1fms', remote, method, path, response.status_code, elapsed)
+        cut = response.response.cut if isinstance(response.response, protocol.Stream) else None
+        if cut is not None:  # the status line said 200, but the answer ended as a dropped connection
+            log.warning('%s "%s %s" cut after %.1fms, incomplete: %s', remote, method, path, elapsed, cut)
+        else:
+            log.info('%s "%s %s" %s %.1fms', remote, method, path, response.status_code, elapsed)
 
     response.call_on_close(done)
     return response

@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import shlex
+from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlencode
 
@@ -31,6 +32,7 @@ from skategraph.web.service import get_service
 
 blueprint = Blueprint("front", __name__, template_folder="templates")
 PAGE_ROWS = 1000  # rows shown on a page; the downloads have the server's own row limit
+PAGE_BYTES = 256 * 1024  # of a graph shown on a page; the downloads have all of it
 STARTER = (
     "\n".join(f"PREFIX {p}: <{iri}>" for p, iri in PREFIXES.items() if p in ("sg", "rdfs", "skos", "xsd"))
     + """
@@ -124,7 +126,7 @@ def _run(job: QueryJob, endpoint: str, params: dict[str, str]) -> dict[str, Any]
         return {**out, "error": str(error)}
     try:
         reply = svc.query(job, limit)
-        body = b"".join(reply.body)
+        body, cut = _read_page(reply.body, PAGE_BYTES if reply.form == "graph" else None)
     except SkategraphError as error:
         message = str(error).splitlines()[0]  # pyoxigraph goes on to list every character it expected
         out["error"] = message if len(message) <= 240 else message[:240] + " …"
@@ -133,6 +135,7 @@ def _run(job: QueryJob, endpoint: str, params: dict[str, str]) -> dict[str, Any]
         return out
     if reply.form == "graph":
         out["graph"] = body.decode("utf-8")
+        out["graph_cut"] = cut
     elif reply.form == "ask":
         out["boolean"] = json.loads(body)["boolean"]
     else:
@@ -141,3 +144,21 @@ def _run(job: QueryJob, endpoint: str, params: dict[str, str]) -> dict[str, Any]
         out["rows"] = data["results"]["bindings"]
         out["truncated"] = reply.truncated
     return out
+
+
+def _read_page(body: Iterator[bytes], most: int | None) -> tuple[bytes, bool]:
+    """A reply's body, or (with `most`) at most that many bytes of it, ending with a whole line, and
+    whether more followed. A longer answer is not read on, nor held here: closing its body stops its
+    worker."""
+    chunks: list[bytes] = []
+    size = 0
+    for chunk in body:
+        chunks.append(chunk)
+        size += len(chunk)
+        if most is not None and size > most:
+            close = getattr(body, "close", None)
+            if close is not None:
+                close()
+            kept = b"".join(chunks)[:most]
+            return kept[: kept.rfind(b"\n") + 1], True
+    return b"".join(chunks), False

@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import dataclasses
+import errno
 import hashlib
 import itertools
 from collections.abc import Iterator
@@ -132,7 +133,7 @@ def respond(job: QueryJob, limit: float, rel: str = "describedby") -> Response:
         response = Response(b"", mimetype=reply.media_type)
         response.headers["Content-Length"] = str(length)
     else:
-        response = Response(body, mimetype=reply.media_type)
+        response = Response(Stream(body), mimetype=reply.media_type)
     _cache_headers(response, etag, cacheable)
     response.headers["X-Skategraph-Build"] = Path(job.generation).name
     if reply.form == "select" and job.row_limit:
@@ -141,6 +142,25 @@ def respond(job: QueryJob, limit: float, rel: str = "describedby") -> Response:
             response.headers["X-Skategraph-Truncated"] = "true"
             response.headers["Link"] = f'<{job.truncated_links[0]}>; rel="{rel}"'
     return response
+
+
+class Stream:
+    """A streamed answer's body, which may be cut (its time limit, its worker's failure) after the
+    status line has gone. Such an answer must end as a dropped connection, never as if complete; and
+    both WSGI servers we run under (gunicorn, and werkzeug in tests) drop a connection quietly when
+    writing to it fails with EPIPE, where any other exception gets a traceback in the log. So that is
+    what a cut raises, having kept why in `cut` for the request's one log line (`app`)."""
+
+    def __init__(self, body: Iterator[bytes]) -> None:
+        self.body = body
+        self.cut: str | None = None
+
+    def __iter__(self) -> Iterator[bytes]:
+        try:
+            yield from self.body
+        except StreamAborted as error:
+            self.cut = str(error)
+            raise BrokenPipeError(errno.EPIPE, f"the answer was cut: {error}") from None
 
 
 READ_AHEAD = 256 * 1024
