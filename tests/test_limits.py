@@ -1,0 +1,105 @@
+"""What the web process bounds for every client, on a real `skategraph serve` (gunicorn) process:
+request bodies whatever their transfer encoding, request lines, and clients that send slowly."""
+
+from __future__ import annotations
+
+import http.client
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+
+from .server import Server, rows, seed_server
+
+MAX_BODY = 100_000
+AUTH = {"Authorization": "Bearer secret"}
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory, seed_dir: Path) -> Iterator[Server]:
+    folder = tmp_path_factory.mktemp("limits")
+    with seed_server(folder, "--processes", "2", "--max-body", str(MAX_BODY), seed=seed_dir) as running:
+        yield running
+
+
+def chunked(server: Server, method: str, path: str, body: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
+    """`body` sent with Transfer-Encoding: chunked (no Content-Length), in pieces of 10,000 bytes."""
+    connection = http.client.HTTPConnection(server.host, server.port, timeout=60)
+    try:
+        pieces = (body[i : i + 10_000] for i in range(0, len(body), 10_000))
+        connection.request(method, path, body=pieces, headers=headers, encode_chunked=True)
+        response = connection.getresponse()
+        return response.status, response.read()
+    finally:
+        connection.close()
+
+
+def triples(count: int, graph: str = "big") -> bytes:
+    """`count` N-Triples lines of exactly 50 bytes each, so that a body cut at the limit is still
+    whole lines (as the issue's PUT was, which stored 262,144 of 300,000 triples)."""
+    lines = [f'<http://ex/{graph}/s{i:07d}> <http://ex/p> "' for i in range(count)]
+    return b"".join((line + "x" * (50 - len(line) - 4) + '" .\n').encode() for line in lines)
+
+
+def count(server: Server, graph: str) -> int:
+    query = f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}"
+    return int(rows(server.query(query).body)[0]["n"])
+
+
+def test_a_chunked_body_within_the_limit_is_read_whole(server: Server) -> None:
+    body = triples(1_000, "small")
+    assert len(body) == 50_000
+    status, _ = chunked(
+        server, "PUT", "/store?graph=http://ex/small", body, {**AUTH, "Content-Type": "application/n-triples"}
+    )
+    assert status == 201
+    assert count(server, "http://ex/small") == 1_000
+
+
+BIG = triples(6_000)  # 300,000 bytes: three times the limit
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "content_type", "body"),
+    [
+        ("PUT", "/store?graph=http://ex/big", "application/n-triples", BIG),
+        ("POST", "/store?graph=http://ex/big", "application/n-triples", BIG),
+        ("POST", "/sparql", "application/sparql-update", b"INSERT DATA { GRAPH <http://ex/big> { " + BIG + b" } }"),
+        ("POST", "/sparql", "application/x-www-form-urlencoded",
+         b"update=" + quote(b"INSERT DATA { GRAPH <http://ex/big> { " + BIG + b" } }").encode()),
+        ("POST", "/sparql", "application/sparql-query", b"ASK {} #" + b"x" * 300_000),
+        ("POST", "/sparql", "application/x-www-form-urlencoded", b"query=ASK+%7B%7D+%23" + b"x" * 300_000),
+        ("POST", "/reconcile", "application/x-www-form-urlencoded",
+         b"queries=" + quote(json.dumps({f"q{i}": {"query": "Ahn Hyun-soo"} for i in range(10_000)})).encode()),
+    ],
+    ids=["store-put", "store-post", "update", "update-form", "query", "query-form", "reconcile-form"],
+)  # fmt: skip
+def test_a_chunked_body_over_the_limit_is_refused_and_changes_nothing(
+    server: Server, method: str, path: str, content_type: str, body: bytes
+) -> None:
+    assert len(body) > MAX_BODY
+    before = server.query("ASK {}").header("X-Skategraph-Build")
+    status, answer = chunked(server, method, path, body, {**AUTH, "Content-Type": content_type})
+    assert status == 413
+    error = json.loads(answer)
+    assert error["status"] == 413 and error["error"] == "request_entity_too_large"
+    assert "100,000 bytes" in error["message"]
+    assert count(server, "http://ex/big") == 0
+    assert server.query("ASK {}").header("X-Skategraph-Build") == before  # no write happened at all
+    # The connection's framing held: the server answers the next request as usual.
+    assert server.query("ASK {}").status == 200
+
+
+def test_a_declared_length_over_the_limit_is_refused_before_the_body_is_read(server: Server) -> None:
+    """A Content-Length over the limit is refused whatever follows it (here, a body far shorter)."""
+    import socket
+
+    with socket.create_connection((server.host, server.port), timeout=30) as raw:
+        raw.sendall(b"PUT /store?graph=http://ex/big HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer secret\r\n"
+                    b"Content-Type: application/n-triples\r\nContent-Length: 300000\r\n\r\n" + triples(10))  # fmt: skip
+        head = raw.recv(65536)
+    assert head.startswith(b"HTTP/1.1 413 ")
+    assert json.loads(head.split(b"\r\n\r\n", 1)[1])["error"] == "request_entity_too_large"
+    assert count(server, "http://ex/big") == 0
