@@ -3,6 +3,7 @@ request bodies whatever their transfer encoding, request lines, and clients that
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 from collections.abc import Iterator
@@ -103,3 +104,55 @@ def test_a_declared_length_over_the_limit_is_refused_before_the_body_is_read(ser
     assert head.startswith(b"HTTP/1.1 413 ")
     assert json.loads(head.split(b"\r\n\r\n", 1)[1])["error"] == "request_entity_too_large"
     assert count(server, "http://ex/big") == 0
+
+
+def test_a_client_is_answered_while_200_slow_clients_hold_connections(server: Server) -> None:
+    """Slowloris: 100 connections that send a request line a byte at a time, never ending it, and 100
+    that send a head at once and then their body a byte at a time. gthread gave each connection a
+    request thread as soon as it had a byte, so 16 of them held every thread (2 processes of 8) and
+    nobody else was answered until they stopped."""
+    import socket
+    import threading
+
+    line = b"GET /sparql?query=" + b"x" * 60_000  # never finished: no CRLF
+    head = (
+        b"POST /sparql HTTP/1.1\r\nHost: x\r\nContent-Type: application/sparql-query\r\nContent-Length: 60000\r\n\r\n"
+    )
+    slow_heads = [socket.create_connection((server.host, server.port), timeout=5) for _ in range(100)]
+    slow_bodies = [socket.create_connection((server.host, server.port), timeout=5) for _ in range(100)]
+    for connection in slow_bodies:
+        connection.sendall(head)
+    sent = threading.Event()
+    stop = threading.Event()
+
+    def trickle() -> None:
+        for byte in range(len(line)):
+            for connection in slow_heads:
+                with contextlib.suppress(OSError):
+                    connection.send(line[byte : byte + 1])
+            for connection in slow_bodies:
+                with contextlib.suppress(OSError):
+                    connection.send(b"#")
+            if byte == 2:
+                sent.set()
+            if stop.wait(0.3):
+                return
+
+    thread = threading.Thread(target=trickle)
+    thread.start()
+    try:
+        assert sent.wait(30)
+        answer = http.client.HTTPConnection(server.host, server.port, timeout=20)
+        try:
+            answer.request(
+                "GET", "/sparql?query=" + quote("ASK {}"), headers={"Accept": "application/sparql-results+json"}
+            )
+            response = answer.getresponse()
+            assert response.status == 200 and json.loads(response.read())["boolean"] is True
+        finally:
+            answer.close()
+    finally:
+        stop.set()
+        thread.join()
+        for connection in slow_heads + slow_bodies:
+            connection.close()

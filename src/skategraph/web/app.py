@@ -17,7 +17,7 @@ from skategraph.errors import SkategraphError
 from skategraph.web import front, graphstore, linkeddata, protocol, reconcile, saved
 from skategraph.web.body import TOO_LARGE, BoundedBody
 from skategraph.web.cache import ResponseCache
-from skategraph.web.errors import render_error, render_unexpected
+from skategraph.web.errors import body_too_large, render_error, render_unexpected
 from skategraph.web.service import Service, get_service
 from skategraph.web.settings import Settings
 
@@ -123,10 +123,7 @@ def _start_clock() -> None:
 def _refuse_large_body() -> None:
     """A body of no declared length that `BoundedBody` found over the limit: refused, nothing read."""
     if TOO_LARGE in request.environ:
-        limit = get_service().settings.max_body
-        raise RequestEntityTooLarge(
-            f"the request body is larger than the {limit:,} bytes this server accepts (--max-body); nothing was done"
-        )
+        raise RequestEntityTooLarge(body_too_large(get_service().settings.max_body))
 
 
 def _log_when_done(response: Response) -> Response:
