@@ -156,3 +156,53 @@ def test_a_client_is_answered_while_200_slow_clients_hold_connections(server: Se
         thread.join()
         for connection in slow_heads + slow_bodies:
             connection.close()
+
+
+def test_a_long_get_query_is_answered(server: Server) -> None:
+    """Long queries come by GET too: a 40 KB request line (far over gunicorn's 8,190 bytes) is served."""
+    values = " ".join(f"<http://ex/{i}>" for i in range(2_500))
+    path = "/sparql?query=" + quote(f"SELECT (COUNT(*) AS ?n) WHERE {{ VALUES ?x {{ {values} }} }}")
+    assert 40_000 < len(path) < 64 * 1024
+    reply = server.request("GET", path, headers={"Accept": "application/sparql-results+json"})
+    assert reply.status == 200 and rows(reply.body) == [{"n": "2500"}]
+
+
+def test_a_request_line_over_the_limit_is_a_414_saying_to_post(server: Server) -> None:
+    """An 8 MB URL cost gunicorn's parser 5 s of CPU; it is refused at 64 KiB, and the client, still
+    sending, reads the answer rather than a reset connection."""
+    import socket
+    import threading
+
+    with socket.create_connection((server.host, server.port), timeout=30) as raw:
+        request = b"GET /sparql?query=ASK%7B%7D%23" + b"x" * 8_000_000 + b" HTTP/1.1\r\nHost: x\r\n\r\n"
+
+        def send() -> None:
+            with contextlib.suppress(OSError):  # the server may close before it has read it all
+                raw.sendall(request)
+
+        sender = threading.Thread(target=send)
+        sender.start()
+        answer = b""
+        while piece := raw.recv(65536):
+            answer += piece
+        sender.join()
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 414 ")
+    error = json.loads(body)
+    assert error["status"] == 414 and error["error"] == "request_uri_too_large"
+    assert "65,536 bytes" in error["message"] and "POST" in error["message"]
+    assert any('"GET /sparql?query=ASK%7B%7D%23xxx' in line and "414" in line for line in server.log)
+
+
+def test_what_gunicorn_refuses_is_answered_in_our_error_shape(server: Server) -> None:
+    import socket
+
+    with socket.create_connection((server.host, server.port), timeout=30) as raw:
+        raw.sendall(b"GET /sparql HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n")
+        answer = b""
+        while piece := raw.recv(65536):
+            answer += piece
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 400 ")
+    error = json.loads(body)
+    assert error["status"] == 400 and error["error"] == "bad_request" and error["message"]

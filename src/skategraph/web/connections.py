@@ -10,12 +10,17 @@ and the app serves it at once. A client holds a file descriptor, never a thread,
 
 - a head must arrive within `HEAD_TIMEOUT` of its first byte (or of the connection), a body within
   `BODY_TIMEOUT` of its head, or the request is answered 408 and the connection closed;
+- a request line is at most `MAX_REQUEST_LINE` bytes (414, saying to send a long query by POST):
+  long SPARQL queries come by GET too, far over the 8,190 bytes gunicorn can be told to allow, while
+  without a limit an 8 MB URL cost gunicorn's parser 5 s of CPU (issue 12); read here, a line costs
+  one scan of its bytes;
 - a head is at most `MAX_HEAD` bytes (431); a body over `--max-body` is answered 413 here;
 - a closed connection lingers in the event loop to take the client's last bytes (up to
   `LINGER_BYTES`, for `LINGER_SECONDS`), so that a client still sending reads our answer rather than
   a reset; gunicorn lingered in the event loop's own thread, stalling every other client.
 
-Every answer written here is our JSON error body, and has its one log line like any other request.
+Every answer written here is our JSON error body, and has its one log line like any other request;
+so are the errors gunicorn's parser answers itself (a malformed request line or header).
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ log = logging.getLogger("skategraph.web")
 
 HEAD_TIMEOUT = 10.0
 BODY_TIMEOUT = 60.0
+MAX_REQUEST_LINE = 64 * 1024
 MAX_HEAD = 1024 * 1024
 LINGER_SECONDS = 10.0
 LINGER_BYTES = 64 * 1024 * 1024
@@ -98,6 +104,7 @@ class _Arrival:
         self.started = time.monotonic()
         self.deadline = self.started + HEAD_TIMEOUT
         self.scanned = 0
+        self.line_end: int | None = None
         self.head_end: int | None = None
         self.need = 0  # all the bytes a Content-Length request takes
         self.chunks: _Chunks | None = None
@@ -132,6 +139,23 @@ def _framing(head: bytes) -> tuple[int | None, bool, bool, bool]:
     if len(lengths) > 1 or not lengths[0].isdigit():
         return None, False, False, False
     return int(lengths[0]), False, expect, True
+
+
+class _Status:
+    """Takes the place of a socket for gunicorn's error page, keeping only its status line."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self.line: str | None = None
+
+    def gettimeout(self) -> float | None:
+        return self.sock.gettimeout()
+
+    def setblocking(self, flag: bool) -> None:
+        self.sock.setblocking(flag)
+
+    def sendall(self, data: bytes) -> None:
+        self.line = data.split(b"\r\n", 1)[0].decode("latin-1").partition(" ")[2]
 
 
 class _Conn(TConn):  # type: ignore[misc]
@@ -221,6 +245,19 @@ class Worker(ThreadWorker):  # type: ignore[misc]
     def progress(self, arrival: _Arrival) -> bool:
         """Take the request as far as its bytes go; True once it is dispatched or answered."""
         buf = arrival.buf
+        if arrival.line_end is None:
+            start = 2 if buf.startswith(b"\r\n") else 0  # one empty line may come first (RFC 9112 2.2)
+            end = buf.find(b"\r\n", max(start, arrival.scanned - 1))
+            if (end if end >= 0 else len(buf)) - start > MAX_REQUEST_LINE:
+                return self.refuse(arrival, 414, "URI Too Long", "request_uri_too_large",
+                                   f"the request line is over {MAX_REQUEST_LINE:,} bytes; send a long query "
+                                   "by POST, as a form or as application/sparql-query")  # fmt: skip
+            if buf.find(b"\n", max(start, arrival.scanned - 1), end if end >= 0 else len(buf)) >= 0:
+                return self.dispatch(arrival)  # a bare LF: gunicorn refuses it at once
+            if end < 0:
+                arrival.scanned = len(buf)
+                return False
+            arrival.line_end = arrival.scanned = end
         if arrival.head_end is None:
             end = buf.find(b"\r\n\r\n", max(2 if buf.startswith(b"\r\n") else 0, arrival.scanned - 3))
             if end < 0:
@@ -278,6 +315,18 @@ class Worker(ThreadWorker):  # type: ignore[misc]
         self.nr_conns -= 1
         self.linger(arrival.conn.sock)
         return True
+
+    def handle_error(self, req: Any, client: socket.socket, addr: Any, exc: BaseException) -> None:
+        """gunicorn's own answers to what its parser refuses, in our JSON error shape."""
+        status = _Status(client)
+        super().handle_error(req, status, addr, exc)
+        if status.line is None:
+            return
+        code, _, reason = status.line.partition(" ")
+        message = str(exc) if int(code) < 500 else "the server failed to answer; the error has been logged"
+        error = reason.lower().replace(" ", "_")
+        with contextlib.suppress(OSError):
+            client.sendall(error_bytes(int(code), reason, error, message or reason))
 
     def forget(self, arrival: _Arrival) -> None:
         self.arriving.discard(arrival)

@@ -71,7 +71,9 @@ def serve(settings: Settings, host: str, port: int, processes: int | None = None
         "timeout": int(settings.timeout) + 30,
         "graceful_timeout": 10,
         "keepalive": 5,
-        "limit_request_line": 0,  # long queries come by GET too; bodies are bounded by --max-body
+        # Long queries come by GET too, over the 8,190 bytes gunicorn allows at most: the worker's event
+        # loop refuses request lines over connections.MAX_REQUEST_LINE itself, with our 414.
+        "limit_request_line": 0,
         "accesslog": None,  # skategraph logs one line per request itself
         "errorlog": "-",
         "loglevel": "info",
