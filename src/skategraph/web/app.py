@@ -11,12 +11,13 @@ import time
 
 from flask import Flask, Response, g, jsonify, request
 from flask_cors import CORS
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from skategraph.errors import SkategraphError
 from skategraph.web import front, graphstore, linkeddata, protocol, reconcile, saved
+from skategraph.web.body import TOO_LARGE, BoundedBody
 from skategraph.web.cache import ResponseCache
-from skategraph.web.errors import render_error, render_unexpected
+from skategraph.web.errors import body_too_large, render_error, render_unexpected
 from skategraph.web.service import Service, get_service
 from skategraph.web.settings import Settings
 
@@ -64,8 +65,10 @@ def create_app(settings: Settings, *, service: Service | None = None) -> Flask:
     app.register_error_handler(HTTPException, render_error)
     app.register_error_handler(Exception, render_unexpected)
     app.before_request(_start_clock)
+    app.before_request(_refuse_large_body)
     app.after_request(_security_headers)
     app.after_request(_log_when_done)
+    app.wsgi_app = BoundedBody(app.wsgi_app, settings.max_body)  # type: ignore[method-assign]
     if settings.cache_mb > 0:
         app.wsgi_app = ResponseCache(app.wsgi_app, settings.store, settings.cache_mb * 1024 * 1024)  # type: ignore[method-assign]
     return app
@@ -115,6 +118,12 @@ def _security_headers(response: Response) -> Response:
 
 def _start_clock() -> None:
     g.started = time.monotonic()
+
+
+def _refuse_large_body() -> None:
+    """A body of no declared length that `BoundedBody` found over the limit: refused, nothing read."""
+    if TOO_LARGE in request.environ:
+        raise RequestEntityTooLarge(body_too_large(get_service().settings.max_body))
 
 
 def _log_when_done(response: Response) -> Response:

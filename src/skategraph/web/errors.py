@@ -8,6 +8,7 @@ exception is logged and never echoed to the client.
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
@@ -24,6 +25,19 @@ def error_response(status: int, code: str, message: str, **extra: Any) -> Respon
     response = jsonify(body)
     response.status_code = status
     return response
+
+
+def error_bytes(status: int, reason: str, code: str, message: str) -> bytes:
+    """A whole HTTP/1.1 response carrying the same JSON error, for the server to write itself when
+    a request is refused before the app can see it (too slow, too long); the connection then closes."""
+    body = json.dumps({"status": status, "error": code, "message": message}).encode("utf-8")
+    head = (f"HTTP/1.1 {status} {reason}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\nConnection: close\r\nX-Content-Type-Options: nosniff\r\n\r\n")  # fmt: skip
+    return head.encode("ascii") + body
+
+
+def body_too_large(limit: int) -> str:
+    return f"the request body is larger than the {limit:,} bytes this server accepts (--max-body); nothing was done"
 
 
 def render_error(error: Exception) -> Response:

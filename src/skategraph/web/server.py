@@ -20,6 +20,7 @@ from flask import Flask
 from gunicorn.app.base import BaseApplication
 
 from skategraph.web.app import create_app
+from skategraph.web.connections import worker_class
 from skategraph.web.settings import Settings
 
 log = logging.getLogger("skategraph.server")
@@ -61,14 +62,18 @@ def serve(settings: Settings, host: str, port: int, processes: int | None = None
     options = {
         "bind": f"{host}:{port}",
         "workers": processes or os.cpu_count() or 2,
-        "worker_class": "gthread",
+        # gthread, with each request read whole by the event loop before a thread is given to it, so
+        # that slow clients hold no thread (see connections.py)
+        "worker_class": worker_class(settings.max_body),
         "threads": threads,
         # A request thread waits for its query up to the time limit; gunicorn's own watchdog must not
         # fire first. The time limit itself is enforced by skategraph's worker pool.
         "timeout": int(settings.timeout) + 30,
         "graceful_timeout": 10,
         "keepalive": 5,
-        "limit_request_line": 0,  # long queries come by GET too; bodies are bounded by --max-body
+        # Long queries come by GET too, over the 8,190 bytes gunicorn allows at most: the worker's event
+        # loop refuses request lines over connections.MAX_REQUEST_LINE itself, with our 414.
+        "limit_request_line": 0,
         "accesslog": None,  # skategraph logs one line per request itself
         "errorlog": "-",
         "loglevel": "info",
