@@ -11,6 +11,7 @@ import dataclasses
 import hmac
 import json
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar, cast
@@ -51,6 +52,11 @@ class Service:
 
     def close(self) -> None:
         self.pool.close()
+
+    def stop_within(self, seconds: float) -> None:
+        """The server is shutting down: a request still waiting for a worker `seconds` from now is cut
+        (503 `server_stopping`), so none holds the shutdown longer."""
+        self.pool.stop_by(time.monotonic() + seconds)
 
     # -- the store -------------------------------------------------------------------------
 
