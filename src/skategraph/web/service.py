@@ -18,10 +18,10 @@ from typing import Any, TypeVar, cast
 
 from flask import current_app
 
-from skategraph.engine.jobs import Bound, ChangeJob, QueryJob, Reply, admit
+from skategraph.engine.jobs import Bound, ChangeJob, QueryJob, Reply, TaskJob, admit
 from skategraph.engine.pool import Pool
 from skategraph.errors import Forbidden, QueryError, ReadOnly, Unauthorized
-from skategraph.linking.reconcile import ENTITIES, Index
+from skategraph.linking.reconcile import ENTITIES, Index, Query, reconcile_batch
 from skategraph.saved.catalogue import Catalogue, load_catalogue
 from skategraph.saved.lookups import Lookups, lookup_queries, lookups_from
 from skategraph.store import generations
@@ -136,6 +136,13 @@ class Service:
             raise QueryError(f"timeout must be at least {MIN_TIMEOUT:g} seconds (a shorter one would only cost a "
                              f"worker), not {requested!r}")  # fmt: skip
         return min(seconds, self.settings.timeout)
+
+    def reconcile(self, queries: tuple[tuple[str, Query], ...], limit: float) -> dict[str, list[dict[str, Any]]]:
+        """Each query's candidates by key, matched in a worker that is killed at `limit`."""
+        found: dict[str, list[dict[str, Any]]] = self.pool.run(
+            TaskJob(str(self.generation()), reconcile_batch, queries), limit
+        )
+        return found
 
     def query(self, job: QueryJob, limit: float) -> Reply:
         admit(job, self.settings.allow_service)
