@@ -3,7 +3,12 @@ answer validated against the JSON schemas the Reconciliation API 0.2 specificati
 
 from __future__ import annotations
 
+import http.client
 import json
+import random
+import signal
+import string
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,8 +19,8 @@ from jsonschema import Draft7Validator
 from referencing import Registry
 from referencing.jsonschema import DRAFT7
 
-from .conftest import ROOT
-from .server import Client, seed_app
+from .conftest import ROOT, copy_store
+from .server import Client, Server, seed_app, seed_server, start_server
 
 SCHEMAS = ROOT / "tests" / "fixtures" / "reconciliation-0.2"
 
@@ -136,7 +141,7 @@ def test_suggest_and_preview(server: Client) -> None:
         ('{"q0": {"query": "x", "limit": true}}', "q0: limit must be a positive number"),
         ('{"q0": {"query": "x", "properties": 5}}', 'q0: properties are a list of {"pid": ..., "v": ...}'),
         ("[" * 100_000 + "]" * 100_000, "queries are nested too deeply"),
-        (json.dumps({f"q{i}": {"query": "x"} for i in range(1001)}), "a batch holds at most 1000 queries, not 1001"),
+        (json.dumps({f"q{i}": {"query": "x"} for i in range(101)}), "a batch holds at most 100 queries, not 101"),
     ],
 )
 def test_bad_batches_are_400_with_a_reason(server: Client, queries: str, message: str) -> None:
@@ -156,3 +161,93 @@ def test_the_schemas_are_the_specifications(tmp_path: Path) -> None:
         validate("reconciliation-result-batch", {"q0": []})
     with pytest.raises(Exception, match="required property"):
         validate("manifest", {"versions": ["0.2"], "name": "x"})
+
+
+# -- limits, against the real server process --------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def real(tmp_path_factory: pytest.TempPathFactory, seed_dir: Path) -> Iterator[Server]:
+    with seed_server(tmp_path_factory.mktemp("reconcile-server"), seed=seed_dir) as running:
+        yield running
+
+
+def _gibberish(count: int, length: int, seed: int = 12) -> dict[str, dict[str, str]]:
+    """A batch of `count` names of `length` letters that match nothing: each is scored against every
+    entity, the slowest kind of query there is."""
+    rng = random.Random(seed)
+    letters = string.ascii_letters + " "
+    return {f"q{i}": {"query": "".join(rng.choice(letters) for _ in range(length))} for i in range(count)}
+
+
+def _post_batch(server: Server, batch: dict[str, Any], **fields: str) -> tuple[int, dict[str, Any]]:
+    reply = server.post(
+        "/reconcile", urlencode({"queries": json.dumps(batch), **fields}), "application/x-www-form-urlencoded"
+    )
+    return reply.status, json.loads(reply.body)
+
+
+def test_a_batch_over_the_limit_is_refused_with_the_limit_named(real: Server) -> None:
+    status, body = _post_batch(real, {f"q{i}": {"query": "Ahn Hyun-soo"} for i in range(101)})
+    assert (status, body["error"]) == (400, "bad_reconciliation_query")
+    assert "a batch holds at most 100 queries, not 101" in body["message"]
+    status, body = _post_batch(real, {"q0": {"query": "Ahn Hyun-soo"}, "q1": {"query": "x" * 201}})
+    assert status == 400 and "q1: a query is at most 200 characters, not 201" in body["message"]
+    many = [{"pid": "nation", "v": "KOR"}] * 21
+    status, body = _post_batch(real, {"q0": {"query": "Ahn Hyun-soo", "properties": many}})
+    assert status == 400 and "q0: at most 20 property values, not 21" in body["message"]
+    # At the limits, the batch is answered.
+    status, body = _post_batch(real, {f"q{i}": {"query": "Ahn Hyun-soo"} for i in range(100)})
+    assert status == 200 and body["q99"]["result"][0]["id"] == "skater/ahn-hyun-soo"
+    limits = json.loads(real.get("/limits").body)
+    assert (limits["reconcile_batch"], limits["reconcile_query_chars"]) == (100, 200)
+
+
+def test_a_batch_past_its_time_limit_is_503_and_the_server_keeps_answering(real: Server) -> None:
+    # 100 names of 200 letters: over a second of scoring on the seed, far more than 0.1 s.
+    status, body = _post_batch(real, _gibberish(100, 200), timeout="0.1")
+    assert status == 503 and body["error"] == "query_timeout", body
+    assert "time limit of 0.1 s" in body["message"]
+    status, body = _post_batch(real, {"q0": {"query": "Hyun-Soo Ahn", "type": "skater"}})
+    assert status == 200 and body["q0"]["result"][0]["id"] == "skater/ahn-hyun-soo"
+    assert real.query("ASK { ?s a sg:Skater }").status == 200
+
+
+def test_sigterm_during_a_long_reconcile_stops_the_server_in_its_grace(tmp_path: Path, seed_dir: Path) -> None:
+    """A batch that may run for two minutes must not hold the server's shutdown past gunicorn's
+    graceful timeout (10 s), after which the web process would be killed: its client is answered
+    503 and the web process exits by itself."""
+    copy_store(seed_dir, tmp_path / "store")
+    server = start_server(tmp_path / "store", "--processes", "1", "--timeout", "120", "--reconcile-batch", "5000")
+    outcome: dict[str, Any] = {}
+    sent = threading.Event()
+
+    def reconcile_for_long() -> None:
+        connection = http.client.HTTPConnection(server.host, server.port, timeout=60)
+        try:
+            body = urlencode({"queries": json.dumps(_gibberish(5000, 200))})
+            connection.request("POST", "/reconcile", body, {"Content-Type": "application/x-www-form-urlencoded"})
+            sent.set()
+            response = connection.getresponse()
+            outcome["status"], outcome["body"] = response.status, response.read()
+        except (OSError, http.client.HTTPException) as error:
+            outcome["error"] = error
+        finally:
+            sent.set()
+            connection.close()
+
+    client = threading.Thread(target=reconcile_for_long)
+    client.start()
+    try:
+        assert sent.wait(timeout=30)
+        server.process.send_signal(signal.SIGTERM)
+        assert server.process.wait(timeout=30) == 0  # a hang guard only
+    finally:
+        client.join(timeout=60)
+        server.stop()
+    log = "".join(server.log)
+    # gunicorn kills a web process still busy at the end of the grace without a word; one that
+    # stops in time says so itself.
+    assert "Worker exiting" in log and "stopped" in log, log
+    assert outcome.get("status") == 503, outcome
+    assert json.loads(outcome["body"])["error"] == "server_stopping"

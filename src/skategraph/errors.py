@@ -26,6 +26,7 @@
     ├── QueryTimeout                503  stopped at its time limit
     ├── Busy                        503  every query worker stayed busy for the whole time limit
     ├── StreamAborted               503  a response had started and cannot be finished
+    ├── ServerStopping              503  the server is shutting down and cut the request; try again
     ├── WorkerFailed                500  a query worker died; a new one has been started
     └── EndpointUnreachable         502  a remote SPARQL endpoint did not answer
 
@@ -239,6 +240,12 @@ class Busy(SkategraphError):
 
 class StreamAborted(SkategraphError):
     """A response had started and could not be finished; the connection must be dropped, not ended."""
+
+    status = 503
+
+
+class ServerStopping(SkategraphError):
+    """The server is shutting down, and cut a request that would have outlasted its grace period."""
 
     status = 503
 

@@ -294,6 +294,7 @@ def serve(
         allow_service=options["allow_service"],
         cache_max_age=options["cache_max_age"],
         cache_mb=options["cache_mb"],
+        reconcile_batch=options["reconcile_batch"],
         queries=query_dirs,
     )
     server.serve(settings, host, port, processes)

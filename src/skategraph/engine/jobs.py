@@ -2,7 +2,9 @@
 
 A job is plain, picklable data: it crosses a pipe to a worker process. Bound values travel as
 pyoxigraph terms (they pickle), never as text to be parsed back. `evaluate` runs a query job on a
-store in this process: the worker calls it, and so does the CLI, so both evaluate alike.
+store in this process: the worker calls it, and so does the CLI, so both evaluate alike. A `TaskJob`
+is work of a layer above that is Python rather than SPARQL (reconciliation's scoring) and must stop
+at its time limit all the same; the engine runs it without knowing what it is.
 
 The wire, worker to web process, one message each:
 
@@ -10,7 +12,7 @@ The wire, worker to web process, one message each:
                query that produces nothing before its deadline still gets a clean 503
     D + bytes  a chunk of the serialised body (backpressure: the pipe blocks a worker whose client
                reads slowly, so memory stays bounded)
-    E [+ JSON] the end (a change's result rides on it)
+    E [+ JSON] the end (a change's or a task's result rides on it)
     C + len + JSON + bytes   head, whole body and end in one message, for an answer that fits in one
                chunk: most answers, and one pipe round trip instead of three
     X + JSON   an error before the head: its class, message and details
@@ -20,7 +22,7 @@ The wire, worker to web process, one message each:
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -94,6 +96,25 @@ class DumpJob:
 
     generation: str
     target: str
+
+
+# A task's function: (the generation's store, the worker's memo for that generation, the argument)
+# -> a JSON value. The memo keeps what a task derives from a generation once (an index) for the
+# next task on it; it is dropped with the generation.
+Task = Callable[[EmbeddedStore, dict[str, Any], Any], Any]
+
+
+@dataclass(frozen=True)
+class TaskJob:
+    """Run `task` on `generation` in a worker, which the pool kills at the deadline as it kills a query.
+
+    `task` must be a module-level function: it crosses the pipe by reference (its module and name),
+    so the engine names no layer above it. `argument` is plain, picklable data.
+    """
+
+    generation: str
+    task: Task
+    argument: Any = None
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,12 @@
 
 At the deadline the worker is killed (SIGKILL: its CPU is freed at once) and a new one is started in
 the background. The messages a worker sends are described in `skategraph.engine.jobs`.
+
+When the server shuts down it gives the pool a stop time (`stop_by`), before the end of its grace
+period: a job still running then is killed and its request answered `ServerStopping`, so no request
+holds the shutdown past the grace, after which gunicorn would kill the web process mid-answer (a
+long reconciliation batch did, issue 12). Waits look at the stop time every `STOP_POLL` seconds; an
+answer that comes ends a wait at once.
 """
 
 from __future__ import annotations
@@ -17,12 +23,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from skategraph.engine.jobs import SPOOL, ChangeJob, DumpJob, QueryJob, Reply, Spool, decode_error
+from skategraph.engine.jobs import SPOOL, ChangeJob, DumpJob, QueryJob, Reply, Spool, TaskJob, decode_error
 from skategraph.engine.worker import worker_main
-from skategraph.errors import Busy, QueryTimeout, SkategraphError, StreamAborted, WorkerFailed
+from skategraph.errors import Busy, QueryTimeout, ServerStopping, SkategraphError, StreamAborted, WorkerFailed
 from skategraph.sparql import formats
 
 log = logging.getLogger("skategraph.workers")
+STOP_POLL = 0.5
 
 
 @dataclass(eq=False)  # identity, not value: workers go in sets
@@ -47,6 +54,7 @@ class Pool:
         self._closed = False
         self._all: set[_Worker] = set()
         self._lock = threading.Lock()
+        self._stop_at: float | None = None  # time.monotonic() at which every job is cut
 
     def start(self) -> None:
         for _ in range(self.size):
@@ -72,22 +80,41 @@ class Pool:
         worker.conn.close()
         with self._lock:
             self._all.discard(worker)
-        if not self._closed:
+        if not self._closed and not self._stopped():
             threading.Thread(target=lambda: self._idle.put(self._spawn()), daemon=True).start()
+
+    def stop_by(self, when: float) -> None:
+        """The server is shutting down: no job runs past `when` (a `time.monotonic()`)."""
+        self._stop_at = when
+
+    def _stopped(self) -> bool:
+        return self._stop_at is not None and time.monotonic() >= self._stop_at
+
+    def _wait(self, deadline: float) -> float:
+        """How long a wait for a job due at `deadline` may block before it looks again: 0 when the
+        deadline or the stop time has passed."""
+        end = deadline if self._stop_at is None else min(deadline, self._stop_at)
+        return max(0.0, min(end - time.monotonic(), STOP_POLL))
 
     def _take(self, deadline: float) -> _Worker:
         """An idle worker that is alive: one that died while idle (the OOM killer, an administrator) is
         replaced, and the next one taken."""
         while True:
+            if self._stopped():
+                raise ServerStopping("the server is stopping; try again once it is back")
             try:
-                worker = self._idle.get(timeout=max(0.0, deadline - time.monotonic()))
+                worker = self._idle.get(timeout=self._wait(deadline))
             except queue.Empty:
-                raise Busy("every query worker stayed busy for the whole time limit; try again later") from None
+                if time.monotonic() >= deadline and not self._stopped():
+                    raise Busy("every query worker stayed busy for the whole time limit; try again later") from None
+                continue
             if worker.process.is_alive():
                 return worker
             self._replace(worker, "it had died while idle")
 
-    def _send(self, worker: _Worker, job: QueryJob | ChangeJob | DumpJob, deadline: float, limit: float) -> None:
+    def _send(
+        self, worker: _Worker, job: QueryJob | ChangeJob | DumpJob | TaskJob, deadline: float, limit: float
+    ) -> None:
         """Give `job` to `worker`, unless its time ran out while it waited for one: a job that never
         started costs no worker (killing and respawning one takes far longer than the job would)."""
         if deadline - time.monotonic() <= 0:
@@ -123,8 +150,12 @@ class Pool:
             self._idle.put(worker)
 
     def _receive(self, worker: _Worker, deadline: float, limit: float) -> bytes:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0 or not worker.conn.poll(remaining):
+        while not worker.conn.poll(wait := self._wait(deadline)):
+            if wait > 0:
+                continue
+            if self._stopped():
+                self._replace(worker, "the server is stopping")
+                raise ServerStopping("the server is stopping and cut the request short; try again once it is back")
             self._replace(worker, "time limit")
             raise QueryTimeout(f"the request was stopped at its time limit of {limit:g} s")
         try:
@@ -186,6 +217,15 @@ class Pool:
 
     def change(self, job: ChangeJob | DumpJob, limit: float) -> dict[str, Any]:
         """Run a change (update or Graph Store write) or a dump to completion, or kill it at the deadline."""
+        result: dict[str, Any] = self._complete(job, limit) or {}
+        return result
+
+    def run(self, job: TaskJob, limit: float) -> Any:
+        """Run a task to completion, or kill it at the deadline; its result."""
+        return self._complete(job, limit)
+
+    def _complete(self, job: ChangeJob | DumpJob | TaskJob, limit: float) -> Any:
+        """The result that rides on a job's end message (None if none), once it has run to completion."""
         deadline = time.monotonic() + limit
         worker = self._take(deadline)
         self._send(worker, job, deadline, limit)
@@ -193,8 +233,7 @@ class Pool:
         self._idle.put(worker)
         if message[:1] == b"X":
             raise decode_error(message[1:])
-        result: dict[str, Any] = json.loads(message[1:]) if len(message) > 1 else {}
-        return result
+        return json.loads(message[1:]) if len(message) > 1 else None
 
     def close(self) -> None:
         self._closed = True

@@ -21,7 +21,18 @@ from typing import IO, Any
 
 import pyoxigraph as ox
 
-from skategraph.engine.jobs import CHUNK, SPOOL, ChangeJob, DumpJob, QueryJob, Spool, encode_error, evaluate, head
+from skategraph.engine.jobs import (
+    CHUNK,
+    SPOOL,
+    ChangeJob,
+    DumpJob,
+    QueryJob,
+    Spool,
+    TaskJob,
+    encode_error,
+    evaluate,
+    head,
+)
 from skategraph.engine.sandbox import forbid_network
 from skategraph.errors import GraphNotFound, NotAcceptable, QueryError, SkategraphError
 from skategraph.graph.vocab import PREFIXES
@@ -124,6 +135,7 @@ def worker_main(conn: multiprocessing.connection.Connection, offline: bool = Fal
     if offline:
         forbid_network()
     opened: dict[str, EmbeddedStore] = {}
+    memos: dict[str, dict[str, Any]] = {}
     while True:
         try:
             job = conn.recv()
@@ -134,6 +146,11 @@ def worker_main(conn: multiprocessing.connection.Connection, offline: bool = Fal
                 _answer(conn, job, _open(opened, job.generation), spool)
             elif isinstance(job, DumpJob):
                 _dump(conn, job, _open(opened, job.generation))
+            elif isinstance(job, TaskJob):
+                store = _open(opened, job.generation)
+                if job.generation not in memos:
+                    memos.clear()
+                _run(conn, job, store, memos.setdefault(job.generation, {}))
             else:
                 _change(conn, job)
         except (BrokenPipeError, ConnectionResetError):
@@ -244,6 +261,15 @@ def _answer_select(
 
 def _not_acceptable(what: str) -> NotAcceptable:
     return NotAcceptable(f"the client accepts no format in which {what} can be written")
+
+
+def _run(conn: multiprocessing.connection.Connection, job: TaskJob, store: EmbeddedStore, memo: dict[str, Any]) -> None:
+    try:
+        result = job.task(store, memo, job.argument)
+    except SkategraphError as error:
+        _fail(conn, error)
+        return
+    conn.send_bytes(b"E" + json.dumps(result).encode())
 
 
 def _dump(conn: multiprocessing.connection.Connection, job: DumpJob, store: EmbeddedStore) -> None:

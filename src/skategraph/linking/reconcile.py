@@ -1,18 +1,27 @@
 """Reconciliation: matching other people's names against our skaters, nations, venues and races.
 
-Pure: an index of entities (built from one SPARQL query's rows) and scoring; the HTTP side (the W3C
-Entity Reconciliation Service API, as OpenRefine speaks it) is `skategraph.web.reconcile`. Names are
-compared as the linker compares them (`skategraph.linking.names`): case, accents, hyphens and word order do
-not matter; otherwise a similarity ratio. Property constraints (nation, category) raise or lower a
-candidate's score; a candidate is a `match` only when it is near-certain and clearly ahead.
+An index of entities (built from one SPARQL query's rows) and scoring, both pure; the HTTP side (the
+W3C Entity Reconciliation Service API, as OpenRefine speaks it) is `skategraph.web.reconcile`. Names
+are compared as the linker compares them (`skategraph.linking.names`): case, accents, hyphens and word
+order do not matter; otherwise a similarity ratio. Property constraints (nation, category) raise or
+lower a candidate's score; a candidate is a `match` only when it is near-certain and clearly ahead.
+
+Scoring is Python over every entity for every name, so a batch runs where it can be stopped: in a
+query worker (`reconcile_batch`, a task the engine kills at the request's time limit), never in the
+web process. Each name costs time in proportion to its length and to the number of entities, hence
+the bounds on a query (`MAX_QUERY_CHARS`, `MAX_VALUES`); the web shell bounds the batch.
 """
 
 from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass, field
+from typing import Any
+
+import pyoxigraph as ox
 
 from skategraph.linking.names import folded, name_key
+from skategraph.store.embedded import EmbeddedStore
 
 # The types a client can reconcile against, and what each is.
 TYPES = {
@@ -26,6 +35,9 @@ PROPERTIES = {
     "category": "Category (men, women or mixed)",
 }
 MATCH = 95.0  # at or above, and clearly ahead of the next, a candidate is a match
+# A name longer than this is not a name (a cell of text): scoring it costs time in its length.
+MAX_QUERY_CHARS = 200
+MAX_VALUES = 20  # property values in one query (OpenRefine sends one a property column)
 
 ENTITIES = """SELECT DISTINCT ?kind ?e ?name ?alt ?code ?category WHERE {
   { ?e a sg:Skater ; rdfs:label ?name . BIND("skater" AS ?kind) OPTIONAL { ?e skos:altLabel ?alt }
@@ -134,3 +146,45 @@ class Index:
 
 def _similarity(wanted: str, name: str) -> float:
     return 100.0 * difflib.SequenceMatcher(None, wanted, folded(name)).ratio()
+
+
+@dataclass(frozen=True)
+class Query:
+    """One query of a batch, as the web shell checked it."""
+
+    text: str
+    kinds: tuple[str, ...] | None  # None: any type; (): only types we do not have, so no candidates
+    constraints: tuple[tuple[str, tuple[str, ...]], ...] = ()  # property id, values
+    limit: int = 5
+
+
+def reconcile_batch(
+    store: EmbeddedStore, memo: dict[str, Any], queries: tuple[tuple[str, Query], ...]
+) -> dict[str, list[dict[str, Any]]]:
+    """Each query's candidates (the API's result objects, best first), by key: what a query worker
+    runs for a batch. The index is built from the store once per generation and kept in `memo`."""
+    index = memo.get("reconcile")
+    if not isinstance(index, Index):
+        solutions = store.query(ENTITIES)
+        assert isinstance(solutions, ox.QuerySolutions)
+        rows = [{v.value: term.value for v in solutions.variables if (term := row[v]) is not None} for row in solutions]
+        index = memo["reconcile"] = Index.from_rows(rows, store.manifest["base"])
+    answers = {}
+    for key, query in queries:
+        kinds = list(query.kinds) if query.kinds else None
+        constraints = {pid: list(values) for pid, values in query.constraints}
+        found = [] if query.kinds == () else index.search(query.text, kinds, constraints, query.limit)
+        answers[key] = [result(entity, score, match) for entity, score, match in found]
+    return answers
+
+
+def result(entity: Entity, score: float, match: bool) -> dict[str, Any]:
+    """A candidate as the API's result object."""
+    return {
+        "id": entity.id,
+        "name": entity.name,
+        "description": entity.description(),
+        "score": score,
+        "match": match,
+        "type": [{"id": entity.kind, "name": TYPES[entity.kind]}],
+    }

@@ -14,6 +14,7 @@ from flask_cors import CORS
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from skategraph.errors import SkategraphError
+from skategraph.linking.reconcile import MAX_QUERY_CHARS, MAX_VALUES
 from skategraph.web import front, graphstore, linkeddata, protocol, reconcile, saved
 from skategraph.web.body import TOO_LARGE, BoundedBody
 from skategraph.web.cache import ResponseCache
@@ -95,6 +96,9 @@ def _limits() -> Response:
         max_body_bytes=settings.max_body,
         updates_enabled=settings.update_token is not None,
         allowed_services=sorted(settings.allow_service),
+        reconcile_batch=settings.reconcile_batch,
+        reconcile_query_chars=MAX_QUERY_CHARS,
+        reconcile_property_values=MAX_VALUES,
         row_limit_note=(
             "A SELECT result longer than row_limit is cut to row_limit rows. A cut result has the header "
             "X-Skategraph-Truncated: true, and its JSON or XML head links here."

@@ -8,6 +8,12 @@
 Identifiers are our IRIs' paths under the base (`skater/ahn-hyun-soo`), so `view` links them to their
 pages here. Types: skater, nation, venue, race; properties: nation (IOC code or name), category.
 Matching is `skategraph.linking.reconcile`. CORS is open, as for every read.
+
+A batch is checked here, whole, before anything is matched: at most `--reconcile-batch` queries, each
+name at most `MAX_QUERY_CHARS` and `MAX_VALUES` property values. It is then matched in a query
+worker, within the request's time limit (the server's, or less with `timeout=`, as for `/sparql`):
+at the limit the worker is killed and the answer is a 503, never part of a batch (issue 12: 1,000
+names took 7 s of the web process, and a 6 MB batch ran on for 9 minutes after its client left).
 """
 
 from __future__ import annotations
@@ -21,13 +27,11 @@ from flask import Blueprint, Response, jsonify, render_template, request, url_fo
 from skategraph import __version__
 from skategraph.errors import BadReconciliationQuery, UnknownResource
 from skategraph.graph.vocab import SG
-from skategraph.linking.reconcile import PROPERTIES, TYPES, Entity
+from skategraph.linking.reconcile import MAX_QUERY_CHARS, MAX_VALUES, PROPERTIES, TYPES, Query
 from skategraph.web.pages import local
 from skategraph.web.service import get_service
 
 blueprint = Blueprint("reconcile", __name__, template_folder="templates")
-# Queries in one batch: OpenRefine sends 10 at a time; far more is a job for several requests.
-MAX_BATCH = 1000
 
 
 @blueprint.route("/reconcile", methods=["GET", "POST"])
@@ -43,30 +47,39 @@ def service() -> Response:
         raise BadReconciliationQuery(f"queries must be a JSON object of queries: {error}") from None
     if not isinstance(batch, dict) or not all(isinstance(q, dict) for q in batch.values()):
         raise BadReconciliationQuery('queries must be a JSON object like {"q0": {"query": "Ahn Hyun-soo"}}')
-    if len(batch) > MAX_BATCH:
-        raise BadReconciliationQuery(f"a batch holds at most {MAX_BATCH} queries, not {len(batch)}; send several")
-    index = get_service().reconciliation_index()
-    answers = {}
-    for key, query in batch.items():
-        kinds = _list(query.get("type"))
-        limit = query.get("limit", 5)
-        if not isinstance(limit, int | float) or isinstance(limit, bool) or not math.isfinite(limit) or limit < 1:
-            raise BadReconciliationQuery(f"{key}: limit must be a positive number")
-        constraints: dict[str, list[str]] = {}
-        properties = query.get("properties") or []
-        if not isinstance(properties, list):
-            raise BadReconciliationQuery(f'{key}: properties are a list of {{"pid": ..., "v": ...}}')
-        for prop in properties:
-            if not isinstance(prop, dict) or "pid" not in prop or "v" not in prop:
-                raise BadReconciliationQuery(f'{key}: each property is {{"pid": ..., "v": ...}}')
-            constraints.setdefault(str(prop["pid"]), []).extend(_values(prop["v"]))
-        known = [k for k in kinds if k in TYPES]
-        usable = {p: v for p, v in constraints.items() if p in PROPERTIES}
-        found = index.search(str(query.get("query", "")), known or None, usable, int(min(limit, 100)))
-        if kinds and not known:
-            found = []  # a type we do not have: no candidates, rather than candidates of other types
-        answers[key] = {"result": [_candidate(entity, score, match) for entity, score, match in found]}
-    return jsonify(answers)
+    svc = get_service()
+    most = svc.settings.reconcile_batch
+    if len(batch) > most:
+        raise BadReconciliationQuery(f"a batch holds at most {most} queries, not {len(batch)}; send several")
+    limit = svc.limit(request.values.get("timeout"))  # before any work: a bad timeout= is a 400
+    answers = svc.reconcile(tuple((str(key), _query(str(key), query)) for key, query in batch.items()), limit)
+    return jsonify({key: {"result": found} for key, found in answers.items()})
+
+
+def _query(key: str, query: dict[str, Any]) -> Query:
+    """One query of a batch, checked, or a 400 that names its key and what is wrong."""
+    text = str(query.get("query", ""))
+    if len(text) > MAX_QUERY_CHARS:
+        raise BadReconciliationQuery(f"{key}: a query is at most {MAX_QUERY_CHARS} characters, not {len(text)}")
+    kinds = _list(query.get("type"))
+    limit = query.get("limit", 5)
+    if not isinstance(limit, int | float) or isinstance(limit, bool) or not math.isfinite(limit) or limit < 1:
+        raise BadReconciliationQuery(f"{key}: limit must be a positive number")
+    constraints: dict[str, list[str]] = {}
+    properties = query.get("properties") or []
+    if not isinstance(properties, list):
+        raise BadReconciliationQuery(f'{key}: properties are a list of {{"pid": ..., "v": ...}}')
+    for prop in properties:
+        if not isinstance(prop, dict) or "pid" not in prop or "v" not in prop:
+            raise BadReconciliationQuery(f'{key}: each property is {{"pid": ..., "v": ...}}')
+        constraints.setdefault(str(prop["pid"]), []).extend(_values(prop["v"]))
+    values = sum(len(v) for v in constraints.values())
+    if values > MAX_VALUES:
+        raise BadReconciliationQuery(f"{key}: at most {MAX_VALUES} property values, not {values}")
+    known = tuple(dict.fromkeys(k for k in kinds if k in TYPES))
+    usable = tuple((p, tuple(v)) for p, v in constraints.items() if p in PROPERTIES)
+    # A type we do not have gets no candidates, rather than candidates of other types.
+    return Query(text, known if kinds else None, usable, int(min(limit, 100)))
 
 
 def _list(value: Any) -> list[str]:
@@ -78,17 +91,6 @@ def _list(value: Any) -> list[str]:
 def _values(value: Any) -> list[str]:
     values = value if isinstance(value, list) else [value]
     return [str(v.get("id") or v.get("name", "")) if isinstance(v, dict) else str(v) for v in values]
-
-
-def _candidate(entity: Entity, score: float, match: bool) -> dict[str, Any]:
-    return {
-        "id": entity.id,
-        "name": entity.name,
-        "description": entity.description(),
-        "score": score,
-        "match": match,
-        "type": [{"id": entity.kind, "name": TYPES[entity.kind]}],
-    }
 
 
 def manifest() -> dict[str, Any]:

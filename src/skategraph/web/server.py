@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -24,6 +25,10 @@ from skategraph.web.connections import worker_class
 from skategraph.web.settings import Settings
 
 log = logging.getLogger("skategraph.server")
+# gunicorn waits this long for a web process's requests after SIGTERM, then kills the process; the
+# pool cuts what still runs STOP_MARGIN before that, so its clients get a 503 and the process exits.
+GRACE = 10
+STOP_MARGIN = 3
 
 
 class _Gunicorn(BaseApplication):  # type: ignore[misc]
@@ -51,6 +56,16 @@ def serve(settings: Settings, host: str, port: int, processes: int | None = None
         log.info("serving http://%s:%s/sparql (store %s, %d web processes, %d query workers each)",
                  bound_host, bound_port, settings.store, server.num_workers, settings.workers)  # fmt: skip
 
+    def post_worker_init(worker: Any) -> None:
+        service = worker.wsgi.extensions["skategraph"]
+        stop = worker.handle_exit  # gunicorn's: stop accepting, then wait for the requests in flight
+
+        def handle_exit(signum: int, frame: Any) -> None:
+            stop(signum, frame)
+            service.stop_within(GRACE - STOP_MARGIN)
+
+        signal.signal(signal.SIGTERM, handle_exit)
+
     def worker_exit(server: Any, worker: Any) -> None:
         app = getattr(worker, "wsgi", None)
         if app is not None:
@@ -69,7 +84,7 @@ def serve(settings: Settings, host: str, port: int, processes: int | None = None
         # A request thread waits for its query up to the time limit; gunicorn's own watchdog must not
         # fire first. The time limit itself is enforced by skategraph's worker pool.
         "timeout": int(settings.timeout) + 30,
-        "graceful_timeout": 10,
+        "graceful_timeout": GRACE,
         "keepalive": 5,
         # Long queries come by GET too, over the 8,190 bytes gunicorn allows at most: the worker's event
         # loop refuses request lines over connections.MAX_REQUEST_LINE itself, with our 414.
@@ -79,6 +94,7 @@ def serve(settings: Settings, host: str, port: int, processes: int | None = None
         "loglevel": "info",
         "proc_name": "skategraph",
         "when_ready": when_ready,
+        "post_worker_init": post_worker_init,
         "worker_exit": worker_exit,
         "on_exit": on_exit,
     }

@@ -11,16 +11,17 @@ import dataclasses
 import hmac
 import json
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
 from flask import current_app
 
-from skategraph.engine.jobs import Bound, ChangeJob, QueryJob, Reply, admit
+from skategraph.engine.jobs import Bound, ChangeJob, QueryJob, Reply, TaskJob, admit
 from skategraph.engine.pool import Pool
 from skategraph.errors import Forbidden, GenerationGone, QueryError, ReadOnly, Unauthorized
-from skategraph.linking.reconcile import ENTITIES, Index
+from skategraph.linking.reconcile import ENTITIES, Index, Query, reconcile_batch
 from skategraph.saved.catalogue import Catalogue, load_catalogue
 from skategraph.saved.lookups import Lookups, lookup_queries, lookups_from
 from skategraph.store import generations
@@ -51,6 +52,11 @@ class Service:
 
     def close(self) -> None:
         self.pool.close()
+
+    def stop_within(self, seconds: float) -> None:
+        """The server is shutting down: a request still waiting for a worker `seconds` from now is cut
+        (503 `server_stopping`), so none holds the shutdown longer."""
+        self.pool.stop_by(time.monotonic() + seconds)
 
     # -- the store -------------------------------------------------------------------------
 
@@ -130,6 +136,17 @@ class Service:
             raise QueryError(f"timeout must be at least {MIN_TIMEOUT:g} seconds (a shorter one would only cost a "
                              f"worker), not {requested!r}")  # fmt: skip
         return min(seconds, self.settings.timeout)
+
+    def reconcile(self, queries: tuple[tuple[str, Query], ...], limit: float) -> dict[str, list[dict[str, Any]]]:
+        """Each query's candidates by key, matched in a worker that is killed at `limit`."""
+        generation, held = self.hold(self.generation())
+        try:
+            found: dict[str, list[dict[str, Any]]] = self.pool.run(
+                TaskJob(str(generation), reconcile_batch, queries), limit
+            )
+        finally:
+            held.release()
+        return found
 
     def query(self, job: QueryJob, limit: float) -> Reply:
         """Run a query on its generation, which is held from now until its answer is written: a job

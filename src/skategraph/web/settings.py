@@ -21,6 +21,7 @@ class Settings:
     allow_service: frozenset[str] = frozenset()
     cache_max_age: int = 60
     cache_mb: int = 64
+    reconcile_batch: int = 100  # queries in one /reconcile batch; OpenRefine sends 10 at a time
     queries: tuple[Path, ...] = ()  # the user's own saved-query directories, beside the bundled ones
 
 
@@ -39,6 +40,8 @@ SERVE_OPTIONS = [
     ("cache_max_age", "SKATEGRAPH_CACHE_MAX_AGE", "Seconds a proxy may cache a GET result (Cache-Control max-age)."),
     ("cache_mb", "SKATEGRAPH_CACHE_MB",
      "Memory for repeated GET query answers, in MiB (0: none); entries belong to one store version."),
+    ("reconcile_batch", "SKATEGRAPH_RECONCILE_BATCH",
+     "Most queries in one /reconcile batch (OpenRefine sends 10); a larger batch gets 400."),
     ("queries", "SKATEGRAPH_QUERIES",
      "A directory of your own saved queries, beside the bundled ones (repeatable; ':'-separated in the variable)."),
 ]  # fmt: skip
