@@ -130,3 +130,17 @@ def test_a_job_whose_time_ran_out_before_it_started_costs_no_worker(seed_dir: Pa
         assert pool._all == {before}
     finally:
         pool.close()
+
+
+def test_a_worker_is_given_no_job_before_it_is_ready(seed_dir: Path) -> None:
+    """A worker still starting (a new interpreter, its imports) was given a job at once: with a short
+    time limit the job was killed with its worker before it began, and so was the next worker."""
+    pool = Pool(1)
+    pool.start()
+    try:
+        (worker,) = pool._all
+        job = QueryJob(str(generations.current(seed_dir)), "ASK {}", results_format="json")
+        assert b"".join(pool.query(job, 0.1).body).endswith(b"true}")  # its store opened, it answered
+        assert pool._all == {worker}
+    finally:
+        pool.close()

@@ -8,6 +8,7 @@ at its time limit all the same; the engine runs it without knowing what it is.
 
 The wire, worker to web process, one message each:
 
+    R          once, when a new worker is ready for jobs (before it, it is given none)
     H + JSON   the head: status, form (select/ask/graph), truncated; sent with the first data, so a
                query that produces nothing before its deadline still gets a clean 503
     D + bytes  a chunk of the serialised body (backpressure: the pipe blocks a worker whose client

@@ -29,6 +29,7 @@ from skategraph.errors import Busy, QueryTimeout, ServerStopping, SkategraphErro
 from skategraph.sparql import formats
 
 log = logging.getLogger("skategraph.workers")
+READY_WAIT = 60.0  # seconds a new worker may take to start
 STOP_POLL = 0.5
 
 
@@ -57,10 +58,14 @@ class Pool:
         self._stop_at: float | None = None  # time.monotonic() at which every job is cut
 
     def start(self) -> None:
-        for _ in range(self.size):
-            self._idle.put(self._spawn())
+        """Start every worker (side by side) and return once they are ready for jobs."""
+        for worker in [self._launch() for _ in range(self.size)]:
+            if self._ready(worker):
+                self._idle.put(worker)
+            else:
+                self._respawn_later()
 
-    def _spawn(self) -> _Worker:
+    def _launch(self) -> _Worker:
         parent, child = self._context.Pipe()
         process = self._context.Process(
             target=worker_main, args=(child, self.offline, self.spool), daemon=True, name="skategraph-worker"
@@ -72,6 +77,34 @@ class Pool:
             self._all.add(worker)
         return worker
 
+    def _ready(self, worker: _Worker) -> bool:
+        """Wait for a new worker to say it is ready: only then is it given jobs. A worker still starting
+        (interpreter, imports, sandbox: a few hundred ms) would otherwise be given a job with a short
+        time limit, be killed before it began, and its replacement the same, over and over."""
+        try:
+            if worker.conn.poll(READY_WAIT) and worker.conn.recv_bytes() == b"R":
+                return True
+        except (EOFError, OSError):
+            pass
+        log.error("a query worker (pid %s) did not start; starting another", worker.process.pid)
+        worker.process.kill()
+        worker.process.join(timeout=5)
+        worker.conn.close()
+        with self._lock:
+            self._all.discard(worker)
+        return False
+
+    def _respawn(self) -> None:
+        while not self._closed and not self._stopped():
+            worker = self._launch()
+            if self._ready(worker):
+                self._idle.put(worker)
+                return
+            time.sleep(1)
+
+    def _respawn_later(self) -> None:
+        threading.Thread(target=self._respawn, daemon=True).start()
+
     def _replace(self, worker: _Worker, why: str) -> None:
         """Kill `worker` now and start a new one in the background."""
         log.warning("stopping a query worker (pid %s): %s", worker.process.pid, why)
@@ -81,7 +114,7 @@ class Pool:
         with self._lock:
             self._all.discard(worker)
         if not self._closed and not self._stopped():
-            threading.Thread(target=lambda: self._idle.put(self._spawn()), daemon=True).start()
+            self._respawn_later()
 
     def stop_by(self, when: float) -> None:
         """The server is shutting down: no job runs past `when` (a `time.monotonic()`)."""

@@ -136,6 +136,10 @@ def worker_main(conn: multiprocessing.connection.Connection, offline: bool = Fal
         forbid_network()
     opened: dict[str, EmbeddedStore] = {}
     memos: dict[str, dict[str, Any]] = {}
+    try:
+        conn.send_bytes(b"R")  # ready: the pool gives a worker no job before this
+    except OSError:
+        return
     while True:
         try:
             job = conn.recv()
