@@ -347,3 +347,27 @@ def test_requests_are_spaced_by_the_interval(tmp_path: Path) -> None:
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_link_writes_into_the_users_data_directory_never_the_package(
+    wikidata: str, store: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 13: `skategraph link` wrote links.tsv, review.tsv and its cache into the installed
+    package, where a reinstall lost a person's review and every later build picked up a test run's."""
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data-home"))
+    monkeypatch.delenv("SKATEGRAPH_LINKS", raising=False)
+    bundle = resources.bundled("data") / "links"
+    before = {p.relative_to(bundle): p.read_bytes() for p in bundle.rglob("*") if p.is_file()}
+    result = run("link", "--store", store, "--endpoint", wikidata, "--interval", "0")
+    assert result.exit_code == 0, result.output
+    after = {p.relative_to(bundle): p.read_bytes() for p in bundle.rglob("*") if p.is_file()}
+    assert after == before  # the package is only read
+    mine = tmp_path / "data-home" / "skategraph" / "links"
+    assert linked(mine)["skater/ahn-hyun-soo"].startswith("http://www.wikidata.org/entity/")
+    assert (mine / "review.tsv").exists() and (mine / ".cache").is_dir()
+    # The next build, with no --links either, puts the person's links in the graph.
+    rebuilt = str(tmp_path / "store")
+    assert run("build", "--store", rebuilt, "--no-validate").exit_code == 0
+    answer = run("sparql", "--store", rebuilt, "--format", "csv",
+                 "ASK { ?s <http://www.w3.org/2002/07/owl#sameAs> ?o FILTER(STRSTARTS(STR(?o), 'http://www.wikidata.org/')) }")  # fmt: skip
+    assert "true" in answer.stdout

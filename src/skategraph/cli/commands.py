@@ -19,6 +19,7 @@ from skategraph.cli.output import cell, on_terminal, print_result, print_table
 from skategraph.engine.jobs import QueryJob, admit, evaluate
 from skategraph.errors import SkategraphError, StoreNotFound
 from skategraph.saved.catalogue import load_catalogue
+from skategraph.source.linkfiles import LinkFiles
 from skategraph.sparql import formats
 from skategraph.store.build import BuildSummary, build_from_files
 from skategraph.store.embedded import current_build_id, open_store
@@ -47,7 +48,7 @@ def build(
     strict: bool,
     skip_invalid: bool,
     identities_file: Path | None,
-    links_dir: Path,
+    links: LinkFiles,
 ) -> None:
     """Build the graph from season ARTICLES (default: the bundled seasons).
 
@@ -62,7 +63,7 @@ def build(
       skategraph build data/2002-03.txt data/2003-04.txt --store ./store
       skategraph build seasons/*.txt --skip-invalid
     """
-    summary = _build(list(articles), store_path, base, validate=not no_validate, links_dir=links_dir,
+    summary = _build(list(articles), store_path, base, validate=not no_validate, links=links,
                      strict=strict, skip_invalid=skip_invalid, identities_file=identities_file)  # fmt: skip
     click.echo(summary.line())
     for line in summary.report():
@@ -75,7 +76,7 @@ def _build(
     base: str,
     *,
     validate: bool,
-    links_dir: Path,
+    links: LinkFiles,
     strict: bool = False,
     skip_invalid: bool = False,
     identities_file: Path | None = None,
@@ -85,7 +86,7 @@ def _build(
         store_path,
         base=base,
         validate=validate,
-        links_dir=links_dir,
+        links=links,
         progress=lambda message: click.echo(message, err=True),
         track=_progress_bar,
         strict=strict,
@@ -264,7 +265,7 @@ def stats(store_path: Path, as_json: bool) -> None:
 @links_option
 @serve_options
 def serve(
-    store_path: Path, host: str, port: int, base: str, processes: int | None, links_dir: Path, **options: Any
+    store_path: Path, host: str, port: int, base: str, processes: int | None, links: LinkFiles, **options: Any
 ) -> None:
     """Serve the graph at /sparql (SPARQL 1.1 Protocol) and /store (Graph Store Protocol).
 
@@ -283,7 +284,7 @@ def serve(
         current_build_id(store_path)
     except StoreNotFound:
         click.echo(f"No store at {store_path} yet: building it first.", err=True)
-        click.echo(_build([], store_path, base, validate=True, links_dir=links_dir).line(), err=True)
+        click.echo(_build([], store_path, base, validate=True, links=links).line(), err=True)
     settings = Settings(
         store=store_path,
         timeout=options["timeout"],

@@ -12,6 +12,7 @@ import click
 from skategraph.cli.options import links_option, store_option
 from skategraph.linking.discovery import DBPEDIA, WIKIDATA, run_dbpedia, run_linking
 from skategraph.linking.remote import Endpoint
+from skategraph.source.linkfiles import LinkFiles
 from skategraph.store.embedded import open_store
 
 
@@ -50,7 +51,7 @@ from skategraph.store.embedded import open_store
 @click.option("--no-cache", is_flag=True, help="Ask again what was asked before (the cache is in LINKS/.cache).")
 def link_command(
     store_path: Path,
-    links_dir: Path,
+    links: LinkFiles,
     target: str,
     endpoint: str | None,
     timeout: float,
@@ -72,10 +73,10 @@ def link_command(
       skategraph link --endpoint http://127.0.0.1:7878/query && skategraph build
     """
     url = endpoint or (DBPEDIA if target == "dbpedia" else WIKIDATA)
-    cache = None if no_cache else links_dir / ".cache"
+    cache = None if no_cache else links.write(".cache")
     remote = Endpoint(url, cache=cache, timeout=timeout, retries=retries, interval=interval)
     if target == "dbpedia":
-        found = run_dbpedia(remote, links_dir)
+        found = run_dbpedia(remote, links)
         click.echo(f"Found DBpedia resources for {found} links; {remote.requests} requests")
         return
-    click.echo(run_linking(open_store(store_path), remote, links_dir).line())
+    click.echo(run_linking(open_store(store_path), remote, links).line())

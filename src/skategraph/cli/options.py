@@ -17,6 +17,7 @@ import platformdirs
 
 from skategraph import resources
 from skategraph.graph.ids import DEFAULT_BASE
+from skategraph.source.linkfiles import LinkFiles
 from skategraph.web.settings import SERVE_OPTIONS, Settings
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -49,16 +50,28 @@ def base_option(help_text: str) -> Callable[[F], F]:
     return click.option("--base", envvar="SKATEGRAPH_BASE", default=DEFAULT_BASE, show_default=True, help=help_text)
 
 
+def default_links_path() -> Path:
+    """A per-user data directory: what `skategraph link` writes and a person reviews outlives a
+    reinstall, and is never written into the installed package."""
+    return platformdirs.user_data_path("skategraph") / "links"
+
+
+def _link_files(ctx: click.Context, param: click.Parameter, value: Path) -> LinkFiles:
+    return LinkFiles(value.expanduser(), defaults=resources.bundled_links())
+
+
 def links_option(command: F) -> F:
     return click.option(
         "--links",
-        "links_dir",
+        "links",
         type=click.Path(file_okay=False, path_type=Path),
         envvar="SKATEGRAPH_LINKS",
-        default=resources.bundled_links,
-        callback=_expanded,
-        show_default="$SKATEGRAPH_LINKS, else the bundled data/links",
-        help="The links directory: links.tsv, review.tsv, decisions.tsv and the candidate queries.",
+        default=default_links_path,
+        callback=_link_files,
+        show_default="$SKATEGRAPH_LINKS, else a per-user data directory",
+        help="Your links directory: links.tsv, review.tsv and decisions.tsv are written there; a file it "
+        "lacks (the candidate queries, the nation table) is read from the bundled data/links, which is "
+        "never written.",
     )(command)
 
 

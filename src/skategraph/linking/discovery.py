@@ -1,6 +1,6 @@
 """Link discovery: our skaters and venues, candidates from a remote endpoint, a person's decisions.
 
-    run_linking(store, endpoint, links_dir) -> LinkReport
+    run_linking(store, endpoint, links) -> LinkReport
 
 Reads the skaters (with every spelling, nation and first season) and venues from the store, asks the
 endpoint with the candidate queries in the links directory (`wikidata-skaters.rq`,
@@ -15,7 +15,6 @@ from __future__ import annotations
 import datetime
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import pyoxigraph as ox
 
@@ -28,6 +27,7 @@ from skategraph.source.linkfiles import (
     LINK_COLUMNS,
     REVIEW_COLUMNS,
     Link,
+    LinkFiles,
     read_decisions,
     read_tsv,
     today,
@@ -134,9 +134,9 @@ def _batches(items: Sequence[str], size: int) -> Iterator[Sequence[str]]:
         yield items[start : start + size]
 
 
-def run_linking(store: GraphStore, endpoint: Endpoint, links_dir: Path) -> LinkReport:
-    template = (links_dir / "wikidata-skaters.rq").read_text("utf-8")
-    decisions = read_decisions(links_dir)
+def run_linking(store: GraphStore, endpoint: Endpoint, links: LinkFiles) -> LinkReport:
+    template = links.read("wikidata-skaters.rq").read_text("utf-8")
+    decisions = read_decisions(links)
     skaters = read_skaters(store)
     spellings = {skater.key: variants(skater.names) for skater in skaters}
     everything = sorted({s for names in spellings.values() for s in names})
@@ -148,9 +148,9 @@ def run_linking(store: GraphStore, endpoint: Endpoint, links_dir: Path) -> LinkR
     for skater in skaters:
         pool = {item: c for name in spellings[skater.key] for item, c in found.get(name, {}).items()}
         _settle(skater, pool, decisions, endpoint.url, report)
-    report.linked += _venues(store, endpoint, links_dir, decisions)
+    report.linked += _venues(store, endpoint, links, decisions)
     report.requests = endpoint.requests
-    _write(links_dir, report, decisions)
+    _write(links, report, decisions)
     return report
 
 
@@ -193,11 +193,11 @@ def _review_row(skater: Skater, scored: Scored) -> dict[str, str]:
 
 
 def _venues(
-    store: GraphStore, endpoint: Endpoint, links_dir: Path, decisions: dict[tuple[str, str], str]
+    store: GraphStore, endpoint: Endpoint, links: LinkFiles, decisions: dict[tuple[str, str], str]
 ) -> list[Link]:
     """A venue links to the one item with its name in its nation's country (the verified entity)."""
-    countries = {row["code"]: row["entity"] for row in read_tsv(links_dir / "nations-wikidata.tsv", ["code", "entity"])}
-    template = (links_dir / "wikidata-venues.rq").read_text("utf-8")
+    countries = {row["code"]: row["entity"] for row in read_tsv(links.read("nations-wikidata.tsv"), ["code", "entity"])}
+    template = links.read("wikidata-venues.rq").read_text("utf-8")
     base = store.manifest["base"] + "id/"
     result = store.query(VENUES)
     assert isinstance(result, ox.QuerySolutions)
@@ -209,7 +209,7 @@ def _venues(
         f"({ox.Literal(label, language='en')} {ox.NamedNode(countries[code])})" for _, label, code in venues
     )
     rows = endpoint.select(template.replace("VALUES (?name ?country) { }", f"VALUES (?name ?country) {{ {pairs} }}"))
-    links = []
+    found = []
     for iri, label, code in venues:
         key = iri[len(base) :]
         matches = {r["item"]["value"]: r.get("enwiki", {}).get("value", "") for r in rows
@@ -217,33 +217,33 @@ def _venues(
         matches = {item: wiki for item, wiki in matches.items() if decisions.get((key, item)) != "reject"}
         if len(matches) == 1:
             item, wiki = next(iter(matches.items()))
-            links.append(_link(key, item, wiki, "matcher", 1.0, f"name: {label}; country: {code}", endpoint.url))
-    return links
+            found.append(_link(key, item, wiki, "matcher", 1.0, f"name: {label}; country: {code}", endpoint.url))
+    return found
 
 
-def _write(links_dir: Path, report: LinkReport, decisions: dict[tuple[str, str], str]) -> None:
-    write_tsv(links_dir / "links.tsv", LINK_COLUMNS, (vars(link) for link in report.linked),
+def _write(links: LinkFiles, report: LinkReport, decisions: dict[tuple[str, str], str]) -> None:
+    write_tsv(links.write("links.tsv"), LINK_COLUMNS, (vars(link) for link in report.linked),
               "Links made by `skategraph link`; rerun it to refresh. Curated ones come from\n"
               "decisions.tsv.")  # fmt: skip
-    write_tsv(links_dir / "review.tsv", REVIEW_COLUMNS, report.review,
+    write_tsv(links.write("review.tsv"), REVIEW_COLUMNS, report.review,
               "Candidates the matcher would not decide alone. Write accept or reject in the decision column;\n"
               "the next `skategraph link` keeps your decision in decisions.tsv.")  # fmt: skip
     kept = [{"subject": s, "target": t, "decision": d, "note": ""} for (s, t), d in sorted(decisions.items())]
-    notes = {(r["subject"], r["target"]): r["note"] for r in read_tsv(links_dir / "decisions.tsv", DECISION_COLUMNS)}
+    notes = {(r["subject"], r["target"]): r["note"] for r in read_tsv(links.read("decisions.tsv"), DECISION_COLUMNS)}
     for row in kept:
         row["note"] = notes.get((row["subject"], row["target"]), "")
-    write_tsv(links_dir / "decisions.tsv", DECISION_COLUMNS, kept,
+    write_tsv(links.write("decisions.tsv"), DECISION_COLUMNS, kept,
               "A person's decisions on links, which override the matcher on every run of `skategraph link`.\n"
               "decision: accept (link even if the matcher would not) or reject (never link these two).")  # fmt: skip
 
 
-def run_dbpedia(endpoint: Endpoint, links_dir: Path) -> int:
+def run_dbpedia(endpoint: Endpoint, links: LinkFiles) -> int:
     """Fill the DBpedia column of links.tsv from a DBpedia endpoint's owl:sameAs to Wikidata; how many."""
-    template = (links_dir / "dbpedia-from-wikidata.rq").read_text("utf-8")
+    template = links.read("dbpedia-from-wikidata.rq").read_text("utf-8")
     marker = "VALUES ?wikidata { }"
     if marker not in template:
         raise SkategraphError(f"the DBpedia query must contain '{marker}', where the Wikidata entities go")
-    rows = read_tsv(links_dir / "links.tsv", LINK_COLUMNS)
+    rows = read_tsv(links.read("links.tsv"), LINK_COLUMNS)
     wanted = sorted({row["target"] for row in rows if row["target"] and not row["dbpedia"]})
     found: dict[str, str] = {}
     for batch in _batches(wanted, BATCH):
@@ -254,7 +254,7 @@ def run_dbpedia(endpoint: Endpoint, links_dir: Path) -> int:
         if not row["dbpedia"] and row["target"] in found:
             row["dbpedia"] = found[row["target"]]
             row["evidence"] += f"; DBpedia: owl:sameAs this entity at {endpoint.url}"
-    write_tsv(links_dir / "links.tsv", LINK_COLUMNS, rows,
+    write_tsv(links.write("links.tsv"), LINK_COLUMNS, rows,
               "Links made by `skategraph link`; rerun it to refresh. Curated ones come from\n"
               "decisions.tsv.")  # fmt: skip
     return sum(row["target"] in found for row in rows)

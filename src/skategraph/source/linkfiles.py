@@ -1,6 +1,9 @@
 """The link files: links to Wikidata and DBpedia as plain TSV a person can read and edit.
 
-They live in a links directory (`data/links/` by default):
+They live in a person's links directory (`LinkFiles`: `--links`, else the user's data directory),
+over the bundled `data/links/`, which is only ever read: a file the person's directory lacks is read
+from the bundle, and every file is written to the person's directory, so a reinstall loses no review
+and nothing a run writes ends up in the installed package.
 
     links.tsv       accepted links with their provenance: method, score, evidence, endpoint, date
     review.tsv      candidates between the thresholds; fill the `decision` column with accept or reject
@@ -19,11 +22,41 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from skategraph import resources
 from skategraph.errors import LinkFileError
 
 LINK_COLUMNS = ["subject", "target", "dbpedia", "method", "score", "evidence", "endpoint", "date"]
 REVIEW_COLUMNS = ["subject", "name", "target", "label", "score", "evidence", "decision"]
 DECISION_COLUMNS = ["subject", "target", "decision", "note"]
+
+
+@dataclass(frozen=True)
+class LinkFiles:
+    """A person's links directory, over read-only defaults (the bundled files)."""
+
+    directory: Path
+    defaults: Path | None = None
+
+    def read(self, name: str) -> Path:
+        """Where to read `name`: the person's file, else the default one."""
+        own = self.directory / name
+        if own.exists() or self.defaults is None or not (self.defaults / name).exists():
+            return own
+        return self.defaults / name
+
+    def write(self, name: str) -> Path:
+        """Where to write `name`: always the person's directory."""
+        return self.directory / name
+
+    def layers(self, name: str) -> list[Path]:
+        """Every `name` there is, the default first: for files whose rows add up (decisions)."""
+        found = [self.defaults / name] if self.defaults is not None else []
+        return [path for path in [*found, self.directory / name] if path.exists()]
+
+
+def bundled_link_files(directory: Path | None = None) -> LinkFiles:
+    """`directory` (a person's), over the bundled files; the bundle alone if none is given."""
+    return LinkFiles(directory or resources.bundled_links(), defaults=resources.bundled_links())
 
 
 @dataclass(frozen=True)
@@ -72,27 +105,30 @@ def write_tsv(path: Path, columns: Sequence[str], rows: Iterable[dict[str, str]]
     partial.replace(path)
 
 
-def read_links(directory: Path) -> list[Link]:
-    """The accepted links in `directory` (links.tsv), and the verified nation table."""
+def read_links(files: LinkFiles) -> list[Link]:
+    """The accepted links (links.tsv), and the verified nation table."""
     links = [
         Link(r["subject"], r["target"], r["dbpedia"], r["method"], float(r["score"] or 0), r["evidence"],
              r["endpoint"], r["date"])
-        for r in read_tsv(directory / "links.tsv", LINK_COLUMNS)
+        for r in read_tsv(files.read("links.tsv"), LINK_COLUMNS)
     ]  # fmt: skip
-    for row in read_tsv(directory / "nations-wikidata.tsv", ["code", "entity"]):
+    for row in read_tsv(files.read("nations-wikidata.tsv"), ["code", "entity"]):
         evidence = f"IOC code {row['code']}, {row.get('name', '')}: checked by hand against public sources"
         links.append(Link(f"nation/{row['code']}", row["entity"], "", "verified table", 1.0, evidence, "", ""))
     return links
 
 
-def read_decisions(directory: Path) -> dict[tuple[str, str], str]:
-    """(subject, target) -> accept or reject, from decisions.tsv and any filled-in review.tsv rows."""
+def read_decisions(files: LinkFiles) -> dict[tuple[str, str], str]:
+    """(subject, target) -> accept or reject, from decisions.tsv (the bundled ones, then the person's,
+    which win) and any filled-in review.tsv rows."""
     found: dict[tuple[str, str], str] = {}
-    for name, columns in (("decisions.tsv", DECISION_COLUMNS), ("review.tsv", REVIEW_COLUMNS)):
-        for row in read_tsv(directory / name, columns):
+    sources = [*((path, DECISION_COLUMNS) for path in files.layers("decisions.tsv")),
+               (files.read("review.tsv"), REVIEW_COLUMNS)]  # fmt: skip
+    for path, columns in sources:
+        for row in read_tsv(path, columns):
             decision = row["decision"].strip().lower()
             if decision not in ("", "accept", "reject"):
-                raise LinkFileError(f"{directory / name}, line {row['_line']}: decision is accept or reject, "
+                raise LinkFileError(f"{path}, line {row['_line']}: decision is accept or reject, "
                                     f"not {row['decision']!r}")  # fmt: skip
             if decision:
                 found[(row["subject"], row["target"])] = decision

@@ -24,7 +24,7 @@ from skategraph.graph.ids import DEFAULT_BASE, Minter
 from skategraph.graph.vocab import SG
 from skategraph.source.articles import read_all
 from skategraph.source.identities import bundled_identities, read_identities
-from skategraph.source.linkfiles import Link, read_links
+from skategraph.source.linkfiles import Link, LinkFiles, bundled_link_files, read_links
 from skategraph.source.nations import Nation, bundled_nations
 from skategraph.source.records import Article, SourceWarning
 from skategraph.store import generations
@@ -154,7 +154,7 @@ def build_from_files(
     *,
     base: str = DEFAULT_BASE,
     validate: bool = True,
-    links_dir: Path | None = None,
+    links: LinkFiles | None = None,
     progress: Progress = lambda message: None,
     track: Callable[[Sequence[Path]], Iterable[Path]] = iter,
     strict: bool = False,
@@ -162,7 +162,7 @@ def build_from_files(
     identities_file: Path | None = None,
 ) -> BuildSummary:
     """What `skategraph build` does: season articles on disk (default: the bundled ones) and the links
-    in `links_dir` (default: the bundled `data/links/`), built into the store at `path`, validated
+    in `links` (default: the bundled `data/links/`), built into the store at `path`, validated
     against the shapes unless `validate` is false.
 
     Every article is read to its end and every problem reported at once. `strict` makes warnings fail
@@ -191,7 +191,7 @@ def build_from_files(
         base=base,
         validate=require_valid if validate else None,
         progress=progress,
-        links=read_links(links_dir or resources.bundled_links()),
+        links=read_links(links or bundled_link_files()),
         identities=read_identities(identities_file) if identities_file else bundled_identities(),
     )
     return dataclasses.replace(summary, skipped=tuple(reading.failed))
