@@ -333,14 +333,15 @@ def test_exported_files_get_the_umask_mode(store: str, tmp_path: Path) -> None:
     assert (tmp_path / "b.nq").stat().st_mode & 0o777 == 0o664
 
 
-def on_a_terminal(*args: str) -> str:
-    """What a command prints to a terminal: run in a pseudo-terminal, as a person would."""
+def on_a_terminal(*args: str, stderr_too: bool = False) -> str:
+    """What a command prints to a terminal: run in a pseudo-terminal, as a person would (its stdout,
+    and its stderr too if `stderr_too`)."""
     import pty
 
     leader, follower = pty.openpty()
     try:
         done = subprocess.run([sys.executable, "-m", "skategraph", *args], stdin=follower, stdout=follower,
-                              stderr=subprocess.PIPE, timeout=120)  # fmt: skip
+                              stderr=follower if stderr_too else subprocess.PIPE, timeout=300)  # fmt: skip
         assert done.returncode == 0, done.stderr
         os.close(follower)
         follower = -1
@@ -370,3 +371,15 @@ def test_one_rule_for_output_a_table_on_a_terminal_csv_when_piped(store: str, co
     piped = run(*args).stdout
     header = next(csv.reader(io.StringIO(piped)))
     assert len(header) >= 1 and "---" not in piped
+
+
+def test_a_build_shows_its_long_steps_on_a_terminal_and_nothing_when_piped(tmp_path: Path) -> None:
+    """Issue 13: a long build said nothing for minutes while it validated."""
+    shown = on_a_terminal("build", "--store", str(tmp_path / "a"), stderr_too=True)
+    for step in ("Parsing articles", "Mapping 1 season to RDF", "Loading", "Validating against ontology/shapes.ttl"):
+        assert step in shown, shown
+    assert re.search(r"Validating against ontology/shapes.ttl: \d+\.\d s", shown), shown  # how long it took
+    piped = subprocess.run([sys.executable, "-m", "skategraph", "build", "--store", str(tmp_path / "b")],
+                           capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert piped.returncode == 0, piped.stderr
+    assert piped.stderr == "" and piped.stdout.startswith("Built 2,")  # the summary alone

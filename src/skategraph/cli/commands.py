@@ -7,13 +7,14 @@ import json
 import os
 import sys
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import click
 import pyoxigraph as ox
 
+from skategraph.cli import progress
 from skategraph.cli.options import allow_service_option, base_option, links_option, serve_options, store_option
 from skategraph.cli.output import cell, on_terminal, print_result, print_table
 from skategraph.engine.jobs import QueryJob, admit, evaluate
@@ -87,17 +88,12 @@ def _build(
         base=base,
         validate=validate,
         links=links,
-        progress=lambda message: click.echo(message, err=True),
-        track=_progress_bar,
+        progress=progress.step,
+        track=lambda paths: progress.track(paths, "Parsing articles"),
         strict=strict,
         skip_invalid=skip_invalid,
         identities_file=identities_file,
     )
-
-
-def _progress_bar(paths: Sequence[Path]) -> Iterator[Path]:
-    with click.progressbar(paths, label="Parsing articles", file=sys.stderr, show_pos=True) as bar:
-        yield from bar
 
 
 @click.command()

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from skategraph.cli import progress
 from skategraph.cli.options import links_option, store_option
 from skategraph.linking.discovery import DBPEDIA, WIKIDATA, run_dbpedia, run_linking
 from skategraph.linking.remote import Endpoint
@@ -79,4 +80,5 @@ def link_command(
         found = run_dbpedia(remote, links)
         click.echo(f"Found DBpedia resources for {found} links; {remote.requests} requests")
         return
-    click.echo(run_linking(open_store(store_path), remote, links).line())
+    track = lambda batches: progress.track(batches, f"Asking {url}")  # noqa: E731
+    click.echo(run_linking(open_store(store_path), remote, links, track).line())

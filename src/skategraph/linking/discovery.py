@@ -13,7 +13,7 @@ links in the graph.
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import pyoxigraph as ox
@@ -134,14 +134,21 @@ def _batches(items: Sequence[str], size: int) -> Iterator[Sequence[str]]:
         yield items[start : start + size]
 
 
-def run_linking(store: GraphStore, endpoint: Endpoint, links: LinkFiles) -> LinkReport:
+def run_linking(
+    store: GraphStore,
+    endpoint: Endpoint,
+    links: LinkFiles,
+    track: Callable[[Sequence[Sequence[str]]], Iterable[Sequence[str]]] = iter,
+) -> LinkReport:
+    """Ask `endpoint` for every skater's candidates (in batches of spellings, each batch through
+    `track`: the CLI shows a progress bar), settle them, link venues, and write the link files."""
     template = links.read("wikidata-skaters.rq").read_text("utf-8")
     decisions = read_decisions(links)
     skaters = read_skaters(store)
     spellings = {skater.key: variants(skater.names) for skater in skaters}
     everything = sorted({s for names in spellings.values() for s in names})
     found: dict[str, dict[str, Candidate]] = {}
-    for batch in _batches(everything, BATCH):
+    for batch in track(list(_batches(everything, BATCH))):
         for name, items in candidates(endpoint.select(candidate_query(template, batch))).items():
             found.setdefault(name, {}).update(items)
     report = LinkReport(skaters=len(skaters))

@@ -7,11 +7,13 @@ validation), so there is one way to build.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime
 import gc
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,7 +34,12 @@ from skategraph.store.base import MANIFEST_FORMAT
 from skategraph.store.embedded import EmbeddedStore, describe
 from skategraph.store.validate import require_valid
 
-Progress = Callable[[str], None]
+# A long step, as `with progress("Validating"):`; the CLI shows it on a terminal.
+Progress = Callable[[str], AbstractContextManager[object]]
+
+
+def _quiet(label: str) -> AbstractContextManager[object]:
+    return contextlib.nullcontext()
 
 
 @dataclass(frozen=True)
@@ -49,19 +56,19 @@ class BuildSummary:
 
     def line(self) -> str:
         return (
-            f"Built {self.triples:,} triples: {self.seasons} season{'s' * (self.seasons != 1)}, "
-            f"{self.races} races, {self.skaters} skaters in {self.seconds:.1f} s at {self.path}"
+            f"Built {self.triples:,} triples: {self.seasons:,} season{'s' * (self.seasons != 1)}, "
+            f"{self.races:,} races, {self.skaters:,} skaters in {self.seconds:,.1f} s at {self.path}"
         )
 
     def report(self) -> list[str]:
         """The end-of-build summary: the warnings, and the articles that were skipped and why."""
         lines = []
         if self.warnings:
-            lines.append(f"{len(self.warnings)} warning{'s' * (len(self.warnings) != 1)}:")
+            lines.append(f"{len(self.warnings):,} warning{'s' * (len(self.warnings) != 1)}:")
             lines += [f"  {warning.text()}" for warning in self.warnings]
         for error in self.skipped:
             problems = getattr(error, "problems", [error])
-            lines.append(f"Skipped {error.source}: {len(problems)} problem{'s' * (len(problems) != 1)}:")
+            lines.append(f"Skipped {error.source}: {len(problems):,} problem{'s' * (len(problems) != 1)}:")
             lines += [f"  line {p.line}: {p.message}" for p in problems]
         return lines
 
@@ -73,7 +80,7 @@ def build_store(
     *,
     base: str,
     validate: Callable[[EmbeddedStore], None] | None = None,
-    progress: Progress = lambda message: None,
+    progress: Progress = _quiet,
     links: Sequence[Link] = (),
     identities: Mapping[str, str] | None = None,
 ) -> BuildSummary:
@@ -87,10 +94,11 @@ def build_store(
     minter = Minter(base, identities)
     build_id = generations.new_id()
     now = datetime.datetime.now(datetime.UTC).replace(microsecond=0)
-    quads = list(rdf.dataset_quads(articles, nations, minter, rdf.BuildInfo(build_id, now), links))
+    with progress(f"Mapping {len(articles):,} season{'s' * (len(articles) != 1)} to RDF"):
+        quads = list(rdf.dataset_quads(articles, nations, minter, rdf.BuildInfo(build_id, now), links))
     with generations.writing(path, build_id) as generation:
-        progress(f"Loading {len(quads):,} quads into {generation}")
-        _load(generation / "oxigraph", quads)
+        with progress(f"Loading {len(quads):,} quads"):
+            _load(generation / "oxigraph", quads)
         manifest = {
             "format": MANIFEST_FORMAT,
             "build_id": build_id,
@@ -104,8 +112,8 @@ def build_store(
         candidate = describe(generation, manifest)
         try:
             if validate is not None:
-                progress("Validating against ontology/shapes.ttl")
-                validate(candidate)
+                with progress("Validating against ontology/shapes.ttl"):
+                    validate(candidate)
             skaters = int(candidate.manifest["stats"]["classes"].get(SG + "Skater", 0))
             triples = int(candidate.manifest["stats"]["triples"])
         finally:
@@ -155,7 +163,7 @@ def build_from_files(
     base: str = DEFAULT_BASE,
     validate: bool = True,
     links: LinkFiles | None = None,
-    progress: Progress = lambda message: None,
+    progress: Progress = _quiet,
     track: Callable[[Sequence[Path]], Iterable[Path]] = iter,
     strict: bool = False,
     skip_invalid: bool = False,
