@@ -383,3 +383,30 @@ def test_a_build_shows_its_long_steps_on_a_terminal_and_nothing_when_piped(tmp_p
                            capture_output=True, text=True, timeout=300)  # fmt: skip
     assert piped.returncode == 0, piped.stderr
     assert piped.stderr == "" and piped.stdout.startswith("Built 2,")  # the summary alone
+
+
+def bash_completions(words: str, env: dict[str, str] | None = None) -> list[str]:
+    """What bash offers for `words` (the last one being completed), through the completion script
+    the README says to install."""
+    script = ('eval "$(_SKATEGRAPH_COMPLETE=bash_source skategraph)"; '
+              f"COMP_WORDS=({words}); COMP_CWORD=$((${{#COMP_WORDS[@]}} - 1)); "
+              "_skategraph_completion skategraph; printf '%s\\n' \"${COMPREPLY[@]}\"")  # fmt: skip
+    path = f"{Path(sys.executable).parent}:{os.environ['PATH']}"
+    done = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "PATH": path, **(env or {})})  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return [line for line in done.stdout.splitlines() if line]
+
+
+def test_shell_completion_knows_saved_queries_their_parameters_and_formats(store: str) -> None:
+    """Issue 13: completion did not complete saved-query names, formats or parameter names."""
+    assert bash_completions("skategraph query skater_r") == ["skater_results"]
+    assert set(bash_completions("skategraph query race_podiums -p ''")) == {
+        "category=", "distance=", "season=", "venue="}  # fmt: skip
+    assert bash_completions("skategraph query race_podiums -p category=", {"SKATEGRAPH_STORE": store}) == [
+        "category=men", "category=women"]  # fmt: skip
+    assert bash_completions(f"skategraph query nation_skaters --store {store} -p nation=C") == [
+        "nation=CAN",
+        "nation=CHN",
+    ]
+    assert bash_completions("skategraph sparql --format n") == ["ntriples", "nquads"]

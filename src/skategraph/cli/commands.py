@@ -61,7 +61,8 @@ def build(
     \b
     Examples:
       skategraph build
-      skategraph build data/2002-03.txt data/2003-04.txt --store ./store
+      skategraph build my-seasons/*.txt --store ./store
+      skategraph build data/*.txt tests/fixtures/seasons/*.txt   # in a checkout: nine seasons
       skategraph build seasons/*.txt --skip-invalid
     """
     summary = _build(list(articles), store_path, base, validate=not no_validate, links=links,

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import functools
 import json
+from collections.abc import Sequence
 from pathlib import Path
 
 import click
+from click.shell_completion import CompletionItem
 
 from skategraph.cli.options import allow_service_option, queries_option, store_option
 from skategraph.cli.output import print_result, print_table
@@ -96,9 +98,48 @@ def _pair(text: str) -> tuple[str, str]:
     return name.strip(), value
 
 
+def _catalogue_for(ctx: click.Context) -> Catalogue | None:
+    """The catalogue the command line being completed names (None if it cannot be read)."""
+    try:
+        return load_catalogue(ctx.params.get("query_dirs") or ())
+    except SkategraphError:
+        return None
+
+
+def _complete_name(ctx: click.Context, _param: click.Parameter, incomplete: str) -> list[CompletionItem]:
+    catalogue = _catalogue_for(ctx)
+    names = [q for q in catalogue if q.name.startswith(incomplete)] if catalogue else []
+    return [CompletionItem(q.name, help=q.title) for q in names]
+
+
+def _complete_pair(ctx: click.Context, _param: click.Parameter, incomplete: str) -> list[CompletionItem]:
+    """`-p` values: the query's parameter names (`name=`), then a listed parameter's values."""
+    catalogue = _catalogue_for(ctx)
+    # While an option waits for its value, click leaves the arguments unparsed, in ctx.args.
+    name = ctx.params.get("name") or next(iter(ctx.args), None)
+    if catalogue is None or not name or name not in {q.name for q in catalogue}:
+        return []
+    params = catalogue.get(name).params
+    key, sep, value = incomplete.partition("=")
+    if not sep:
+        return [CompletionItem(f"{p.name}=", help=p.description or p.type) for p in params
+                if p.name.startswith(key)]  # fmt: skip
+    chosen = next((p for p in params if p.name == key), None)
+    if chosen is None:
+        return []
+    values: Sequence[str] = chosen.values
+    if not values:  # the store's: nations, seasons, venues, skaters, categories, distances
+        try:
+            values = read_lookups(open_store(ctx.params["store_path"]), catalogue).values_for(chosen)
+        except (SkategraphError, KeyError, OSError):
+            values = ()
+    return [CompletionItem(f"{key}={v}") for v in values if v.startswith(value)]
+
+
 @click.command("query", add_help_option=False)
-@click.argument("name", required=False)
-@click.option("-p", "--param", "pairs", multiple=True, metavar="NAME=VALUE", help="A parameter value (repeatable).")
+@click.argument("name", required=False, shell_complete=_complete_name)
+@click.option("-p", "--param", "pairs", multiple=True, metavar="NAME=VALUE", shell_complete=_complete_pair,
+              help="A parameter value (repeatable).")  # fmt: skip
 @click.option(
     "--format",
     "format_name",
