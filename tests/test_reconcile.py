@@ -19,7 +19,7 @@ from jsonschema import Draft7Validator
 from referencing import Registry
 from referencing.jsonschema import DRAFT7
 
-from .conftest import ROOT, copy_store
+from .conftest import BASE, ROOT, copy_store
 from .server import Client, Server, seed_app, seed_server, start_server
 
 SCHEMAS = ROOT / "tests" / "fixtures" / "reconciliation-0.2"
@@ -93,6 +93,20 @@ def test_openrefine_guesses_types_then_reconciles_a_column(server: Client) -> No
     assert best["q3"] is not None and best["q3"]["id"] == "skater/wang-wei" and best["q3"]["match"]
     assert best["q4"] is not None and best["q4"]["id"] == "skater/cheng-xiao-lei"
     assert best["q5"] is None or not best["q5"]["match"]
+
+
+@pytest.mark.parametrize(
+    ("name", "skater"),
+    [("Viktor Ahn", "ahn-hyun-soo"), ("Victor An", "ahn-hyun-soo"), ("Apolo Ohno", "apolo-anton-ohno")],
+)
+def test_names_from_the_identity_file_match(server: Client, name: str, skater: str) -> None:
+    """The seed never spells these; the identity file says whose they are, and the build keeps them
+    as `skos:hiddenLabel` (found by a search, not shown as a spelling the sources use)."""
+    answer = reconcile(server, {"q": {"query": name, "type": "skater"}})
+    best = answer["q"]["result"][0]
+    assert (best["id"], best["match"], best["score"]) == (f"skater/{skater}", True, 100.0)
+    shown = server.query(f"SELECT ?l WHERE {{ <{BASE}id/skater/{skater}> skos:altLabel ?l }}")
+    assert name not in shown.text
 
 
 def test_property_constraints_count(server: Client) -> None:

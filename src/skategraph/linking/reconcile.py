@@ -40,7 +40,7 @@ MAX_QUERY_CHARS = 200
 MAX_VALUES = 20  # property values in one query (OpenRefine sends one a property column)
 
 ENTITIES = """SELECT DISTINCT ?kind ?e ?name ?alt ?code ?category WHERE {
-  { ?e a sg:Skater ; rdfs:label ?name . BIND("skater" AS ?kind) OPTIONAL { ?e skos:altLabel ?alt }
+  { ?e a sg:Skater ; rdfs:label ?name . BIND("skater" AS ?kind) OPTIONAL { ?e skos:altLabel|skos:hiddenLabel ?alt }
     OPTIONAL { ?e sg:nation/skos:notation ?code }
     OPTIONAL { ?r sg:competitor ?e ; sg:race/sg:category/rdfs:label ?category } }
   UNION { ?e a sg:Nation ; rdfs:label ?name ; skos:notation ?code . BIND("nation" AS ?kind) }

@@ -23,7 +23,12 @@ from skategraph.graph import rdf
 from skategraph.graph.ids import DEFAULT_BASE, Minter
 from skategraph.graph.vocab import SG
 from skategraph.source.articles import read_all
-from skategraph.source.identities import bundled_identities, read_identities
+from skategraph.source.identities import (
+    bundled_identities,
+    bundled_identity_spellings,
+    identity_spellings,
+    read_identities,
+)
 from skategraph.source.linkfiles import Link, read_links
 from skategraph.source.nations import Nation, bundled_nations
 from skategraph.source.records import Article, SourceWarning
@@ -76,6 +81,7 @@ def build_store(
     progress: Progress = lambda message: None,
     links: Sequence[Link] = (),
     identities: Mapping[str, str] | None = None,
+    spellings: Mapping[str, Sequence[str]] | None = None,
 ) -> BuildSummary:
     """Write `articles` to a new generation of the store at `path` and make it current.
 
@@ -84,7 +90,7 @@ def build_store(
     """
     started = time.monotonic()
     _check_unique_seasons(articles)
-    minter = Minter(base, identities)
+    minter = Minter(base, identities, spellings)
     build_id = generations.new_id()
     now = datetime.datetime.now(datetime.UTC).replace(microsecond=0)
     quads = list(rdf.dataset_quads(articles, nations, minter, rdf.BuildInfo(build_id, now), links))
@@ -193,5 +199,6 @@ def build_from_files(
         progress=progress,
         links=read_links(links_dir or resources.bundled_links()),
         identities=read_identities(identities_file) if identities_file else bundled_identities(),
+        spellings=identity_spellings(identities_file) if identities_file else bundled_identity_spellings(),
     )
     return dataclasses.replace(summary, skipped=tuple(reading.failed))
