@@ -20,7 +20,7 @@ from referencing import Registry
 from referencing.jsonschema import DRAFT7
 
 from .conftest import BASE, ROOT, copy_store
-from .server import Client, Server, seed_app, seed_server, start_server
+from .server import Client, Server, rows, seed_app, seed_server, start_server
 
 SCHEMAS = ROOT / "tests" / "fixtures" / "reconciliation-0.2"
 
@@ -167,6 +167,77 @@ def test_no_properties_given_as_null_is_no_constraint(server: Client) -> None:
     batch = {"q0": {"query": "Ahn Hyun-soo", "type": "skater", "properties": None}}
     reply = server.post("/reconcile", urlencode({"queries": json.dumps(batch)}), "application/x-www-form-urlencoded")
     assert reply.status == 200 and json.loads(reply.body)["q0"]["result"][0]["id"] == "skater/ahn-hyun-soo"
+
+
+# -- data extension ----------------------------------------------------------------------------------
+
+
+def extend(server: Client, query: dict[str, Any]) -> dict[str, Any]:
+    """An extend query as OpenRefine sends it (a form field `extend`), checked both ways."""
+    validate("data-extension-query", query)
+    reply = server.post("/reconcile", urlencode({"extend": json.dumps(query)}), "application/x-www-form-urlencoded")
+    assert reply.status == 200, reply.text
+    answer: dict[str, Any] = json.loads(reply.body)
+    validate("data-extension-response", answer)
+    return answer
+
+
+def test_the_manifest_offers_extension_and_each_type_its_properties(server: Client) -> None:
+    manifest = json.loads(server.get("/reconcile").body)
+    assert manifest["extend"]["propose_properties"]["service_path"] == "/reconcile/properties"
+    for kind, expected in (
+        ("skater", ["nation", "podiums", "wikidata", "dbpedia"]),
+        ("nation", ["podiums", "wikidata"]),
+    ):
+        answer = json.loads(server.get("/reconcile/properties", {"type": kind}).body)
+        assert answer["type"] == kind and [p["id"] for p in answer["properties"]] == expected
+    assert (
+        len(json.loads(server.get("/reconcile/properties", {"type": "skater", "limit": "2"}).body)["properties"]) == 2
+    )
+    reply = server.get("/reconcile/properties", {"type": "shoe"})
+    assert reply.status == 400 and "'shoe' offers no properties" in json.loads(reply.body)["message"]
+
+
+def test_extend_answers_nation_podiums_and_wikidata(server: Client) -> None:
+    ids = ["skater/ahn-hyun-soo", "skater/amelie-goulet-nadon", "nation/KOR", "skater/nobody"]
+    answer = extend(server, {"ids": ids, "properties": [{"id": "nation"}, {"id": "podiums"}, {"id": "wikidata"}]})
+    assert [m["id"] for m in answer["meta"]] == ["nation", "podiums", "wikidata"]
+    assert answer["meta"][0]["type"]["id"] == "nation"  # its values are entities a client can keep reconciled
+    # Podium places as the saved leaderboard counts them, and the medal table for a nation.
+    board = {r["name"]: int(r["podiums"]) for r in
+             rows(server.get("/queries/skater_leaderboard", {"limit": "100"}, Accept="application/sparql-results+json").body)}  # fmt: skip
+    medals = {r["nation"].rsplit("/", 1)[-1]: r for r in
+              rows(server.get("/queries/medal_table", Accept="application/sparql-results+json").body)}  # fmt: skip
+    total = int(medals["KOR"]["total"])
+    assert answer["rows"] == {
+        "skater/ahn-hyun-soo": {"nation": [{"id": "nation/KOR", "name": "South Korea"}],
+                                "podiums": [{"int": board["Ahn Hyun-soo"]}], "wikidata": []},
+        "skater/amelie-goulet-nadon": {"nation": [{"id": "nation/CAN", "name": "Canada"}],
+                                       "podiums": [{"int": board["Amélie Goulet-Nadon"]}], "wikidata": []},
+        "nation/KOR": {"nation": [], "podiums": [{"int": total}],
+                       "wikidata": [{"str": "http://www.wikidata.org/entity/Q884"}]},
+        "skater/nobody": {"nation": [], "podiums": [], "wikidata": []},  # not in the graph: no values
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ("not json", "extend must be a JSON object of ids and properties"),
+        ('{"ids": "skater/ahn-hyun-soo", "properties": []}', 'extend is {"ids"'),
+        ('{"ids": ["skater/ahn-hyun-soo"]}', 'extend is {"ids"'),
+        ('{"ids": [1], "properties": [{"id": "nation"}]}', "each id is a string"),
+        ('{"ids": ["x"], "properties": [{"id": "height"}]}', "there is no property 'height'; there are nation"),
+        ('{"ids": ["x"], "properties": [{"id": "nation", "settings": {"limit": 1}}]}', "takes no settings"),
+        (json.dumps({"ids": ["x" * 201], "properties": [{"id": "nation"}]}), "an id is at most 200 characters"),
+        (json.dumps({"ids": [f"s{i}" for i in range(101)], "properties": []}), "at most 100 ids in one query, not 101"),
+        ("[" * 100_000 + "]" * 100_000, "nested too deeply"),
+    ],
+)
+def test_bad_extend_queries_are_400_with_a_reason(server: Client, query: str, message: str) -> None:
+    reply = server.post("/reconcile", urlencode({"extend": query}), "application/x-www-form-urlencoded")
+    body = json.loads(reply.body)
+    assert (reply.status, body["error"]) == (400, "bad_reconciliation_query") and message in body["message"], body
 
 
 def test_the_schemas_are_the_specifications(tmp_path: Path) -> None:
