@@ -6,6 +6,7 @@ from __future__ import annotations
 import http.client
 import json
 import random
+import shutil
 import signal
 import string
 import threading
@@ -19,7 +20,9 @@ from jsonschema import Draft7Validator
 from referencing import Registry
 from referencing.jsonschema import DRAFT7
 
-from .conftest import BASE, ROOT, copy_store
+from skategraph.store.build import build_from_files
+
+from .conftest import BASE, ROOT, SEED, copy_store
 from .server import Client, Server, rows, seed_app, seed_server, start_server
 
 SCHEMAS = ROOT / "tests" / "fixtures" / "reconciliation-0.2"
@@ -107,6 +110,27 @@ def test_names_from_the_identity_file_match(server: Client, name: str, skater: s
     assert (best["id"], best["match"], best["score"]) == (f"skater/{skater}", True, 100.0)
     shown = server.query(f"SELECT ?l WHERE {{ <{BASE}id/skater/{skater}> skos:altLabel ?l }}")
     assert name not in shown.text
+
+
+def test_the_name_of_a_linked_dbpedia_resource_matches(tmp_path: Path) -> None:
+    """With no identity file, `Viktor Ahn` is known only as the DBpedia resource the links make Ahn
+    Hyun-soo (its name is its Wikipedia article's title), and that is enough."""
+    links = tmp_path / "links"
+    shutil.copytree(ROOT / "data" / "links", links)
+    (links / "links.tsv").write_text(
+        "subject\ttarget\tdbpedia\tmethod\tscore\tevidence\tendpoint\tdate\n"
+        "skater/ahn-hyun-soo\thttp://www.wikidata.org/entity/Q9000001\thttp://dbpedia.org/resource/Viktor_Ahn\t"
+        "matcher\t0.95\tname: Hyun-Soo Ahn\thttp://127.0.0.1/sparql\t2026-12-03\n",
+        "utf-8",
+    )
+    (tmp_path / "none.tsv").write_text("# no identities\n", "utf-8")
+    build_from_files([SEED], tmp_path / "built", base=BASE, validate=False, links_dir=links,
+                     identities_file=tmp_path / "none.tsv")  # fmt: skip
+    with seed_app(tmp_path / "app", seed=tmp_path / "built") as app:
+        answer = reconcile(app, {"q": {"query": "Viktor Ahn", "type": "skater"}, "o": {"query": "Apolo Ohno"}})
+    best = answer["q"]["result"][0]
+    assert (best["id"], best["match"]) == ("skater/ahn-hyun-soo", True)
+    assert not answer["o"]["result"][0]["match"]  # no identity file, no link: only a near name
 
 
 def test_property_constraints_count(server: Client) -> None:
