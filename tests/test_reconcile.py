@@ -112,24 +112,27 @@ def test_names_from_the_identity_file_match(server: Client, name: str, skater: s
     assert name not in shown.text
 
 
-def test_the_name_of_a_linked_dbpedia_resource_matches(tmp_path: Path) -> None:
+def test_the_names_of_linked_resources_match(tmp_path: Path) -> None:
     """With no identity file, `Viktor Ahn` is known only as the DBpedia resource the links make Ahn
-    Hyun-soo (its name is its Wikipedia article's title), and that is enough."""
+    Hyun-soo (its name is its Wikipedia article's title), and `Viktor An` only as the label of the
+    linked Wikidata entity, as the linker wrote it into links.tsv; each is enough."""
     links = tmp_path / "links"
     shutil.copytree(ROOT / "data" / "links", links)
     (links / "links.tsv").write_text(
-        "subject\ttarget\tdbpedia\tmethod\tscore\tevidence\tendpoint\tdate\n"
+        "subject\ttarget\tdbpedia\tmethod\tscore\tevidence\tendpoint\tdate\tnames\n"
         "skater/ahn-hyun-soo\thttp://www.wikidata.org/entity/Q9000001\thttp://dbpedia.org/resource/Viktor_Ahn\t"
-        "matcher\t0.95\tname: Hyun-Soo Ahn\thttp://127.0.0.1/sparql\t2026-12-03\n",
+        "matcher\t0.95\tname: Hyun-Soo Ahn\thttp://127.0.0.1/sparql\t2026-12-03\tViktor An | Hyun-Soo Ahn\n",
         "utf-8",
     )
     (tmp_path / "none.tsv").write_text("# no identities\n", "utf-8")
     build_from_files([SEED], tmp_path / "built", base=BASE, validate=False, links_dir=links,
                      identities_file=tmp_path / "none.tsv")  # fmt: skip
     with seed_app(tmp_path / "app", seed=tmp_path / "built") as app:
-        answer = reconcile(app, {"q": {"query": "Viktor Ahn", "type": "skater"}, "o": {"query": "Apolo Ohno"}})
-    best = answer["q"]["result"][0]
-    assert (best["id"], best["match"]) == ("skater/ahn-hyun-soo", True)
+        answer = reconcile(app, {"q": {"query": "Viktor Ahn", "type": "skater"}, "w": {"query": "Viktor An"},
+                                 "o": {"query": "Apolo Ohno"}})  # fmt: skip
+    for key in ("q", "w"):
+        best = answer[key]["result"][0]
+        assert (best["id"], best["match"]) == ("skater/ahn-hyun-soo", True), answer[key]
     assert not answer["o"]["result"][0]["match"]  # no identity file, no link: only a near name
 
 

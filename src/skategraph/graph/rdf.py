@@ -107,6 +107,10 @@ def link_quads(links: Sequence[Link], minter: Minter) -> Iterator[Quad]:
                 yield Quad(statement, sg("linkEndpoint"), NamedNode(link.endpoint), graph)
             if link.date:
                 yield Quad(statement, NamedNode(DCT + "date"), _typed(link.date, "date"), graph)
+        # The names the target has where it was found, as it states them (label, then aliases).
+        for i, name in enumerate(link.names):
+            label = RDFS_LABEL if i == 0 else NamedNode(SKOS + "altLabel")
+            yield Quad(NamedNode(link.target), label, Literal(name, language="en"), graph)
 
 
 class _ArticleGraph:

@@ -40,10 +40,11 @@ MAX_QUERY_CHARS = 200
 MAX_VALUES = 20  # property values in one query (OpenRefine sends one a property column)
 
 # A skater's names: the label, the spellings the sources use (altLabel), the identity file's names
-# (hiddenLabel), and the names of the DBpedia resources the links make the same (`Viktor Ahn`).
-ENTITIES = """SELECT DISTINCT ?kind ?e ?name ?alt ?linked ?code ?category WHERE {
+# (hiddenLabel), and the names of what the links make the same: a Wikidata entity's label and aliases,
+# as the linker found them, and a DBpedia resource's name (`Viktor Ahn`).
+ENTITIES = """SELECT DISTINCT ?kind ?e ?name ?alt ?linked ?linkedName ?code ?category WHERE {
   { ?e a sg:Skater ; rdfs:label ?name . BIND("skater" AS ?kind) OPTIONAL { ?e skos:altLabel|skos:hiddenLabel ?alt }
-    OPTIONAL { ?e owl:sameAs ?linked FILTER(STRSTARTS(STR(?linked), "http://dbpedia.org/resource/")) }
+    OPTIONAL { ?e owl:sameAs ?linked OPTIONAL { ?linked rdfs:label|skos:altLabel ?linkedName } }
     OPTIONAL { ?e sg:nation/skos:notation ?code }
     OPTIONAL { ?r sg:competitor ?e ; sg:race/sg:category/rdfs:label ?category } }
   UNION { ?e a sg:Nation ; rdfs:label ?name ; skos:notation ?code . BIND("nation" AS ?kind) }
@@ -86,6 +87,8 @@ class Index:
                 entity.names.add(row["alt"])
             if dbpedia_name(row.get("linked", "")):
                 entity.names.add(dbpedia_name(row["linked"]))
+            if row.get("linkedName"):
+                entity.names.add(row["linkedName"])
             if row.get("code"):
                 entity.nations.add(row["code"])
             if row.get("category"):
