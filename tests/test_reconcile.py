@@ -267,6 +267,15 @@ def test_bad_extend_queries_are_400_with_a_reason(server: Client, query: str, me
     assert (reply.status, body["error"]) == (400, "bad_reconciliation_query") and message in body["message"], body
 
 
+def test_an_extend_query_takes_the_time_limit_of_a_batch(server: Client) -> None:
+    query = json.dumps({"ids": ["skater/ahn-hyun-soo"], "properties": [{"id": "podiums"}]})
+    reply = server.post("/reconcile", urlencode({"extend": query, "timeout": "0"}), "application/x-www-form-urlencoded")
+    assert reply.status == 400 and "timeout must be at least" in json.loads(reply.body)["message"]
+    both = urlencode({"extend": query, "queries": json.dumps({"q0": {"query": "x"}})})
+    reply = server.post("/reconcile", both, "application/x-www-form-urlencoded")
+    assert reply.status == 400 and "queries or an extend query, not both" in json.loads(reply.body)["message"]
+
+
 def test_the_schemas_are_the_specifications(tmp_path: Path) -> None:
     """The vendored schemas reject what the specification's own invalid examples show."""
     with pytest.raises(Exception, match="is not of type 'object'"):
