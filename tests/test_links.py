@@ -148,6 +148,10 @@ def test_link_against_a_local_wikidata(wikidata: str, links_dir: Path, store: st
     rows = {r["subject"]: r for r in read_tsv(links_dir / "links.tsv", ["subject", "dbpedia", "evidence", "method"])}
     assert rows["skater/ahn-hyun-soo"]["dbpedia"] == "http://dbpedia.org/resource/Viktor_Ahn"
     assert "sport: short track" in rows["skater/ahn-hyun-soo"]["evidence"]
+    # The names the entity has there, its label first: what reconciliation will also find him by.
+    names = read_tsv(links_dir / "links.tsv", ["subject", "names"])
+    ahn = next(r["names"] for r in names if r["subject"] == "skater/ahn-hyun-soo").split(" | ")
+    assert ahn[0] == "Viktor An" and {"Viktor Ahn", "Hyun-Soo Ahn"} <= set(ahn)
     review = read_tsv(links_dir / "review.tsv", ["subject", "target", "decision"])
     assert {(r["subject"], r["target"]) for r in review} == {
         ("skater/yang-yang-a", WD + "Q9000005"),

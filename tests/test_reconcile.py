@@ -6,6 +6,7 @@ from __future__ import annotations
 import http.client
 import json
 import random
+import shutil
 import signal
 import string
 import threading
@@ -19,8 +20,11 @@ from jsonschema import Draft7Validator
 from referencing import Registry
 from referencing.jsonschema import DRAFT7
 
-from .conftest import ROOT, copy_store
-from .server import Client, Server, seed_app, seed_server, start_server
+from skategraph.source.linkfiles import bundled_link_files
+from skategraph.store.build import build_from_files
+
+from .conftest import BASE, ROOT, SEED, copy_store
+from .server import Client, Server, rows, seed_app, seed_server, start_server
 
 SCHEMAS = ROOT / "tests" / "fixtures" / "reconciliation-0.2"
 
@@ -95,6 +99,44 @@ def test_openrefine_guesses_types_then_reconciles_a_column(server: Client) -> No
     assert best["q5"] is None or not best["q5"]["match"]
 
 
+@pytest.mark.parametrize(
+    ("name", "skater"),
+    [("Viktor Ahn", "ahn-hyun-soo"), ("Victor An", "ahn-hyun-soo"), ("Apolo Ohno", "apolo-anton-ohno")],
+)
+def test_names_from_the_identity_file_match(server: Client, name: str, skater: str) -> None:
+    """The seed never spells these; the identity file says whose they are, and the build keeps them
+    as `skos:hiddenLabel` (found by a search, not shown as a spelling the sources use)."""
+    answer = reconcile(server, {"q": {"query": name, "type": "skater"}})
+    best = answer["q"]["result"][0]
+    assert (best["id"], best["match"], best["score"]) == (f"skater/{skater}", True, 100.0)
+    shown = server.query(f"SELECT ?l WHERE {{ <{BASE}id/skater/{skater}> skos:altLabel ?l }}")
+    assert name not in shown.text
+
+
+def test_the_names_of_linked_resources_match(tmp_path: Path) -> None:
+    """With no identity file, `Viktor Ahn` is known only as the DBpedia resource the links make Ahn
+    Hyun-soo (its name is its Wikipedia article's title), and `Viktor An` only as the label of the
+    linked Wikidata entity, as the linker wrote it into links.tsv; each is enough."""
+    links = tmp_path / "links"
+    shutil.copytree(ROOT / "data" / "links", links)
+    (links / "links.tsv").write_text(
+        "subject\ttarget\tdbpedia\tmethod\tscore\tevidence\tendpoint\tdate\tnames\n"
+        "skater/ahn-hyun-soo\thttp://www.wikidata.org/entity/Q9000001\thttp://dbpedia.org/resource/Viktor_Ahn\t"
+        "matcher\t0.95\tname: Hyun-Soo Ahn\thttp://127.0.0.1/sparql\t2026-12-03\tViktor An | Hyun-Soo Ahn\n",
+        "utf-8",
+    )
+    (tmp_path / "none.tsv").write_text("# no identities\n", "utf-8")
+    build_from_files([SEED], tmp_path / "built", base=BASE, validate=False, links=bundled_link_files(links),
+                     identities_file=tmp_path / "none.tsv")  # fmt: skip
+    with seed_app(tmp_path / "app", seed=tmp_path / "built") as app:
+        answer = reconcile(app, {"q": {"query": "Viktor Ahn", "type": "skater"}, "w": {"query": "Viktor An"},
+                                 "o": {"query": "Apolo Ohno"}})  # fmt: skip
+    for key in ("q", "w"):
+        best = answer[key]["result"][0]
+        assert (best["id"], best["match"]) == ("skater/ahn-hyun-soo", True), answer[key]
+    assert not answer["o"]["result"][0]["match"]  # no identity file, no link: only a near name
+
+
 def test_property_constraints_count(server: Client) -> None:
     right = reconcile(
         server, {"q": {"query": "Wang Wei", "type": "skater", "properties": [{"pid": "nation", "v": "CHN"}]}}
@@ -153,6 +195,86 @@ def test_no_properties_given_as_null_is_no_constraint(server: Client) -> None:
     batch = {"q0": {"query": "Ahn Hyun-soo", "type": "skater", "properties": None}}
     reply = server.post("/reconcile", urlencode({"queries": json.dumps(batch)}), "application/x-www-form-urlencoded")
     assert reply.status == 200 and json.loads(reply.body)["q0"]["result"][0]["id"] == "skater/ahn-hyun-soo"
+
+
+# -- data extension ----------------------------------------------------------------------------------
+
+
+def extend(server: Client, query: dict[str, Any]) -> dict[str, Any]:
+    """An extend query as OpenRefine sends it (a form field `extend`), checked both ways."""
+    validate("data-extension-query", query)
+    reply = server.post("/reconcile", urlencode({"extend": json.dumps(query)}), "application/x-www-form-urlencoded")
+    assert reply.status == 200, reply.text
+    answer: dict[str, Any] = json.loads(reply.body)
+    validate("data-extension-response", answer)
+    return answer
+
+
+def test_the_manifest_offers_extension_and_each_type_its_properties(server: Client) -> None:
+    manifest = json.loads(server.get("/reconcile").body)
+    assert manifest["extend"]["propose_properties"]["service_path"] == "/reconcile/properties"
+    for kind, expected in (
+        ("skater", ["nation", "podiums", "wikidata", "dbpedia"]),
+        ("nation", ["podiums", "wikidata"]),
+    ):
+        answer = json.loads(server.get("/reconcile/properties", {"type": kind}).body)
+        assert answer["type"] == kind and [p["id"] for p in answer["properties"]] == expected
+    assert (
+        len(json.loads(server.get("/reconcile/properties", {"type": "skater", "limit": "2"}).body)["properties"]) == 2
+    )
+    reply = server.get("/reconcile/properties", {"type": "shoe"})
+    assert reply.status == 400 and "'shoe' offers no properties" in json.loads(reply.body)["message"]
+
+
+def test_extend_answers_nation_podiums_and_wikidata(server: Client) -> None:
+    ids = ["skater/ahn-hyun-soo", "skater/amelie-goulet-nadon", "nation/KOR", "skater/nobody"]
+    answer = extend(server, {"ids": ids, "properties": [{"id": "nation"}, {"id": "podiums"}, {"id": "wikidata"}]})
+    assert [m["id"] for m in answer["meta"]] == ["nation", "podiums", "wikidata"]
+    assert answer["meta"][0]["type"]["id"] == "nation"  # its values are entities a client can keep reconciled
+    # Podium places as the saved leaderboard counts them, and the medal table for a nation.
+    board = {r["name"]: int(r["podiums"]) for r in
+             rows(server.get("/queries/skater_leaderboard", {"limit": "100"}, Accept="application/sparql-results+json").body)}  # fmt: skip
+    medals = {r["nation"].rsplit("/", 1)[-1]: r for r in
+              rows(server.get("/queries/medal_table", Accept="application/sparql-results+json").body)}  # fmt: skip
+    total = int(medals["KOR"]["total"])
+    assert answer["rows"] == {
+        "skater/ahn-hyun-soo": {"nation": [{"id": "nation/KOR", "name": "South Korea"}],
+                                "podiums": [{"int": board["Ahn Hyun-soo"]}], "wikidata": []},
+        "skater/amelie-goulet-nadon": {"nation": [{"id": "nation/CAN", "name": "Canada"}],
+                                       "podiums": [{"int": board["Amélie Goulet-Nadon"]}], "wikidata": []},
+        "nation/KOR": {"nation": [], "podiums": [{"int": total}],
+                       "wikidata": [{"str": "http://www.wikidata.org/entity/Q884"}]},
+        "skater/nobody": {"nation": [], "podiums": [], "wikidata": []},  # not in the graph: no values
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ("not json", "extend must be a JSON object of ids and properties"),
+        ('{"ids": "skater/ahn-hyun-soo", "properties": []}', 'extend is {"ids"'),
+        ('{"ids": ["skater/ahn-hyun-soo"]}', 'extend is {"ids"'),
+        ('{"ids": [1], "properties": [{"id": "nation"}]}', "each id is a string"),
+        ('{"ids": ["x"], "properties": [{"id": "height"}]}', "there is no property 'height'; there are nation"),
+        ('{"ids": ["x"], "properties": [{"id": "nation", "settings": {"limit": 1}}]}', "takes no settings"),
+        (json.dumps({"ids": ["x" * 201], "properties": [{"id": "nation"}]}), "an id is at most 200 characters"),
+        (json.dumps({"ids": [f"s{i}" for i in range(101)], "properties": []}), "at most 100 ids in one query, not 101"),
+        ("[" * 100_000 + "]" * 100_000, "nested too deeply"),
+    ],
+)
+def test_bad_extend_queries_are_400_with_a_reason(server: Client, query: str, message: str) -> None:
+    reply = server.post("/reconcile", urlencode({"extend": query}), "application/x-www-form-urlencoded")
+    body = json.loads(reply.body)
+    assert (reply.status, body["error"]) == (400, "bad_reconciliation_query") and message in body["message"], body
+
+
+def test_an_extend_query_takes_the_time_limit_of_a_batch(server: Client) -> None:
+    query = json.dumps({"ids": ["skater/ahn-hyun-soo"], "properties": [{"id": "podiums"}]})
+    reply = server.post("/reconcile", urlencode({"extend": query, "timeout": "0"}), "application/x-www-form-urlencoded")
+    assert reply.status == 400 and "timeout must be at least" in json.loads(reply.body)["message"]
+    both = urlencode({"extend": query, "queries": json.dumps({"q0": {"query": "x"}})})
+    reply = server.post("/reconcile", both, "application/x-www-form-urlencoded")
+    assert reply.status == 400 and "queries or an extend query, not both" in json.loads(reply.body)["message"]
 
 
 def test_the_schemas_are_the_specifications(tmp_path: Path) -> None:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from urllib.parse import quote, urlsplit
 
 from pyoxigraph import NamedNode
@@ -75,9 +75,14 @@ def wikipedia_url(title: str) -> str:
 class Minter:
     """Mints every IRI skategraph publishes, under one base."""
 
-    def __init__(self, base: str = DEFAULT_BASE, identities: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self, base: str = DEFAULT_BASE, identities: Mapping[str, str] | None = None,
+        spellings: Mapping[str, Sequence[str]] | None = None,
+    ) -> None:  # fmt: skip
         self.base = check_base(base)
         self.identities = dict(identities or {})  # folded spelling -> skater key (data/identities.tsv)
+        # skater key -> the identity file's spellings as written: names the skater is known by
+        self.spellings = {skater: tuple(names) for skater, names in (spellings or {}).items()}
 
     def _iri(self, *parts: str) -> NamedNode:
         return NamedNode(self.base + "/".join(quote(p, safe="-") for p in parts))

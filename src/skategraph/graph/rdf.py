@@ -21,6 +21,7 @@ from skategraph import __version__
 from skategraph.errors import SourceError
 from skategraph.graph.ids import Minter, slug, wikipedia_url
 from skategraph.graph.vocab import CC, CC_BY_SA, DCT, OWL, PROV, RDF, RDF_TYPE, RDFS_LABEL, SKOS, XSD, sg
+from skategraph.source.folding import key as folded_key
 from skategraph.source.linkfiles import Link
 from skategraph.source.nations import Nation
 from skategraph.source.records import Article, Category, Classification, Entrant, Placing, Race, Stage
@@ -106,6 +107,10 @@ def link_quads(links: Sequence[Link], minter: Minter) -> Iterator[Quad]:
                 yield Quad(statement, sg("linkEndpoint"), NamedNode(link.endpoint), graph)
             if link.date:
                 yield Quad(statement, NamedNode(DCT + "date"), _typed(link.date, "date"), graph)
+        # The names the target has where it was found, as it states them (label, then aliases).
+        for i, name in enumerate(link.names):
+            label = RDFS_LABEL if i == 0 else NamedNode(SKOS + "altLabel")
+            yield Quad(NamedNode(link.target), label, Literal(name, language="en"), graph)
 
 
 class _ArticleGraph:
@@ -322,7 +327,7 @@ def _entity_quads(
             venue.nations[stage.nation] = None
 
     for named, kind in ((skaters, "Skater"), (venues, "Venue")):
-        for entity in named.values():
+        for entity_key, entity in named.items():
             iri = minter.skater(entity.label()) if kind == "Skater" else minter.venue(entity.label())
             if kind == "Skater":  # the IRIs of merged spellings keep answering, as the same skater
                 for spelled in sorted({minter.skater_as_spelled(s).value for s in entity.spellings} - {iri.value}):
@@ -331,6 +336,12 @@ def _entity_quads(
             yield t(iri, RDFS_LABEL, Literal(entity.label()))
             for other in entity.alternatives():
                 yield t(iri, NamedNode(SKOS + "altLabel"), Literal(other))
+            if kind == "Skater":  # names a person confirmed that no article here uses: found, not shown
+                used = {folded_key(s) for s in entity.spellings}
+                for known in minter.spellings.get(entity_key, ()):
+                    if folded_key(known) not in used:
+                        used.add(folded_key(known))
+                        yield t(iri, NamedNode(SKOS + "hiddenLabel"), Literal(known))
             for code in entity.nations:
                 yield t(iri, sg("nation"), minter.nation(code))
 

@@ -25,6 +25,7 @@ from skategraph.linking.scoring import Candidate, Scored, Skater, dbpedia_of, de
 from skategraph.source.linkfiles import (
     DECISION_COLUMNS,
     LINK_COLUMNS,
+    LINK_FILE_COLUMNS,
     REVIEW_COLUMNS,
     Link,
     LinkFiles,
@@ -171,20 +172,30 @@ def _settle(
         found = pool.get(target)
         scored = score(skater, found) if found else None
         report.linked.append(_link(skater.key, target, found.enwiki if found else "", "curated",
-                                   scored.score if scored else 1.0, "accepted by a person", url))  # fmt: skip
+                                   scored.score if scored else 1.0, "accepted by a person", url,
+                                   _names(found) if found else ()))  # fmt: skip
         return
     if not pool:
         report.not_found.append(skater.key)
     best, doubtful = decide(skater, [c for item, c in pool.items() if item not in rejected])
     if best is not None:
         report.linked.append(_link(skater.key, best.candidate.item, best.candidate.enwiki, "matcher", best.score,
-                                   "; ".join(best.evidence), url))  # fmt: skip
+                                   "; ".join(best.evidence), url, _names(best.candidate)))  # fmt: skip
     for scored in doubtful:
         report.review.append(_review_row(skater, scored))
 
 
-def _link(subject: str, target: str, enwiki: str, method: str, score: float, evidence: str, url: str) -> Link:
-    return Link(subject, target, dbpedia_of(enwiki), method, score, evidence, url, today())
+def _link(
+    subject: str, target: str, enwiki: str, method: str, score: float, evidence: str, url: str,
+    names: tuple[str, ...] = (),
+) -> Link:  # fmt: skip
+    return Link(subject, target, dbpedia_of(enwiki), method, score, evidence, url, today(), names)
+
+
+def _names(candidate: Candidate) -> tuple[str, ...]:
+    """The names a linked entity has at the endpoint, its label first: what reconciliation finds it by."""
+    label = candidate.label
+    return tuple(dict.fromkeys([label, *sorted(candidate.names)] if label else sorted(candidate.names)))
 
 
 def _review_row(skater: Skater, scored: Scored) -> dict[str, str]:
@@ -229,7 +240,7 @@ def _venues(
 
 
 def _write(links: LinkFiles, report: LinkReport, decisions: dict[tuple[str, str], str]) -> None:
-    write_tsv(links.write("links.tsv"), LINK_COLUMNS, (vars(link) for link in report.linked),
+    write_tsv(links.write("links.tsv"), LINK_FILE_COLUMNS, (link.row() for link in report.linked),
               "Links made by `skategraph link`; rerun it to refresh. Curated ones come from\n"
               "decisions.tsv.")  # fmt: skip
     write_tsv(links.write("review.tsv"), REVIEW_COLUMNS, report.review,
@@ -261,7 +272,7 @@ def run_dbpedia(endpoint: Endpoint, links: LinkFiles) -> int:
         if not row["dbpedia"] and row["target"] in found:
             row["dbpedia"] = found[row["target"]]
             row["evidence"] += f"; DBpedia: owl:sameAs this entity at {endpoint.url}"
-    write_tsv(links.write("links.tsv"), LINK_COLUMNS, rows,
+    write_tsv(links.write("links.tsv"), LINK_FILE_COLUMNS, rows,
               "Links made by `skategraph link`; rerun it to refresh. Curated ones come from\n"
               "decisions.tsv.")  # fmt: skip
     return sum(row["target"] in found for row in rows)

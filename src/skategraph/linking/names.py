@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Sequence
+from urllib.parse import unquote
 
 from skategraph.source.folding import fold
 
@@ -55,3 +56,14 @@ def variants(names: Sequence[str]) -> list[str]:
             if form not in out:
                 out.append(form)
     return out
+
+
+DBPEDIA = "http://dbpedia.org/resource/"
+
+
+def dbpedia_name(iri: str) -> str:
+    """The name a DBpedia resource has (its English Wikipedia article's title, which DBpedia makes its
+    label), the disambiguator dropped: `.../Viktor_Ahn` -> `Viktor Ahn`; "" for another IRI."""
+    if not iri.startswith(DBPEDIA):
+        return ""
+    return _DISAMBIGUATOR.sub("", unquote(iri[len(DBPEDIA) :]).replace("_", " ")).strip()

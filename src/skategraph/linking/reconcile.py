@@ -20,7 +20,7 @@ from typing import Any
 
 import pyoxigraph as ox
 
-from skategraph.linking.names import folded, name_key
+from skategraph.linking.names import dbpedia_name, folded, name_key
 from skategraph.store.embedded import EmbeddedStore
 
 # The types a client can reconcile against, and what each is.
@@ -39,8 +39,12 @@ MATCH = 95.0  # at or above, and clearly ahead of the next, a candidate is a mat
 MAX_QUERY_CHARS = 200
 MAX_VALUES = 20  # property values in one query (OpenRefine sends one a property column)
 
-ENTITIES = """SELECT DISTINCT ?kind ?e ?name ?alt ?code ?category WHERE {
-  { ?e a sg:Skater ; rdfs:label ?name . BIND("skater" AS ?kind) OPTIONAL { ?e skos:altLabel ?alt }
+# A skater's names: the label, the spellings the sources use (altLabel), the identity file's names
+# (hiddenLabel), and the names of what the links make the same: a Wikidata entity's label and aliases,
+# as the linker found them, and a DBpedia resource's name (`Viktor Ahn`).
+ENTITIES = """SELECT DISTINCT ?kind ?e ?name ?alt ?linked ?linkedName ?code ?category WHERE {
+  { ?e a sg:Skater ; rdfs:label ?name . BIND("skater" AS ?kind) OPTIONAL { ?e skos:altLabel|skos:hiddenLabel ?alt }
+    OPTIONAL { ?e owl:sameAs ?linked OPTIONAL { ?linked rdfs:label|skos:altLabel ?linkedName } }
     OPTIONAL { ?e sg:nation/skos:notation ?code }
     OPTIONAL { ?r sg:competitor ?e ; sg:race/sg:category/rdfs:label ?category } }
   UNION { ?e a sg:Nation ; rdfs:label ?name ; skos:notation ?code . BIND("nation" AS ?kind) }
@@ -81,6 +85,10 @@ class Index:
             entity = index.entities.setdefault(key, Entity(key, row["kind"], row["name"], {row["name"]}))
             if row.get("alt"):
                 entity.names.add(row["alt"])
+            if dbpedia_name(row.get("linked", "")):
+                entity.names.add(dbpedia_name(row["linked"]))
+            if row.get("linkedName"):
+                entity.names.add(row["linkedName"])
             if row.get("code"):
                 entity.nations.add(row["code"])
             if row.get("category"):

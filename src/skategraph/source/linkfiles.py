@@ -5,7 +5,8 @@ over the bundled `data/links/`, which is only ever read: a file the person's dir
 from the bundle, and every file is written to the person's directory, so a reinstall loses no review
 and nothing a run writes ends up in the installed package.
 
-    links.tsv       accepted links with their provenance: method, score, evidence, endpoint, date
+    links.tsv       accepted links with their provenance: method, score, evidence, endpoint, date, and
+                    the names the linked entity has there (its label first, then its aliases)
     review.tsv      candidates between the thresholds; fill the `decision` column with accept or reject
     decisions.tsv   a person's decisions, which override the matcher on every later run
     nations-wikidata.tsv   nations by IOC code, each entity verified by hand (with sources)
@@ -26,6 +27,9 @@ from skategraph import resources
 from skategraph.errors import LinkFileError
 
 LINK_COLUMNS = ["subject", "target", "dbpedia", "method", "score", "evidence", "endpoint", "date"]
+# Written by `skategraph link`; a file from before names were kept has no `names`, and reads as none.
+LINK_FILE_COLUMNS = [*LINK_COLUMNS, "names"]
+NAMES_SEPARATOR = " | "
 REVIEW_COLUMNS = ["subject", "name", "target", "label", "score", "evidence", "decision"]
 DECISION_COLUMNS = ["subject", "target", "decision", "note"]
 
@@ -69,6 +73,12 @@ class Link:
     evidence: str
     endpoint: str
     date: str
+    names: tuple[str, ...] = ()  # the target's names where it was found: label first, then aliases
+
+    def row(self) -> dict[str, str]:
+        """The link as a row of links.tsv."""
+        return {**{column: str(getattr(self, column)) for column in LINK_COLUMNS},
+                "names": NAMES_SEPARATOR.join(self.names)}  # fmt: skip
 
 
 def read_tsv(path: Path, columns: Sequence[str]) -> list[dict[str, str]]:
@@ -109,7 +119,7 @@ def read_links(files: LinkFiles) -> list[Link]:
     """The accepted links (links.tsv), and the verified nation table."""
     links = [
         Link(r["subject"], r["target"], r["dbpedia"], r["method"], float(r["score"] or 0), r["evidence"],
-             r["endpoint"], r["date"])
+             r["endpoint"], r["date"], tuple(n for n in r.get("names", "").split(NAMES_SEPARATOR) if n.strip()))
         for r in read_tsv(files.read("links.tsv"), LINK_COLUMNS)
     ]  # fmt: skip
     for row in read_tsv(files.read("nations-wikidata.tsv"), ["code", "entity"]):

@@ -25,7 +25,12 @@ from skategraph.graph import rdf
 from skategraph.graph.ids import DEFAULT_BASE, Minter
 from skategraph.graph.vocab import SG
 from skategraph.source.articles import read_all
-from skategraph.source.identities import bundled_identities, read_identities
+from skategraph.source.identities import (
+    bundled_identities,
+    bundled_identity_spellings,
+    identity_spellings,
+    read_identities,
+)
 from skategraph.source.linkfiles import Link, LinkFiles, bundled_link_files, read_links
 from skategraph.source.nations import Nation, bundled_nations
 from skategraph.source.records import Article, SourceWarning
@@ -83,6 +88,7 @@ def build_store(
     progress: Progress = _quiet,
     links: Sequence[Link] = (),
     identities: Mapping[str, str] | None = None,
+    spellings: Mapping[str, Sequence[str]] | None = None,
 ) -> BuildSummary:
     """Write `articles` to a new generation of the store at `path` and make it current.
 
@@ -91,7 +97,7 @@ def build_store(
     """
     started = time.monotonic()
     _check_unique_seasons(articles)
-    minter = Minter(base, identities)
+    minter = Minter(base, identities, spellings)
     build_id = generations.new_id()
     now = datetime.datetime.now(datetime.UTC).replace(microsecond=0)
     with progress(f"Mapping {len(articles):,} season{'s' * (len(articles) != 1)} to RDF"):
@@ -201,5 +207,6 @@ def build_from_files(
         progress=progress,
         links=read_links(links or bundled_link_files()),
         identities=read_identities(identities_file) if identities_file else bundled_identities(),
+        spellings=identity_spellings(identities_file) if identities_file else bundled_identity_spellings(),
     )
     return dataclasses.replace(summary, skipped=tuple(reading.failed))

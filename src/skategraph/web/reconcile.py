@@ -4,16 +4,21 @@
     GET|POST /reconcile?queries={...}      a batch of queries (JSON), each with a type and properties
     GET  /reconcile/suggest/entity?prefix= entity autocomplete (also /suggest/type, /suggest/property)
     GET  /reconcile/preview?id=            a small HTML preview of an entity
+    GET|POST /reconcile?extend={...}       data extension: property values for reconciled ids
+    GET  /reconcile/properties?type=       the properties a type offers for extension
 
 Identifiers are our IRIs' paths under the base (`skater/ahn-hyun-soo`), so `view` links them to their
 pages here. Types: skater, nation, venue, race; properties: nation (IOC code or name), category.
-Matching is `skategraph.linking.reconcile`. CORS is open, as for every read.
+Matching is `skategraph.linking.reconcile`, extension `skategraph.linking.extend`. CORS is open, as
+for every read.
 
 A batch is checked here, whole, before anything is matched: at most `--reconcile-batch` queries, each
 name at most `MAX_QUERY_CHARS` and `MAX_VALUES` property values. It is then matched in a query
 worker, within the request's time limit (the server's, or less with `timeout=`, as for `/sparql`):
 at the limit the worker is killed and the answer is a 503, never part of a batch (issue 12: 1,000
 names took 7 s of the web process, and a 6 MB batch ran on for 9 minutes after its client left).
+An extend query is bounded and run the same way: at most `--reconcile-batch` ids, each at most
+`MAX_QUERY_CHARS`, and only properties we offer (an unknown one is a 400 that names those we have).
 """
 
 from __future__ import annotations
@@ -27,6 +32,8 @@ from flask import Blueprint, Response, jsonify, render_template, request, url_fo
 from skategraph import __version__
 from skategraph.errors import BadReconciliationQuery, UnknownResource
 from skategraph.graph.vocab import SG
+from skategraph.linking.extend import DESCRIPTIONS, EXTENSIONS
+from skategraph.linking.extend import PROPERTIES as EXTEND_PROPERTIES
 from skategraph.linking.reconcile import MAX_QUERY_CHARS, MAX_VALUES, PROPERTIES, TYPES, Query
 from skategraph.web.pages import local
 from skategraph.web.service import get_service
@@ -37,6 +44,11 @@ blueprint = Blueprint("reconcile", __name__, template_folder="templates")
 @blueprint.route("/reconcile", methods=["GET", "POST"])
 def service() -> Response:
     queries = request.values.get("queries")
+    extension = request.values.get("extend")
+    if queries is not None and extension is not None:
+        raise BadReconciliationQuery("a request holds queries or an extend query, not both")
+    if extension is not None:
+        return _extend(extension)
     if queries is None:
         return jsonify(manifest())
     try:
@@ -82,6 +94,64 @@ def _query(key: str, query: dict[str, Any]) -> Query:
     return Query(text, known if kinds else None, usable, int(min(limit, 100)))
 
 
+def _extend(text: str) -> Response:
+    """An extend query, checked whole (or a 400 that says what is wrong), answered by a worker."""
+    try:
+        query = json.loads(text)
+    except RecursionError:
+        raise BadReconciliationQuery("the extend query is nested too deeply to be one") from None
+    except ValueError as error:
+        raise BadReconciliationQuery(f"extend must be a JSON object of ids and properties: {error}") from None
+    shape = 'extend is {"ids": ["skater/ahn-hyun-soo"], "properties": [{"id": "nation"}]}'
+    if not isinstance(query, dict) or not isinstance(query.get("ids"), list):
+        raise BadReconciliationQuery(shape)
+    ids, properties = query["ids"], query.get("properties")
+    if not isinstance(properties, list) or not all(isinstance(p, dict) and isinstance(p.get("id"), str)
+                                                   for p in properties):  # fmt: skip
+        raise BadReconciliationQuery(shape)
+    if not all(isinstance(i, str) for i in ids):
+        raise BadReconciliationQuery("extend: each id is a string, as reconciliation answered it")
+    most = get_service().settings.reconcile_batch
+    if len(ids) > most:
+        raise BadReconciliationQuery(f"extend: at most {most} ids in one query, not {len(ids)}; send several")
+    if len(properties) > len(EXTEND_PROPERTIES):
+        raise BadReconciliationQuery(f"extend: at most {len(EXTEND_PROPERTIES)} properties, not {len(properties)}")
+    for entity in ids:
+        if len(entity) > MAX_QUERY_CHARS:
+            raise BadReconciliationQuery(f"extend: an id is at most {MAX_QUERY_CHARS} characters, not {len(entity)}")
+    for prop in properties:
+        if prop["id"] not in EXTEND_PROPERTIES:
+            raise BadReconciliationQuery(f"extend: there is no property {prop['id']!r}; there are "
+                                         f"{', '.join(EXTEND_PROPERTIES)}")  # fmt: skip
+        if prop.get("settings"):
+            raise BadReconciliationQuery(f"extend: the property {prop['id']!r} takes no settings")
+    limit = get_service().limit(request.values.get("timeout"))
+    wanted = tuple(dict.fromkeys(p["id"] for p in properties))
+    return jsonify(get_service().extend(tuple(dict.fromkeys(ids)), wanted, limit))
+
+
+@blueprint.get("/reconcile/properties")
+def propose_properties() -> Response:
+    """The properties a type offers for extension (all of them with no type)."""
+    kind = request.args.get("type")
+    if kind is not None and kind not in EXTENSIONS:
+        raise BadReconciliationQuery(f"type: {kind!r} offers no properties; the types are "
+                                     f"{', '.join(EXTENSIONS)}")  # fmt: skip
+    offered = EXTENSIONS[kind] if kind is not None else tuple(EXTEND_PROPERTIES)
+    limit = request.args.get("limit", "")
+    if limit and (not limit.isdigit() or int(limit) < 1):
+        raise BadReconciliationQuery(f"limit must be a positive whole number, not {limit!r}")
+    shown = offered[: int(limit)] if limit else offered
+    properties = [{"id": pid, "name": EXTEND_PROPERTIES[pid][0]}
+                  | ({"description": DESCRIPTIONS[pid]} if pid in DESCRIPTIONS else {}) for pid in shown]  # fmt: skip
+    answer: dict[str, Any] = {"properties": properties}
+    if kind is not None:
+        answer["type"] = kind
+    if limit:
+        answer["limit"] = int(limit)
+    return jsonify(answer)
+
+
 def _list(value: Any) -> list[str]:
     if value is None:
         return []
@@ -109,6 +179,10 @@ def manifest() -> dict[str, Any]:
         "suggest": {
             kind: {"service_url": host, "service_path": f"/reconcile/suggest/{kind}"}
             for kind in ("entity", "type", "property")
+        },
+        "extend": {
+            "propose_properties": {"service_url": host, "service_path": "/reconcile/properties"},
+            "property_settings": [],
         },
     }
 

@@ -21,6 +21,7 @@ from flask import current_app
 from skategraph.engine.jobs import Bound, ChangeJob, QueryJob, Reply, TaskJob, admit
 from skategraph.engine.pool import Pool
 from skategraph.errors import Forbidden, GenerationGone, QueryError, ReadOnly, Unauthorized
+from skategraph.linking.extend import extend_batch
 from skategraph.linking.reconcile import ENTITIES, Index, Query, reconcile_batch
 from skategraph.saved.catalogue import Catalogue, load_catalogue
 from skategraph.saved.lookups import Lookups, lookup_queries, lookups_from
@@ -144,6 +145,16 @@ class Service:
             found: dict[str, list[dict[str, Any]]] = self.pool.run(
                 TaskJob(str(generation), reconcile_batch, queries), limit
             )
+        finally:
+            held.release()
+        return found
+
+    def extend(self, ids: tuple[str, ...], properties: tuple[str, ...], limit: float) -> dict[str, Any]:
+        """The values of `properties` for each of `ids` (data extension), found in a worker that is
+        killed at `limit`."""
+        generation, held = self.hold(self.generation())
+        try:
+            found: dict[str, Any] = self.pool.run(TaskJob(str(generation), extend_batch, (ids, properties)), limit)
         finally:
             held.release()
         return found
