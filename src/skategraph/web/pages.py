@@ -313,6 +313,8 @@ def chart_response(iri: str, name: str) -> Response:
     response = Response(draw(chart, rows), mimetype="image/svg+xml")
     # Opened on its own, the file is a document: it may style itself, and nothing else.
     response.headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'"
+    response.cache_control.public = True  # as query answers are: a page shown again need not redraw it
+    response.cache_control.max_age = svc.settings.cache_max_age
     return response
 
 
