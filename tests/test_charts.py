@@ -203,7 +203,7 @@ def test_a_seasons_medals_by_nation_are_drawn_beside_their_table(seed: App) -> N
       { SELECT ?nation (SUM(IF(?rank = 1, 1, 0)) AS ?n0) (SUM(IF(?rank = 2, 1, 0)) AS ?n1)
                (SUM(IF(?rank = 3, 1, 0)) AS ?n2)
         WHERE { ?r sg:nation ?nation ; sg:rank ?rank ; sg:race/sg:season <SEASON> } GROUP BY ?nation }
-      ?nation skos:notation ?label ; rdfs:label ?name } ORDER BY DESC(?n0) DESC(?n1) DESC(?n2) ?label""".replace(
+      ?nation skos:notation ?label ; rdfs:label ?nationname BIND(CONCAT(?nationname, " (", ?label, ")") AS ?name) } ORDER BY DESC(?n0) DESC(?n1) DESC(?n2) ?label""".replace(
             "SEASON", ID + "season/2002-03"
         ),
     )

@@ -111,11 +111,11 @@ SECTIONS: dict[str, list[tuple[str, str, list[tuple[str, str, str | None]]]]] = 
         ("Races", races_by("sg:stage"), WINNERS),
     ],
     "Season": [
-        ("Medal table", MEDALS + """ ?nation ?code ?name ?_this WHERE {
+        ("Medal table", MEDALS + """ ?nation ?code (CONCAT(?label, " (", ?code, ")") AS ?name) ?_this WHERE {
             ?r sg:race/sg:season ?_this ; sg:rank ?rank ; sg:nation ?nation .
-            ?nation skos:notation ?code ; rdfs:label ?name }
-            GROUP BY ?nation ?code ?name ?_this ORDER BY DESC(?gold) DESC(?silver) DESC(?bronze) ?code""",
-         [("Nation", "name", "nation"), ("Code", "code", None), *MEDAL_COLUMNS]),
+            ?nation skos:notation ?code ; rdfs:label ?label }
+            GROUP BY ?nation ?code ?label ?_this ORDER BY DESC(?gold) DESC(?silver) DESC(?bronze) ?code""",
+         [("Nation", "name", "nation"), *MEDAL_COLUMNS]),
         ("Calendar", P + """SELECT ?stage ?number ?venue ?start ?end ?_this WHERE {
             ?stage sg:season ?_this ; a sg:Stage ; sg:stageNumber ?number ; sg:startDate ?start ; sg:endDate ?end ;
             sg:venue/rdfs:label ?venue } ORDER BY ?number""",
