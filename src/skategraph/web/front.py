@@ -50,7 +50,7 @@ SEASONS = P + "SELECT ?season ?title WHERE { ?season a sg:Season ; rdfs:label ?t
 NATIONS = (
     P
     + """SELECT ?nation ?code ?name WHERE { ?nation a sg:Nation ; skos:notation ?code ; rdfs:label ?name
-  FILTER EXISTS { ?r sg:nation ?nation ; sg:rank ?rank } } ORDER BY ?code"""
+  FILTER EXISTS { ?r sg:nation ?nation ; sg:rank ?rank } } ORDER BY ?name"""
 )
 
 

@@ -3,6 +3,8 @@
     GET /id/<path>                 a resource: HTML for browsers, RDF by Accept (Vary: Accept); the
                                    same for every other IRI under the base (graph/..., build/...)
     GET /id/<path>.ttl|.nt|.rdf|.jsonld   the same RDF by suffix, for links and scripts
+    GET /id/<path>/podiums.svg     a skater's or nation's podium places per season, as a picture
+    GET /id/<path>/medals.svg      a season's medal table by nation, as a picture
     GET /ontology                  the ontology: a page documenting every term, or RDF
     GET /.well-known/void          the VoID description of the dataset
     GET /dump                      the whole dataset as N-Quads (gzip-encoded when the client accepts it)
@@ -138,6 +140,12 @@ def term(binding: dict[str, str]) -> ox.NamedNode | ox.BlankNode | ox.Literal:
     if "datatype" in binding:
         return ox.Literal(binding["value"], datatype=ox.NamedNode(binding["datatype"]))
     return ox.Literal(binding["value"])
+
+
+@blueprint.route("/id/<path:rest>/<any(podiums, medals):name>.svg", methods=["GET", "HEAD"])
+def chart(rest: str, name: str) -> Response:
+    """A picture on a resource's page (pages.CHARTS): a skater's or nation's podiums, a season's medals."""
+    return pages.chart_response(get_service().manifest()["base"] + "id/" + quote(rest, safe="/-"), name)
 
 
 @blueprint.route("/ontology", methods=["GET", "HEAD"])

@@ -11,26 +11,41 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import pyoxigraph as ox
 from flask import Response, render_template, url_for
 
+from skategraph.errors import UnknownResource
 from skategraph.graph.vocab import ONTOLOGY_IRI, PREFIXES, SG, sparql_prologue
+from skategraph.web import charts
+from skategraph.web.charts import CHARTS, Chart, draw
 from skategraph.web.service import get_service
 
 Row = dict[str, dict[str, str]]
-P = sparql_prologue("sg", "rdfs", "skos") + "\n"
+P = sparql_prologue("sg", "rdf", "rdfs", "skos") + "\n"
+RDF = PREFIXES["rdf"]
+WIKIDATA = "http://www.wikidata.org/entity/"
+DBPEDIA = "http://dbpedia.org/resource/"
+TYPES = "SELECT ?type ?_this WHERE { ?_this a ?type }"
+NATION_OF = (
+    P
+    + """SELECT ?nation ?name ?code ?_this WHERE { ?_this sg:nation ?nation
+  OPTIONAL { ?nation rdfs:label ?name } OPTIONAL { ?nation skos:notation ?code } } LIMIT 1"""
+)
 
 OUTGOING = (
     P
     + """SELECT ?p ?plabel ?o ?olabel ?_this WHERE {
   ?_this ?p ?o OPTIONAL { ?p rdfs:label ?plabel } OPTIONAL { ?o rdfs:label ?olabel } } ORDER BY ?p ?o"""
 )
+# A link statement pointing here (`?s rdf:subject ?_this`) has no label: it is named for what it links to.
 INCOMING = (
     P
-    + """SELECT ?s ?slabel ?p ?plabel ?_this WHERE {
-  ?s ?p ?_this OPTIONAL { ?s rdfs:label ?slabel } OPTIONAL { ?p rdfs:label ?plabel } } ORDER BY ?p ?s LIMIT 200"""
+    + """SELECT ?s ?slabel ?p ?plabel ?linked ?linkedlabel ?via ?_this WHERE {
+  ?s ?p ?_this OPTIONAL { ?s rdfs:label ?slabel } OPTIONAL { ?p rdfs:label ?plabel }
+  OPTIONAL { FILTER(?p = rdf:subject) ?s rdf:predicate ?via ; rdf:object ?linked
+             OPTIONAL { ?linked rdfs:label ?linkedlabel } } } ORDER BY ?p ?s LIMIT 200"""
 )
 
 # A competitor's podium places, and the races linked to a resource (by a property of ours) with winners.
@@ -44,6 +59,17 @@ PLACES: list[tuple[str, str, str | None]] = [("Date", "date", None), ("Stage", "
                                              ("Place", "rank", None)]  # fmt: skip
 WINNERS: list[tuple[str, str, str | None]] = [("Date", "date", None), ("Race", "label", "race"),
                                               ("Winner", "name", "winner")]  # fmt: skip
+
+
+# Podium places counted as medals (as saved query medal_table counts them); a query goes on with the
+# variables it groups by, and its WHERE.
+MEDALS = (P + "SELECT (SUM(IF(?rank = 1, 1, 0)) AS ?gold) (SUM(IF(?rank = 2, 1, 0)) AS ?silver) "
+          "(SUM(IF(?rank = 3, 1, 0)) AS ?bronze) (COUNT(?r) AS ?total)")  # fmt: skip
+MEDAL_COLUMNS: list[tuple[str, str, str | None]] = [("Gold", "gold", None), ("Silver", "silver", None),
+                                                    ("Bronze", "bronze", None), ("Total", "total", None)]  # fmt: skip
+
+# A season by its years (`2002–03`), the start of its title, as a table's row or a chart's bar is named.
+SEASON_NAME = '?season rdfs:label ?title BIND(IF(CONTAINS(?title, " "), STRBEFORE(?title, " "), ?title) AS ?year)'
 
 
 def races_by(link: str) -> str:
@@ -60,11 +86,13 @@ def races_by(link: str) -> str:
 # Per class: (section title, query with ?_this, [(column header, variable shown, variable linked)]).
 SECTIONS: dict[str, list[tuple[str, str, list[tuple[str, str, str | None]]]]] = {
     "Skater": [
+        ("By season", P + """SELECT ?season ?year (SUM(IF(?rank = 1, 1, 0)) AS ?wins)
+            (SUM(IF(?rank = 2, 1, 0)) AS ?seconds) (SUM(IF(?rank = 3, 1, 0)) AS ?thirds) (COUNT(?r) AS ?podiums) ?_this
+            WHERE { ?r sg:competitor ?_this ; sg:rank ?rank ; sg:race/sg:season ?season . """ + SEASON_NAME + """ }
+            GROUP BY ?season ?year ?_this ORDER BY ?season""",
+         [("Season", "year", "season"), ("Wins", "wins", None), ("Second", "seconds", None),
+          ("Third", "thirds", None), ("Podiums", "podiums", None)]),
         ("Podium places", PODIUM_PLACES, PLACES),
-        ("By season", P + """SELECT ?season ?title (SUM(IF(?rank = 1, 1, 0)) AS ?wins) (COUNT(?r) AS ?podiums) ?_this
-            WHERE { ?r sg:competitor ?_this ; sg:rank ?rank ; sg:race/sg:season ?season . ?season rdfs:label ?title }
-            GROUP BY ?season ?title ?_this ORDER BY ?season""",
-         [("Season", "title", "season"), ("Wins", "wins", None), ("Podiums", "podiums", None)]),
         ("Standings", P + """SELECT ?classification ?label ?rank ?_this WHERE {
             ?st sg:competitor ?_this ; sg:classification ?classification ; sg:rank ?rank .
             ?classification rdfs:label ?label } ORDER BY ?label""",
@@ -74,15 +102,20 @@ SECTIONS: dict[str, list[tuple[str, str, list[tuple[str, str, str | None]]]]] = 
         ("Podium places", PODIUM_PLACES, PLACES),
     ],
     "Race": [
-        ("Podium", P + """SELECT ?rank ?competitor ?name ?nation ?_this WHERE {
+        ("Podium", P + """SELECT ?rank ?competitor ?name ?n ?nation ?_this WHERE {
             ?r sg:race ?_this ; sg:rank ?rank ; sg:competitor ?competitor ; sg:nation ?n .
-            ?competitor rdfs:label ?name . ?n skos:notation ?nation } ORDER BY ?rank""",
-         [("Place", "rank", None), ("Competitor", "name", "competitor"), ("Nation", "nation", None)]),
+            ?competitor rdfs:label ?name . ?n rdfs:label ?nation } ORDER BY ?rank""",
+         [("Place", "rank", None), ("Competitor", "name", "competitor"), ("Nation", "nation", "n")]),
     ],
     "Stage": [
         ("Races", races_by("sg:stage"), WINNERS),
     ],
     "Season": [
+        ("Medal table", MEDALS + """ ?nation ?code (CONCAT(?label, " (", ?code, ")") AS ?name) ?_this WHERE {
+            ?r sg:race/sg:season ?_this ; sg:rank ?rank ; sg:nation ?nation .
+            ?nation skos:notation ?code ; rdfs:label ?label }
+            GROUP BY ?nation ?code ?label ?_this ORDER BY DESC(?gold) DESC(?silver) DESC(?bronze) ?code""",
+         [("Nation", "name", "nation"), *MEDAL_COLUMNS]),
         ("Calendar", P + """SELECT ?stage ?number ?venue ?start ?end ?_this WHERE {
             ?stage sg:season ?_this ; a sg:Stage ; sg:stageNumber ?number ; sg:startDate ?start ; sg:endDate ?end ;
             sg:venue/rdfs:label ?venue } ORDER BY ?number""",
@@ -102,19 +135,20 @@ SECTIONS: dict[str, list[tuple[str, str, list[tuple[str, str, str | None]]]]] = 
           ("Competitor", "name", "competitor")]),
     ],
     "Nation": [
+        ("By season", MEDALS + """ ?season ?year ?_this WHERE {
+            ?r sg:nation ?_this ; sg:rank ?rank ; sg:race/sg:season ?season . """ + SEASON_NAME + """ }
+            GROUP BY ?season ?year ?_this ORDER BY ?season""",
+         [("Season", "year", "season"), *MEDAL_COLUMNS]),
         ("Skaters", P + """SELECT ?skater ?name (COUNT(?r) AS ?podiums) ?_this WHERE {
             ?skater sg:nation ?_this ; a sg:Skater ; rdfs:label ?name . OPTIONAL { ?r sg:competitor ?skater } }
             GROUP BY ?skater ?name ?_this ORDER BY DESC(?podiums) ?name""",
          [("Skater", "name", "skater"), ("Podium places", "podiums", None)]),
         ("Relay teams", P + """SELECT ?team ?name ?_this WHERE { ?team sg:nation ?_this ; a sg:RelayTeam ;
             rdfs:label ?name } ORDER BY ?name""", [("Team", "name", "team")]),
-        ("Medal table", P + """SELECT ?category (SUM(IF(?rank = 1, 1, 0)) AS ?gold)
-            (SUM(IF(?rank = 2, 1, 0)) AS ?silver) (SUM(IF(?rank = 3, 1, 0)) AS ?bronze) (COUNT(?r) AS ?total)
-            ?_this WHERE {
+        ("Medal table", MEDALS + """ ?category ?_this WHERE {
             ?r sg:nation ?_this ; sg:rank ?rank ; sg:race/sg:category/rdfs:label ?category }
             GROUP BY ?category ?_this ORDER BY ?category""",
-         [("Category", "category", None), ("Gold", "gold", None), ("Silver", "silver", None),
-          ("Bronze", "bronze", None), ("Total", "total", None)]),
+         [("Category", "category", None), *MEDAL_COLUMNS]),
     ],
     "Venue": [
         ("Races", races_by("sg:venue"), WINNERS),
@@ -138,6 +172,12 @@ class Section:
     title: str
     columns: list[tuple[str, str, str | None]]
     rows: list[Row] = field(default_factory=list)
+    chart: Chart | None = None  # drawn from these rows, at `chart_url`
+    chart_url: str = ""
+
+    @property
+    def anchor(self) -> str:
+        return "table-" + "-".join(self.title.lower().split())
 
 
 def local(iri: str) -> str:
@@ -161,6 +201,52 @@ def _script_safe(text: str) -> str:
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
+def readable(iri: str) -> str:
+    """A name for an IRI the graph gives no label: a prefixed name, `Wikidata Q38`, `DBpedia: Ahn
+    Hyun-soo`, the path of one of ours (`standing / 2002-03 / men-500m / 3`), or host and last segment."""
+    prefixed = short(iri)
+    if prefixed != iri:
+        return prefixed
+    base = get_service().manifest()["base"]
+    if iri.startswith(base + "id/"):
+        return " / ".join(unquote(iri[len(base) + 3 :]).split("/"))
+    if iri.startswith(WIKIDATA):
+        return "Wikidata " + iri[len(WIKIDATA) :]
+    if iri.startswith(DBPEDIA):
+        return "DBpedia: " + unquote(iri[len(DBPEDIA) :]).replace("_", " ")
+    parts = urlsplit(iri)
+    if parts.scheme in ("http", "https") and parts.netloc:
+        last = unquote(parts.path.rstrip("/").rsplit("/", 1)[-1]).replace("_", " ")
+        return f"{parts.netloc}: {last}" if last else parts.netloc
+    return iri
+
+
+def statement_label(rows: list[Row]) -> str | None:
+    """A link statement (an `rdf:Statement` of a link to another dataset, with its method and score)
+    named for what it says: `Bulgaria owl:sameAs Wikidata Q219`, from its own triples."""
+    said = {row["p"]["value"]: row for row in rows}
+    if any(RDF + part not in said for part in ("subject", "predicate", "object")):
+        return None
+    subject, predicate, thing = (said[RDF + part] for part in ("subject", "predicate", "object"))
+    return f"{name_of(subject, 'o')} {short(predicate['o']['value'])} {name_of(thing, 'o')}"
+
+
+def name_of(row: Row, var: str) -> str:
+    """The label the query found for `var` (as `<var>label`), else a readable form of its IRI."""
+    if var + "label" in row:
+        return row[var + "label"]["value"]
+    return readable(row[var]["value"]) if row[var]["type"] == "uri" else row[var]["value"]
+
+
+def incoming_name(row: Row) -> str:
+    """What a resource pointing here is called: its label; for a link statement, what it links to."""
+    if "slabel" in row:
+        return row["slabel"]["value"]
+    if "via" in row and "linked" in row:
+        return f"{short(row['via']['value'])} {name_of(row, 'linked')}"
+    return name_of(row, "s")
+
+
 def short(iri: str) -> str:
     """An IRI as a prefixed name where a known prefix fits."""
     for prefix, namespace in PREFIXES.items():
@@ -175,16 +261,27 @@ def resource_page(iri: str) -> Response:
     outgoing = svc.select(OUTGOING, this)
     incoming = svc.select(INCOMING, this)
     types = [r["o"]["value"] for r in outgoing if r["p"]["value"] == PREFIXES["rdf"] + "type"]
-    label = next((r["o"]["value"] for r in outgoing if r["p"]["value"] == PREFIXES["rdfs"] + "label"), short(iri))
+    label = next((r["o"]["value"] for r in outgoing if r["p"]["value"] == PREFIXES["rdfs"] + "label"), None)
+    label = label or statement_label(outgoing) or readable(iri)
     kinds = [t[len(SG) :] for t in types if t.startswith(SG)]
-    kind = next((k for k in kinds if k in SECTIONS), kinds[0] if kinds else "")
+    kind = _kind(types)
     sections = [Section(title, columns, svc.select(query, this)) for title, query, columns in SECTIONS.get(kind, [])]
+    chart = CHARTS.get(kind)
+    for section in sections:
+        if chart and section.title == chart.section and section.rows:  # no podiums, no chart
+            section.chart, section.chart_url = chart, f"{local(iri)}/{chart.name}.svg"
+    nation = svc.select(NATION_OF, this) if kind in ("Skater", "RelayTeam") else []
     body = render_template(
         "resource.html",
         iri=iri,
         label=label,
         kinds=kinds,
         sections=sections,
+        nation=nation[0] if nation else None,
+        readable=readable,
+        incoming_name=incoming_name,
+        chart_width=charts.width,
+        chart_height=charts.HEIGHT,
         outgoing=outgoing,
         incoming=incoming,
         jsonld=_script_safe(json.dumps(_jsonld(iri, label, kind, outgoing), ensure_ascii=False, indent=1)),
@@ -193,6 +290,32 @@ def resource_page(iri: str) -> Response:
         sg=SG,
     )
     return Response(body, mimetype="text/html")
+
+
+def _kind(types: list[str]) -> str:
+    """The kind of page for a resource of these types: the first of ours with sections."""
+    kinds = [t[len(SG) :] for t in types if t.startswith(SG)]
+    return next((k for k in kinds if k in SECTIONS), kinds[0] if kinds else "")
+
+
+def chart_response(iri: str, name: str) -> Response:
+    """The SVG chart `name` of a resource, from the rows of the table its page shows beside it."""
+    svc = get_service()
+    this = (("_this", ox.NamedNode(iri)),)
+    kind = _kind([row["type"]["value"] for row in svc.select(TYPES, this)])
+    chart = CHARTS.get(kind)
+    if chart is None or chart.name != name:
+        raise UnknownResource(f"{iri} has no chart {name}.svg")
+    query = next(query for title, query, _columns in SECTIONS[kind] if title == chart.section)
+    rows = svc.select(query, this)
+    if not rows:
+        raise UnknownResource(f"{iri} has no podium places to draw")
+    response = Response(draw(chart, rows), mimetype="image/svg+xml")
+    # Opened on its own, the file is a document: it may style itself, and nothing else.
+    response.headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'"
+    response.cache_control.public = True  # as query answers are: a page shown again need not redraw it
+    response.cache_control.max_age = svc.settings.cache_max_age
+    return response
 
 
 def _jsonld(iri: str, label: str, kind: str, outgoing: list[Row]) -> dict[str, Any]:
