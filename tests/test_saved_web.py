@@ -190,6 +190,8 @@ def test_openapi_document_validates_and_every_operation_answers(server: Client) 
     called = 0
     for path, operations in document["paths"].items():
         for method, operation in operations.items():
+            if method not in ("get", "post"):
+                continue  # the path's description
             declared = operation["responses"]["200"]["content"] if "200" in operation["responses"] else {}
             if method == "get":
                 params = {p["name"]: str(p["example"]) for p in operation.get("parameters", []) if "example" in p}
