@@ -23,7 +23,7 @@ import pytest
 from .server import Server, seed_server
 
 SEED = "12"
-CASES_PER_OPERATION = "60"
+CASES_PER_OPERATION = "40"
 
 
 @pytest.fixture(scope="module")
