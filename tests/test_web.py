@@ -220,6 +220,7 @@ ERRORS = [
     ("bad-format", "GET", "/sparql?query=ASK%7B%7D&format=pdf", None, None, 400, "query_error", "unknown format 'pdf'"),
     ("relative-graph", "GET", "/sparql?query=ASK%7B%7D&default-graph-uri=g1", None, None, 400, "query_error", "must be an absolute IRI"),
     ("bad-timeout", "GET", "/sparql?query=ASK%7B%7D&timeout=soon", None, None, 400, "query_error", "timeout must be a number"),
+    ("description-bad-timeout", "GET", "/sparql?timeout=0", None, None, 400, "query_error", "timeout must be at least 0.1"),
     ("service", "GET", "/sparql?query=SELECT%20*%20%7B%20SERVICE%20%3Chttp%3A%2F%2F127.0.0.1%3A9%2F%3E%20%7B%20%3Fs%20%3Fp%20%3Fo%20%7D%20%7D", None, None, 400, "outbound_refused", "not on the allow-list"),
     ("unknown-path", "GET", "/nothing-here", None, None, 404, "not_found", "not found"),
 ]  # fmt: skip

@@ -52,8 +52,8 @@ def bind(query: SavedQuery, given: Iterable[tuple[str, str]], lookups: Callable[
     substitutions: dict[str, Term] = {}
     for param in query.params:
         value = values.get(param.name)
-        if value is not None and not value.strip() and param.type != "string":
-            value = None  # an empty form field: as if not given
+        if value == "" and param.type != "string":
+            value = None  # an empty form field: as if not given (a blank one is a wrong value, and says so)
         if value is None:
             value = param.default
         if value is None:

@@ -17,6 +17,7 @@ from skategraph.saved.lookups import Lookups
 from skategraph.saved.query import Param, SavedQuery
 from skategraph.saved.types import TYPES, describe
 from skategraph.sparql.formats import RDF_FORMATS, RESULTS_FORMATS, RESULTS_MEDIA_TYPES
+from skategraph.web.service import MIN_TIMEOUT
 
 ERROR = {"$ref": "#/components/responses/Error"}
 RESULTS_CONTENT: dict[str, Any] = {
@@ -33,12 +34,21 @@ RESULTS: dict[str, Any] = {
     },
     "content": RESULTS_CONTENT,
 }
-GRAPH_MEDIA = ["text/turtle", "application/n-triples", "application/ld+json", "application/rdf+xml"]
+GRAPH_CONTENT: dict[str, Any] = {rdf.media_type: {"schema": {"type": "string"}} for rdf in RDF_FORMATS.values()}
+GRAPH: dict[str, Any] = {
+    "description": "The graph, in the RDF format asked for by Accept or format=.",
+    "headers": {"ETag": RESULTS["headers"]["ETag"]},
+    "content": GRAPH_CONTENT,
+}
+GRAPH_FORMS = ("CONSTRUCT", "DESCRIBE")
+# Every path answers a method it does not list with 405 and an Allow header (tests/test_openapi.py).
+OTHER_METHODS = "Any other method is answered 405, with an Allow header naming these."
 
 
 def document(catalogue: Catalogue, lookups: Lookups, row_limit: int) -> dict[str, Any]:
     paths: dict[str, Any] = {
         "/queries": {
+            "description": OTHER_METHODS,
             "get": {
                 "operationId": "listQueries",
                 "summary": "The saved queries",
@@ -50,7 +60,7 @@ def document(catalogue: Catalogue, lookups: Lookups, row_limit: int) -> dict[str
                         "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Catalogue"}}},
                     }
                 },
-            }
+            },
         },
         "/sparql": _sparql(),
     }
@@ -73,34 +83,42 @@ def document(catalogue: Catalogue, lookups: Lookups, row_limit: int) -> dict[str
 
 
 def _operation(query: SavedQuery, lookups: Lookups, row_limit: int) -> dict[str, Any]:
-    parameters = [_parameter(p, lookups) for p in query.params] + _controls(row_limit)
+    graph = query.form in GRAPH_FORMS
+    parameters = [_parameter(p, lookups) for p in query.params] + _controls(row_limit, graph)
+    responses: dict[str, Any] = {
+        "200": GRAPH if graph else RESULTS,
+        "304": {"description": "Not modified (If-None-Match)."},
+        "400": ERROR,
+        "404": ERROR,
+        "406": ERROR,
+        "503": ERROR,
+    }
     get = {
         "operationId": query.name,
         "summary": query.title,
         "description": query.description,
         "tags": list(query.tags) or ["queries"],
         "parameters": parameters,
-        "responses": {
-            "200": RESULTS,
-            "304": {"description": "Not modified (If-None-Match)."},
-            "400": ERROR,
-            "404": ERROR,
-            "406": ERROR,
-            "503": ERROR,
-        },
+        "responses": responses,
     }
     form = {
         "type": "object",
-        "properties": {p["name"]: p["schema"] for p in parameters},
+        # An empty field is as if not given, where the parameter says so (allowEmptyValue).
+        "properties": {
+            p["name"]: {"anyOf": [p["schema"], {"const": ""}]} if p.get("allowEmptyValue") else p["schema"]
+            for p in parameters
+        },
         "required": [p["name"] for p in parameters if p.get("required")],
     }
-    post = {
+    post_responses = {code: answer for code, answer in responses.items() if code != "304"}  # a POST is never cached
+    post: dict[str, Any] = {
         **get,
         "operationId": f"{query.name}_post",
         "parameters": [],
         "requestBody": {"required": True, "content": {"application/x-www-form-urlencoded": {"schema": form}}},
+        "responses": {**post_responses, "413": ERROR, "415": ERROR},
     }
-    return {"get": get, "post": post}
+    return {"description": OTHER_METHODS, "get": get, "post": post}
 
 
 def _parameter(param: Param, lookups: Lookups) -> dict[str, Any]:
@@ -117,6 +135,8 @@ def _parameter(param: Param, lookups: Lookups) -> dict[str, Any]:
         "description": f"{param.description} Accepts {describe(param)}.".strip(),
         "schema": schema,
     }
+    if param.type != "string" and not param.required:
+        found["allowEmptyValue"] = True  # an empty form field is as if not given (saved.binding)
     if param.example is not None:
         found["example"] = _typed(param, param.example)
     return found
@@ -147,52 +167,59 @@ def _typed(param: Param, value: str) -> Any:
     return value
 
 
-def _controls(row_limit: int) -> list[dict[str, Any]]:
+def _controls(row_limit: int, graph: bool | None) -> list[dict[str, Any]]:
+    """format, limit, offset and timeout; `format` offers the RDF formats for a graph (True), the results
+    formats for SELECT and ASK (False), or both where the form is not known (None)."""
+    offered = [*([] if graph else RESULTS_FORMATS), *([] if graph is False else RDF_FORMATS)]
     limit: dict[str, Any] = {"type": "integer", "minimum": 1}
     if row_limit:
         limit["maximum"] = row_limit
-    return [
+    controls = [
         {"name": "format", "in": "query", "required": False, "description": "The result format; overrides Accept.",
-         "schema": {"type": "string", "enum": [*RESULTS_FORMATS, *RDF_FORMATS]}},
+         "schema": {"type": "string", "enum": offered}},
         {"name": "limit", "in": "query", "required": False, "description": "Rows per page (default: the row limit).",
          "schema": limit},
         {"name": "offset", "in": "query", "required": False, "description": "Rows to skip.",
          "schema": {"type": "integer", "minimum": 0, "default": 0}},
         {"name": "timeout", "in": "query", "required": False,
          "description": "A shorter time limit, in seconds, than the server's.",
-         "schema": {"type": "number", "exclusiveMinimum": 0}},
+         "schema": {"type": "number", "minimum": MIN_TIMEOUT}},
     ]  # fmt: skip
+    for control in controls:
+        control["allowEmptyValue"] = True  # an empty form field is as if not given
+    return controls
 
 
 def _sparql() -> dict[str, Any]:
     query = {
         "name": "query",
         "in": "query",
-        "required": True,
-        "description": "A SPARQL 1.1 query. The default graph is the union of all graphs.",
+        "required": False,
+        "description": "A SPARQL 1.1 query. The default graph is the union of all graphs. Without one, the answer "
+        "is the service description (RDF).",
         "schema": {"type": "string"},
         "example": "SELECT ?code WHERE { ?n a sg:Nation ; skos:notation ?code } ORDER BY ?code LIMIT 3",
     }
     responses = {
         "200": {
-            "description": "SELECT and ASK results, or a CONSTRUCT/DESCRIBE graph.",
-            "content": {
-                **RESULTS_CONTENT,
-                **{media: {"schema": {"type": "string"}} for media in GRAPH_MEDIA},
-            },
+            "description": "SELECT and ASK results in a SPARQL results format (JSON, XML, CSV, TSV); a "
+            "CONSTRUCT or DESCRIBE graph, or the service description, in an RDF format. A format that does not "
+            "fit the query's form is a 406.",
+            "content": {**RESULTS_CONTENT, **GRAPH_CONTENT},
         },
         "400": ERROR,
         "406": ERROR,
         "503": ERROR,
     }
     return {
+        "description": OTHER_METHODS,
         "get": {
             "operationId": "sparql",
             "summary": "SPARQL 1.1 query",
             "description": "The SPARQL 1.1 Protocol; see also the service description (GET with no query).",
             "tags": ["sparql"],
-            "parameters": [query, *(c for c in _controls(0) if c["name"] in ("format", "timeout"))],
-            "responses": responses,
+            "parameters": [query, *(c for c in _controls(0, None) if c["name"] in ("format", "timeout"))],
+            "responses": {**responses, "304": {"description": "Not modified (If-None-Match)."}},
         },
         "post": {
             "operationId": "sparql_post",
@@ -213,7 +240,14 @@ def _sparql() -> dict[str, Any]:
                     },
                 },
             },
-            "responses": {**responses, "204": {"description": "The update was applied."}, "401": ERROR, "403": ERROR},
+            "responses": {
+                **responses,
+                "204": {"description": "The update was applied."},
+                "401": ERROR,
+                "403": ERROR,
+                "413": ERROR,
+                "415": ERROR,
+            },
         },
     }
 

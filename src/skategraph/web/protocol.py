@@ -42,6 +42,7 @@ def sparql() -> Response:
             raise QueryError("a SPARQL update must be sent with POST, never with GET")
         queries = request.args.getlist("query")
         if not queries:
+            get_service().limit(request.args.get("timeout"))  # nothing to limit, but a wrong value is still wrong
             return description.respond()
         return run_query(_one(queries, "query"), request.args)
     if request.mimetype in FORMS:
