@@ -74,6 +74,9 @@ class QueryJob:
     base_iri: str | None = None
     offset: int = 0  # SELECT rows to skip (a saved query's pages)
     hidden: tuple[str, ...] = ()  # SELECT columns to leave out (a saved query's parameter variables)
+    # A graph for a client that accepts only SPARQL results, as ?subject ?predicate ?object rows
+    # (/sparql, for roqet); elsewhere such a client gets 406.
+    graph_as_rows: bool = False
 
     def bound_iris(self) -> dict[str, str]:
         """The variables bound to IRIs, by name: what a `SERVICE ?variable` would fetch."""

@@ -189,7 +189,7 @@ def _answer(conn: multiprocessing.connection.Connection, job: QueryJob, store: E
 
 def _answer_graph(conn: multiprocessing.connection.Connection, job: QueryJob, result: ox.QueryTriples) -> None:
     if job.graph_format is None:
-        if job.results_format is None:
+        if job.results_format is None or not job.graph_as_rows:
             _fail(conn, _not_acceptable("a CONSTRUCT or DESCRIBE result (an RDF graph)"))
         else:
             _answer_triples(conn, job.results_format, result)

@@ -34,7 +34,13 @@ RESULTS: dict[str, Any] = {
     },
     "content": RESULTS_CONTENT,
 }
-GRAPH_CONTENT: dict[str, Any] = {rdf.media_type: {"schema": {"type": "string"}} for rdf in RDF_FORMATS.values()}
+# JSON-LD is JSON (our expanded form: an array of node objects); the other syntaxes are text.
+GRAPH_CONTENT: dict[str, Any] = {
+    rdf.media_type: {
+        "schema": {"type": "array", "items": {"type": "object"}} if name == "jsonld" else {"type": "string"}
+    }
+    for name, rdf in RDF_FORMATS.items()
+}
 GRAPH: dict[str, Any] = {
     "description": "The graph, in the RDF format asked for by Accept or format=.",
     "headers": {"ETag": RESULTS["headers"]["ETag"]},
@@ -171,6 +177,8 @@ def _controls(row_limit: int, graph: bool | None) -> list[dict[str, Any]]:
     """format, limit, offset and timeout; `format` offers the RDF formats for a graph (True), the results
     formats for SELECT and ASK (False), or both where the form is not known (None)."""
     offered = [*([] if graph else RESULTS_FORMATS), *([] if graph is False else RDF_FORMATS)]
+    if graph:  # the names SPARQLWrapper, Fuseki and Virtuoso use: JSON-LD and RDF/XML for a graph
+        offered += ["json", "xml"]
     limit: dict[str, Any] = {"type": "integer", "minimum": 1}
     if row_limit:
         limit["maximum"] = row_limit

@@ -104,6 +104,7 @@ def run_query(text: str, params: MultiDict[str, str]) -> Response:
         row_limit=svc.settings.row_limit,
         truncated_links=(url_for("limits", _external=True),),
         base_iri=request.base_url,
+        graph_as_rows=True,
     )
     return respond(job, limit)
 
@@ -188,7 +189,7 @@ def _read_ahead(body: Iterator[bytes]) -> tuple[bytes | None, Iterator[bytes]]:
 def _etag(job: QueryJob) -> str:
     """Same store generation, same request, same representation: same ETag."""
     key = repr((job.query, job.results_format, job.graph_format, job.default_graphs, job.named_graphs,
-                job.row_limit, job.substitutions, job.base_iri, job.offset, job.hidden))  # fmt: skip
+                job.row_limit, job.substitutions, job.base_iri, job.offset, job.hidden, job.graph_as_rows))  # fmt: skip
     digest = hashlib.sha256(key.encode()).hexdigest()[:20]
     return f"{Path(job.generation).name}-{digest}"
 
