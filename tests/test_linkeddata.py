@@ -219,8 +219,8 @@ def test_query_page_runs_a_query_and_shows_errors(server: Client) -> None:
 
 def test_a_failed_query_offers_no_download_of_itself(server: Client) -> None:
     broken = server.get("/query?query=" + quote("SELECT ?x WHERE { ?x ?y }")).text
-    assert 'id="error"' in broken and 'data-line="1" data-column="26"' in broken  # for the editor to mark
     assert "format=csv" not in broken and "format=json" not in broken and 'id="curl"' not in broken
+    assert 'id="error"' in broken and 'data-line="1" data-column="26"' in broken  # for the editor to mark
     stopped = server.get("/query?timeout=0.01&query=" + quote("SELECT * WHERE { ?a ?b ?c . ?d ?e ?f }")).text
     assert 'id="error"' in stopped and "format=csv" not in stopped
 
