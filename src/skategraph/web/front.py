@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import shlex
 from collections.abc import Iterator
 from typing import Any
@@ -35,6 +36,7 @@ from skategraph.saved.types import describe
 from skategraph.web.pages import P, local, short
 from skategraph.web.service import get_service
 
+log = logging.getLogger("skategraph.web")
 blueprint = Blueprint("front", __name__, template_folder="templates")
 PAGE_ROWS = 1000  # rows shown on a page; the downloads have the server's own row limit
 PAGE_BYTES = 256 * 1024  # of a graph shown on a page; the downloads have all of it
@@ -122,7 +124,12 @@ def editor_terms() -> dict[str, list[str]]:
     generation = svc.generation()
     if generation.name not in _terms:
         found: dict[str, list[str]] = {"classes": [], "properties": []}
-        for row in svc.select(TERMS, generation=generation):
+        try:
+            rows = svc.select(TERMS, generation=generation)
+        except SkategraphError:  # no worker free in time: the page still works, completing only prefixes
+            log.warning("the editor's terms could not be read; the query page completes prefixes only")
+            return found
+        for row in rows:
             found["classes" if row["kind"]["value"] == "class" else "properties"].append(row["term"]["value"])
         _terms.clear()
         _terms[generation.name] = found
