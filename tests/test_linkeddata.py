@@ -217,6 +217,35 @@ def test_query_page_runs_a_query_and_shows_errors(server: Client) -> None:
     assert urlsplit(server.url).hostname == "127.0.0.1"
 
 
+def test_a_failed_query_offers_no_download_of_itself(server: Client) -> None:
+    broken = server.get("/query?query=" + quote("SELECT ?x WHERE { ?x ?y }")).text
+    assert "format=csv" not in broken and "format=json" not in broken and 'id="curl"' not in broken
+    assert 'id="error"' in broken and 'data-line="1" data-column="26"' in broken  # for the editor to mark
+    stopped = server.get("/query?timeout=0.01&query=" + quote("SELECT * WHERE { ?a ?b ?c . ?d ?e ?f }")).text
+    assert 'id="error"' in stopped and "format=csv" not in stopped
+
+
+def test_query_page_carries_the_editor_from_this_server(server: Client) -> None:
+    """YASQE and its licences are served from the package itself; the page names no other host."""
+    page = server.get("/query").text
+    scripts = re.findall(r'<script src="([^"]+)"', page)
+    assert scripts == ["/assets/vendor/yasqe/yasqe.min.js", "/assets/query.js"]
+    assert '<link rel="stylesheet" href="/assets/vendor/yasqe/yasqe.min.css">' in page
+    for path in [*scripts, "/assets/vendor/yasqe/yasqe.min.css", "/assets/vendor/yasqe/LICENSE",
+                 "/assets/vendor/yasqe/THIRD-PARTY-LICENSES"]:  # fmt: skip
+        assert server.get(path).status == 200, path
+    assert "Yasqe" in server.get("/assets/vendor/yasqe/yasqe.min.js").text
+    assert "MIT" in server.get("/assets/vendor/yasqe/LICENSE").text
+    assert not re.search(r'<(script|link|img)[^>]+(src|href)="(https?:)?//', page)  # nothing from a CDN
+    block = page.split('<script type="application/json" id="editor-config">', 1)[1].split("</script>", 1)[0]
+    config = json.loads(block)
+    assert config["endpoint"].endswith("/sparql") and config["prefixes"]["sg"] == str(SG)
+    assert {str(SG.Skater), str(SG.Nation), str(SG.RelayRace)} <= set(config["classes"])
+    assert {str(SG.competitor), str(SG.rank), "http://www.w3.org/2000/01/rdf-schema#label"} <= set(config["properties"])
+    saved = server.get("/query/race_podiums").text  # a saved query's form has no editor
+    assert "yasqe" not in saved
+
+
 def test_query_page_says_when_a_result_is_cut_or_stopped(server: Client) -> None:
     everything = server.get("/query?query=" + quote("SELECT * WHERE { ?s ?p ?o }")).text
     assert 'id="truncated"' in everything and "Only the first 1000 rows are shown" in everything
@@ -294,3 +323,5 @@ def test_pages_send_a_content_security_policy(server: Client, path: str) -> None
     assert "frame-ancestors 'none'" in (reply.header("Content-Security-Policy") or "")
     assert reply.header("X-Frame-Options") == "DENY" and reply.header("X-Content-Type-Options") == "nosniff"
     assert server.query("ASK {}").header("X-Content-Type-Options") == "nosniff"
+    policy = reply.header("Content-Security-Policy") or ""
+    assert "script-src 'self';" in policy and "unsafe-inline" not in policy and "unsafe-eval" not in policy

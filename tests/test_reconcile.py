@@ -172,6 +172,17 @@ def test_suggest_and_preview(server: Client) -> None:
     assert server.get("/reconcile/preview", {"id": "skater/nobody"}).status == 404
 
 
+def test_the_preview_is_styled_and_may_be_framed(server: Client) -> None:
+    """OpenRefine shows the preview in a frame: it must load our stylesheet (an inline <style> is
+    refused by the page policy) and may be framed by any site, unlike every other page."""
+    preview = server.get("/reconcile/preview", {"id": "skater/lee-seung-jae"})
+    assert '<link rel="stylesheet" href="/assets/style.css">' in preview.text and "<style" not in preview.text
+    policy = preview.header("Content-Security-Policy") or ""
+    assert "frame-ancestors *" in policy and "style-src 'self'" in policy and "default-src 'none'" in policy
+    assert preview.header("X-Frame-Options") is None
+    assert "body.preview" in server.get("/assets/style.css").text
+
+
 @pytest.mark.parametrize(
     ("queries", "message"),
     [

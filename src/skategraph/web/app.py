@@ -106,15 +106,27 @@ def _limits() -> Response:
     )
 
 
-# Pages need nothing but our stylesheet: no script runs (the JSON-LD block is data), nothing comes
-# from elsewhere, forms go to this server, and no other site may frame them.
-PAGE_POLICY = ("default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
-               "base-uri 'none'; frame-ancestors 'none'")  # fmt: skip
+# Pages need nothing but our own files: nothing comes from elsewhere, forms go to this server, and no
+# other site may frame them. The only scripts are the query page's editor (YASQE, vendored, and our
+# query.js), from this server: no inline script runs (the JSON-LD and editor blocks are data) and
+# nothing is evaluated. YASQE's syntax-error tooltip writes one inline style attribute,
+# `text-decoration:underline`; its hash (and 'unsafe-hashes', which a hash of an attribute needs)
+# allows that one and no other.
+UNDERLINE = "'sha256-EntWS0hFrz2vH7susM+dPUxvHlL6sBswmM8K80E5oUk='"
+PAGE_POLICY = (f"default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-hashes' {UNDERLINE}; "
+               "img-src 'self' data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'")  # fmt: skip
+
+
+# The reconciliation preview is made to be framed: OpenRefine, on whatever host it runs, shows it in
+# an iframe. It has no form and no action to trick anyone into, so any site may frame it.
+PREVIEW_POLICY = PAGE_POLICY.replace("frame-ancestors 'none'", "frame-ancestors *")
 
 
 def _security_headers(response: Response) -> Response:
     response.headers["X-Content-Type-Options"] = "nosniff"
-    if response.mimetype == "text/html":
+    if response.mimetype == "text/html" and request.endpoint == "reconcile.preview":
+        response.headers["Content-Security-Policy"] = PREVIEW_POLICY
+    elif response.mimetype == "text/html":
         response.headers["Content-Security-Policy"] = PAGE_POLICY
         response.headers["X-Frame-Options"] = "DENY"
     return response

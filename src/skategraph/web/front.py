@@ -8,12 +8,18 @@ Queries run exactly as on `/sparql` and `/queries/<name>` (the worker pool, the 
 outbound allow-list, the same binding of saved-query values), and the results are rendered on the
 server, so the page works without JavaScript. Errors (a syntax error with its position, a time limit,
 a wrong value) are shown on the page, and a cut result says so.
+
+With JavaScript, the query's textarea becomes YASQE (the editor of YASGUI, vendored under
+static/vendor/yasqe; nothing is fetched from elsewhere): highlighting, syntax errors marked as you
+type, and completion of our prefixes and of the classes and properties of the ontology and the data,
+which the page carries in a JSON block (`editor_terms`). The form stays what submits the query.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import shlex
 from collections.abc import Iterator
 from typing import Any
@@ -23,13 +29,14 @@ from flask import Blueprint, Response, render_template, request, url_for
 
 from skategraph.engine.jobs import QueryJob
 from skategraph.errors import QueryError, SkategraphError
-from skategraph.graph.vocab import PREFIXES
+from skategraph.graph.vocab import OWL, PREFIXES, RDF, RDFS
 from skategraph.saved.prepare import prepare
 from skategraph.saved.query import CONTROLS, SavedQuery
 from skategraph.saved.types import describe
 from skategraph.web.pages import P, local, short
 from skategraph.web.service import get_service
 
+log = logging.getLogger("skategraph.web")
 blueprint = Blueprint("front", __name__, template_folder="templates")
 PAGE_ROWS = 1000  # rows shown on a page; the downloads have the server's own row limit
 PAGE_BYTES = 256 * 1024  # of a graph shown on a page; the downloads have all of it
@@ -52,6 +59,16 @@ NATIONS = (
     + """SELECT ?nation ?code ?name WHERE { ?nation a sg:Nation ; skos:notation ?code ; rdfs:label ?name
   FILTER EXISTS { ?r sg:nation ?nation ; sg:rank ?rank } } ORDER BY ?name"""
 )
+# What the editor completes: the classes and properties the ontology declares, and those the data uses
+# (rdfs:label, skos:notation, owl:sameAs, ...), whatever their vocabulary.
+TERMS = f"""SELECT DISTINCT ?kind ?term WHERE {{
+  {{ ?term a ?type VALUES (?type ?kind) {{ (<{OWL}Class> "class") (<{RDFS}Class> "class")
+      (<{OWL}ObjectProperty> "property") (<{OWL}DatatypeProperty> "property")
+      (<{OWL}AnnotationProperty> "property") (<{RDF}Property> "property") }} }}
+  UNION {{ [] a ?term BIND("class" AS ?kind) }}
+  UNION {{ [] ?term [] BIND("property" AS ?kind) }}
+  FILTER isIRI(?term) }} ORDER BY ?kind ?term"""
+_terms: dict[str, dict[str, list[str]]] = {}  # by generation: a store's terms change only with it
 
 
 @blueprint.get("/")
@@ -76,9 +93,10 @@ def home() -> Response:
 @blueprint.get("/query")
 def query_page() -> Response:
     text = request.args.get("query")
+    endpoint = url_for("protocol.sparql", _external=True)
     context: dict[str, Any] = {"text": text or STARTER, "saved": None}
+    context["editor"] = {"endpoint": endpoint, "prefixes": PREFIXES, **editor_terms()}
     if text:
-        endpoint = url_for("protocol.sparql", _external=True)
         context.update(_run(_page_job(get_service().job(text), endpoint), endpoint, {"query": text}))
     return Response(render_template("query.html", **context, local=local, short=short), mimetype="text/html")
 
@@ -100,6 +118,24 @@ def saved_page(name: str) -> Response:
     return Response(render_template("query.html", **context, local=local, short=short), mimetype="text/html")
 
 
+def editor_terms() -> dict[str, list[str]]:
+    """The classes and properties the editor completes, as full IRIs, read once per store generation."""
+    svc = get_service()
+    generation = svc.generation()
+    if generation.name not in _terms:
+        found: dict[str, list[str]] = {"classes": [], "properties": []}
+        try:
+            rows = svc.select(TERMS, generation=generation)
+        except SkategraphError:  # no worker free in time: the page still works, completing only prefixes
+            log.warning("the editor's terms could not be read; the query page completes prefixes only")
+            return found
+        for row in rows:
+            found["classes" if row["kind"]["value"] == "class" else "properties"].append(row["term"]["value"])
+        _terms.clear()
+        _terms[generation.name] = found
+    return _terms[generation.name]
+
+
 def _fields(saved: SavedQuery) -> list[dict[str, Any]]:
     lookups = get_service().lookups()
     return [
@@ -117,22 +153,23 @@ def _page_job(job: QueryJob, endpoint: str) -> QueryJob:
 def _run(job: QueryJob, endpoint: str, params: dict[str, str]) -> dict[str, Any]:
     """Run a query for the page: its rows, or the error to show; and the ways to get it elsewhere."""
     svc = get_service()
-    downloads = {name: f"{endpoint}?{urlencode({**params, 'format': name})}" for name in ("csv", "json")}
-    curl = "curl -s " + shlex.quote(f"{endpoint}?{urlencode(params)}") + " -H 'Accept: text/csv'"
-    out: dict[str, Any] = {"downloads": downloads, "curl": curl, "share": request.url}
     try:
         limit = svc.limit(request.args.get("timeout"))
     except SkategraphError as error:
-        return {**out, "error": str(error)}
+        return {"error": str(error)}
     try:
         reply = svc.query(job, limit)
         body, cut = _read_page(reply.body, PAGE_BYTES if reply.form == "graph" else None)
     except SkategraphError as error:
+        # A failed query offers no download or curl line of itself: they would only fail again.
         message = str(error).splitlines()[0]  # pyoxigraph goes on to list every character it expected
-        out["error"] = message if len(message) <= 240 else message[:240] + " …"
+        out: dict[str, Any] = {"error": message if len(message) <= 240 else message[:240] + " …"}
         if isinstance(error, QueryError) and error.line is not None:
             out["position"] = (error.line, error.column)
         return out
+    downloads = {name: f"{endpoint}?{urlencode({**params, 'format': name})}" for name in ("csv", "json")}
+    curl = "curl -s " + shlex.quote(f"{endpoint}?{urlencode(params)}") + " -H 'Accept: text/csv'"
+    out = {"downloads": downloads, "curl": curl, "share": request.url}
     if reply.form == "graph":
         out["graph"] = body.decode("utf-8")
         out["graph_cut"] = cut
