@@ -145,5 +145,20 @@ def _log_when_done(response: Response) -> Response:
         else:
             log.info('%s "%s %s" %s %.1fms', remote, method, path, response.status_code, elapsed)
 
-    response.call_on_close(done)
+    body = response.response
+    if response.direct_passthrough and not isinstance(body, protocol.Stream) and hasattr(body, "close"):
+        # A file (send_file: the dump, the assets) goes to the server as its file wrapper, which is
+        # closed in place of the response, so the response's own close callbacks never ran and such
+        # requests were never logged: the wrapper's close logs.
+        closes = body.close
+
+        def close_then_log() -> None:
+            try:
+                closes()
+            finally:
+                done()
+
+        body.close = close_then_log
+    else:
+        response.call_on_close(done)
     return response
