@@ -46,6 +46,14 @@ def create_app(settings: Settings, *, service: Service | None = None) -> Flask:
             r"/reconcile.*": {},
             r"/health": {},
             r"/limits": {},
+            # The linked data, for Comunica and other clients in a browser that dereference our IRIs
+            # or read the dump as a source (every IRI under the base: linkeddata.resource).
+            r"/id/.*": {},
+            r"/graph/.*": {},
+            r"/build/.*": {},
+            r"/ontology.*": {},
+            r"/dump.*": {},
+            r"/\.well-known/void": {},
         },
         origins="*",
         send_wildcard=True,  # "*", not the caller's origin: one cacheable answer for everyone
