@@ -271,3 +271,36 @@ def test_every_page_fits_a_phone_and_a_desktop(server: Server, browser: WebDrive
             visit_checks(browser, f"{name}-{width}")
     finally:
         browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+
+
+# The Accept header Comunica 5 sends for a document: over 128 bytes, so a browser asks first (preflight).
+COMUNICA_ACCEPT = (
+    "application/n-quads,application/trig;q=0.95,application/ld+json;q=0.9,application/n-triples;q=0.8,"
+    "text/turtle;q=0.6,application/rdf+xml;q=0.5,text/n3;q=0.35,application/xml;q=0.3,image/svg+xml;q=0.3,"
+    "text/xml;q=0.3,text/html;q=0.2,application/xhtml+xml;q=0.18,application/json;q=0.135,text/shaclc;q=0.1,"
+    "text/shaclc-ext;q=0.05"
+)
+
+
+@pytest.mark.parametrize(
+    "path", ["/sparql", "/id/skater/oh-se-jong", "/id/nation/KOR.ttl", "/dump", "/ontology", "/.well-known/void"]
+)
+def test_a_script_on_another_origin_reads_the_linked_data(server: Server, browser: WebDriver, path: str) -> None:
+    """Issue 13: Comunica in a browser (its web client, or a page's own script) fetches our documents and
+    the dump from another origin; only the endpoint and the APIs allowed it (CORS), so the browser
+    refused every /id/ document, the dump, the ontology and the VoID ("Failed to fetch"). The script
+    runs on a page of `localhost`, a different origin from the server's `127.0.0.1`."""
+    browser.get(server.url.replace("127.0.0.1", "localhost") + "/limits")  # JSON: no page policy to obey
+    fetched = browser.execute_async_script(
+        """const done = arguments[arguments.length - 1];
+        fetch(arguments[0], {headers: {Accept: arguments[1]}}).then(
+          async r => done({status: r.status, type: r.headers.get("content-type"), body: await r.text()}),
+          e => done({error: String(e)}));""",
+        server.url + path,
+        COMUNICA_ACCEPT,
+    )
+    browser.get_log("browser")  # what a refusal logged must not count against the next page
+    browser.get_log("performance")
+    assert fetched.get("status") == 200, fetched
+    assert fetched["type"].split(";")[0] in {"application/n-quads", "application/ld+json", "text/turtle"}, fetched
+    assert "https://w3id.org/skategraph/" in fetched["body"], fetched["type"]

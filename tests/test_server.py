@@ -13,6 +13,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import pyoxigraph as ox
 import pytest
 
 from .conftest import SEED, build, shift_season
@@ -304,3 +305,49 @@ def test_a_forged_host_never_reaches_another_client_through_the_cache(tmp_path: 
             assert f"{server.host}:{server.port}" in (normal.header("Link") or "")
         time.sleep(0.1)  # the log is read by a thread
         assert any("(cached)" in line for line in server.log)  # the normal one is still cached
+
+
+def _lines_with(server: Server, marker: str, seen: int) -> list[str]:
+    """The log lines after `seen` that contain `marker`, once at least one has arrived (the log is read
+    from the server's stderr by a thread), and whatever followed it shortly."""
+    for _ in range(100):
+        if any(marker in line for line in server.log[seen:]):
+            break
+        time.sleep(0.05)
+    time.sleep(0.3)  # a second line, or a traceback, would come right after
+    return [line for line in server.log[seen:] if marker in line]
+
+
+def test_the_plain_dump_is_the_whole_dataset(server: Server) -> None:
+    """Issue 13: through gunicorn, the dump for a client that does not accept gzip (curl without
+    --compressed, wget) was an empty 200: the decoding file handed to gunicorn's sendfile failed on
+    its numeric `mode` (and would otherwise have sent the gzipped bytes it is a view of)."""
+    seen = len(server.log)
+    reply = server.request("GET", "/dump?probe=plain", headers={"Accept-Encoding": "identity"})
+    assert reply.status == 200 and reply.header("Content-Encoding") is None
+    quads = list(ox.parse(reply.body, ox.RdfFormat.N_QUADS))
+    assert len(quads) == json.loads(server.get("/health").body)["triples"]
+    assert not [line for line in server.log[seen:] if "Error handling request" in line], "".join(server.log[seen:])
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "headers"),
+    [
+        ("GET", "/dump", {"Accept-Encoding": "gzip"}),
+        ("GET", "/dump", {}),
+        ("HEAD", "/dump", {"Accept-Encoding": "gzip"}),
+        ("GET", "/dump.nq.gz", {}),
+        ("GET", "/assets/style.css", {}),
+    ],
+    ids=["dump-gzip", "dump-plain", "dump-head", "dump-download", "stylesheet"],
+)
+def test_a_file_sent_whole_is_logged_once(server: Server, method: str, path: str, headers: dict[str, str]) -> None:
+    """Issue 13: a file sent whole (the dump, the stylesheet) reaches gunicorn as a file wrapper that is
+    closed in place of the response, so no such request was ever logged."""
+    marker = f"{path}?probe={method}-{len(headers)}"
+    seen = len(server.log)
+    reply = server.request(method, marker, headers=headers)
+    assert reply.status == 200
+    lines = _lines_with(server, marker, seen)
+    assert len(lines) == 1, "".join(server.log[seen:])
+    assert f'"{method} {marker}" 200' in lines[0], lines[0]

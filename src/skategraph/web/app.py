@@ -46,6 +46,14 @@ def create_app(settings: Settings, *, service: Service | None = None) -> Flask:
             r"/reconcile.*": {},
             r"/health": {},
             r"/limits": {},
+            # The linked data, for Comunica and other clients in a browser that dereference our IRIs
+            # or read the dump as a source (every IRI under the base: linkeddata.resource).
+            r"/id/.*": {},
+            r"/graph/.*": {},
+            r"/build/.*": {},
+            r"/ontology.*": {},
+            r"/dump.*": {},
+            r"/\.well-known/void": {},
         },
         origins="*",
         send_wildcard=True,  # "*", not the caller's origin: one cacheable answer for everyone
@@ -157,5 +165,20 @@ def _log_when_done(response: Response) -> Response:
         else:
             log.info('%s "%s %s" %s %.1fms', remote, method, path, response.status_code, elapsed)
 
-    response.call_on_close(done)
+    body = response.response
+    if response.direct_passthrough and not isinstance(body, protocol.Stream) and hasattr(body, "close"):
+        # A file (send_file: the dump, the assets) goes to the server as its file wrapper, which is
+        # closed in place of the response, so the response's own close callbacks never ran and such
+        # requests were never logged: the wrapper's close logs.
+        closes = body.close
+
+        def close_then_log() -> None:
+            try:
+                closes()
+            finally:
+                done()
+
+        body.close = close_then_log
+    else:
+        response.call_on_close(done)
     return response

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import io
 from pathlib import Path
 from typing import BinaryIO
 from urllib.parse import quote, unquote
@@ -211,9 +212,29 @@ def _dump_file(svc: Service, decoded: bool = False) -> tuple[Path, BinaryIO]:
         target = generation / "dump.nq.gz"
         if not target.exists():
             svc.pool.change(DumpJob(str(generation), str(target)), svc.settings.timeout)
-        return generation, gzip.open(target, "rb") if decoded else target.open("rb")  # type: ignore[return-value]
+        return generation, io.BufferedReader(_Decoded(gzip.open(target, "rb"))) if decoded else target.open("rb")
     finally:
         held.release()
+
+
+class _Decoded(io.RawIOBase):
+    """A gzipped file read decoded, with no file number of its own. A `gzip.GzipFile` answers
+    `fileno()` with the gzipped file's, so gunicorn would `sendfile()` the compressed bytes under an
+    uncompressed answer (it failed instead, on the file's numeric `mode`, and sent an empty 200)."""
+
+    def __init__(self, inner: gzip.GzipFile) -> None:
+        super().__init__()
+        self._inner = inner
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        return self._inner.readinto(buffer)
+
+    def close(self) -> None:
+        self._inner.close()
+        super().close()
 
 
 @blueprint.app_errorhandler(UnknownResource)
