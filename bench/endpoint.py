@@ -181,8 +181,8 @@ def main() -> None:
                     request = f"?query={quote(query)}"
                     c_rps, _c50, c99 = wrk(f"http://127.0.0.1:{ours_port}/sparql{request}", clients, args.duration)
                     u_rps, u50, u99 = wrk(f"http://127.0.0.1:{uncached_port}/sparql{request}", clients, args.duration)
-                    o_rps, _o50, o99 = wrk(f"http://127.0.0.1:{theirs_port}/query{path}", clients, args.duration)
-                    x_rps, _x50, x99 = wrk(f"http://127.0.0.1:{ceiling_port}/{path}", clients, args.duration)
+                    o_rps, _o50, o99 = wrk(f"http://127.0.0.1:{theirs_port}/query{request}", clients, args.duration)
+                    x_rps, _x50, x99 = wrk(f"http://127.0.0.1:{ceiling_port}/{request}", clients, args.duration)
                     i_rps, i50, _i99 = in_process(local, query, clients, args.duration)
                     print(
                         f"{name:6} {clients:>7} | {c_rps:>10,.0f} {c99:>6.2f}ms | {u_rps:>12,.0f} {u50:>6.2f}ms "
