@@ -44,3 +44,19 @@ def test_every_declared_operation_keeps_its_document(server: Server, tmp_path: P
     )  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
     assert " passed" in done.stdout and "Operations:       " in done.stdout, done.stdout
+
+
+def test_graph_store_writes_with_the_token_keep_their_document(server: Server, tmp_path: Path) -> None:
+    """The same, for /store's writes made with the bearer token: real changes, each a new store version."""
+    done = subprocess.run(
+        [sys.executable, "-m", "schemathesis.cli", "run", f"{server.url}/openapi.json", "--include-path", "/store",
+         "--header", "Authorization: Bearer secret",
+         "--seed", SEED, "--max-examples", "20", "--mode", "all",
+         "--phases", "examples,coverage,fuzzing", "--checks", "all",
+         "--exclude-checks", "not_a_server_error,positive_data_acceptance",
+         "--workers", "1", "--continue-on-failure", "--no-color", "--report", "ndjson", "--report-dir", str(tmp_path)],
+        capture_output=True, text=True, timeout=600, cwd=tmp_path,
+        env={**os.environ, "SCHEMATHESIS_HOOKS": str(Path(__file__).with_name("fuzz_hooks.py"))},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Operations:       4 selected" in done.stdout, done.stdout

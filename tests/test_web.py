@@ -461,3 +461,18 @@ def test_a_graph_url_that_is_no_iri_is_a_400(server: Client, character: str) -> 
     reply = server.get(f"/store/a{quote(character)}b", Accept="text/turtle")
     assert reply.status == 400, reply.text
     assert "is not an IRI a graph can have" in json.loads(reply.body)["message"]
+
+
+@pytest.mark.parametrize("body", ["-3.4e-41", '"text"', "true", "null", "[1, {"])
+def test_a_json_ld_body_that_is_not_an_object_or_array_is_refused_and_changes_nothing(
+    server: Client, body: str
+) -> None:
+    """Found by schemathesis: pyoxigraph reads a bare JSON number (or string, or true) as a JSON-LD
+    document with no triples, so such a PUT emptied a graph and answered 204."""
+    graph = "http://ex/jsonld-check"
+    headers = {"Authorization": "Bearer secret"}
+    assert server.request("PUT", f"/store?graph={graph}", '<http://ex/s> <http://ex/p> "1" .',
+                          {**headers, "Content-Type": "application/n-triples"}).status in (201, 204)  # fmt: skip
+    reply = server.request("PUT", f"/store?graph={graph}", body, {**headers, "Content-Type": "application/ld+json"})
+    assert reply.status == 400 and json.loads(reply.body)["error"] == "query_error", reply.text
+    assert server.query(f"ASK {{ GRAPH <{graph}> {{ <http://ex/s> ?p '1' }} }}").body.endswith(b"true}")

@@ -11,6 +11,7 @@ GET and HEAD are open to all; PUT, POST and DELETE need the update token, like S
 
 from __future__ import annotations
 
+import json
 import uuid
 
 import pyoxigraph as ox
@@ -94,13 +95,29 @@ def _parts() -> tuple[tuple[bytes, str], ...]:
             raise QueryError("the multipart form has no RDF documents in it")
     else:
         parts = ((request.get_data(cache=False), request.mimetype),)
-    for _data, media_type in parts:
-        if ox.RdfFormat.from_media_type(media_type) is None:
+    for data, media_type in parts:
+        rdf_format = ox.RdfFormat.from_media_type(media_type)
+        if rdf_format is None:
             raise UnsupportedMediaType(
                 f"{media_type or 'no Content-Type'} is not an RDF format: send text/turtle, application/n-triples, "
                 "application/rdf+xml, application/ld+json, application/n-quads or application/trig"
             )
+        if rdf_format == ox.RdfFormat.JSON_LD:
+            _check_json_ld(data)
     return parts
+
+
+def _check_json_ld(data: bytes) -> None:
+    """A JSON-LD document is a JSON object or array. pyoxigraph reads a bare number, string or `true` as
+    a document with no triples, which would make a PUT empty a graph without a word."""
+    try:
+        document = json.loads(data)
+    except RecursionError:
+        raise QueryError("the JSON-LD document is nested too deeply") from None
+    except ValueError as error:
+        raise QueryError(f"the JSON-LD document is not JSON: {error}") from None
+    if not isinstance(document, dict | list):
+        raise QueryError(f"a JSON-LD document is a JSON object or array, not {type(document).__name__}")
 
 
 def _write(graph: str | None) -> Response:

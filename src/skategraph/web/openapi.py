@@ -69,6 +69,21 @@ def document(catalogue: Catalogue, lookups: Lookups, row_limit: int) -> dict[str
             },
         },
         "/sparql": _sparql(),
+        "/store": _store(),
+        "/reconcile": _reconcile(),
+        "/health": _json_get(
+            "health",
+            "The store and its query workers",
+            "200 once the store is open and a "
+            "query worker is alive, with the build id and the workers' state; 503 when none is.",
+            {"200": _JSON_OK, "503": _JSON_OK},
+        ),
+        "/limits": _json_get(
+            "limits",
+            "The time, row, body and reconciliation limits",
+            "What this server allows, as JSON.",
+            {"200": _JSON_OK},
+        ),
     }
     for query in catalogue:
         paths[f"/queries/{query.name}"] = _operation(query, lookups, row_limit)
@@ -258,6 +273,74 @@ def _sparql() -> dict[str, Any]:
             },
         },
     }
+
+
+_JSON_OK: dict[str, Any] = {"description": "JSON.", "content": {"application/json": {"schema": {"type": "object"}}}}
+
+
+def _json_get(name: str, summary: str, description: str, responses: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "description": OTHER_METHODS,
+        "get": {"operationId": name, "summary": summary, "description": description, "tags": ["service"],
+                "responses": responses},
+    }  # fmt: skip
+
+
+def _store() -> dict[str, Any]:
+    """The Graph Store HTTP Protocol on ?graph=IRI or ?default (graphs under /store/... too, not listed)."""
+    target = [
+        {"name": "graph", "in": "query", "required": False, "description": "The graph, by IRI.",
+         "schema": {"type": "string", "format": "iri"}},
+        {"name": "default", "in": "query", "required": False, "allowEmptyValue": True,
+         "description": "The default graph (give it with no value).", "schema": {"type": "string"}},
+        {"name": "timeout", "in": "query", "required": False, "description": "Seconds, at most the server's limit.",
+         "schema": {"type": "number", "minimum": 0.1}},
+    ]  # fmt: skip
+    rdf_body = {"required": True, "content": {
+        media: {"schema": {"type": ["object", "array"]} if "json" in media else {"type": "string"}}
+        for media in GRAPH_CONTENT
+    }}  # fmt: skip
+    write = {"204": {"description": "Replaced."}, "201": {"description": "Created."},
+             "200": {"description": "Added to, or deleted."}, "400": ERROR, "401": ERROR, "403": ERROR,
+             "404": ERROR, "413": ERROR, "415": ERROR, "503": ERROR}  # fmt: skip
+    read = {"200": {"description": "The graph.", "content": GRAPH_CONTENT},
+            "304": {"description": "Not modified (If-None-Match)."},
+            "400": ERROR, "404": ERROR, "406": ERROR, "503": ERROR}  # fmt: skip
+    return {
+        "description": OTHER_METHODS,
+        "get": {"operationId": "store_get", "summary": "A graph", "tags": ["graph store"], "parameters": target,
+                "responses": read},
+        "put": {"operationId": "store_put", "summary": "Replace a graph (with the bearer token)",
+                "tags": ["graph store"], "parameters": target, "requestBody": rdf_body, "responses": write},
+        "post": {"operationId": "store_post", "summary": "Add to a graph, or create one under /store/ (with the "
+                 "bearer token)", "tags": ["graph store"], "parameters": target, "requestBody": rdf_body,
+                 "responses": write},
+        "delete": {"operationId": "store_delete", "summary": "Delete a graph (with the bearer token)",
+                   "tags": ["graph store"], "parameters": target, "responses": write},
+    }  # fmt: skip
+
+
+def _reconcile() -> dict[str, Any]:
+    """The W3C Reconciliation Service API 0.2 (its own schemas define the JSON inside queries= and extend=)."""
+    fields = {
+        "queries": {"type": "string", "description": 'A JSON object of queries: {"q0": {"query": "Ahn Hyun-soo"}}.'},
+        "extend": {"type": "string", "description": 'A JSON extend query: {"ids": [...], "properties": [{"id": '
+                   '"nation"}]}.'},
+        "timeout": {"type": "string", "description": "Seconds, at most the server's limit."},
+    }  # fmt: skip
+    parameters = [{"name": name, "in": "query", "required": False, "schema": schema} for name, schema in fields.items()]
+    responses = {"200": {"description": "The manifest (no queries), the batch's candidates, or the extension.",
+                         "content": {"application/json": {"schema": {"type": "object"}}}},
+                 "400": ERROR, "413": ERROR, "503": ERROR}  # fmt: skip
+    form = {"application/x-www-form-urlencoded": {"schema": {"type": "object", "properties": fields}}}
+    return {
+        "description": OTHER_METHODS,
+        "get": {"operationId": "reconcile", "summary": "Reconciliation (OpenRefine)", "tags": ["reconciliation"],
+                "parameters": parameters, "responses": responses},
+        "post": {"operationId": "reconcile_post", "summary": "Reconciliation (OpenRefine), as a form",
+                 "tags": ["reconciliation"], "requestBody": {"required": False, "content": form},
+                 "responses": {**responses, "415": ERROR}},
+    }  # fmt: skip
 
 
 def _components() -> dict[str, Any]:
