@@ -1,19 +1,27 @@
-"""SHACL validation with pyshacl, against `ontology/shapes.ttl`: of a store, or of an RDF file.
+"""SHACL validation against `ontology/shapes.ttl`, of a store or of an RDF file, with rudof.
 
-Works on any `GraphStore`: the union of its graphs is fetched with one CONSTRUCT query. A file is
-read as the dataset it holds, and the union of its graphs is validated.
+rudof (pyrudof) is a SHACL engine in Rust that runs SHACL-SPARQL constraints as well as SHACL Core.
+It took the place of pyshacl, which ran each SPARQL constraint once per focus node and made
+validation nearly all of a build's time, growing faster than the data (issue 14; `bench/validate.py`
+measures both). The union of a store's graphs is handed to it as N-Triples straight from the store,
+with no rdflib graph in between. A file is read as the dataset it holds, and the union of its graphs
+is validated.
+
+rudof words its own messages for SHACL Core constraints ("MinCount(1) not satisfied") and does not
+use a shape's `sh:message`; the shapes that have one are named, so the message is found here by the
+shape rudof reports.
 """
 
 from __future__ import annotations
 
+import functools
 import io
 from dataclasses import dataclass
 from pathlib import Path
 
 import pyoxigraph as ox
-import pyshacl
+import pyrudof
 from rdflib import Dataset, Graph, Namespace, URIRef
-from rdflib.term import Node
 
 from skategraph import resources
 from skategraph.errors import SkategraphError, ValidationFailed
@@ -39,43 +47,71 @@ class Violation:
 
 
 def union_graph(store: GraphStore) -> Graph:
+    """The union of the store's graphs as an rdflib graph (for tests that damage a copy)."""
+    graph = Graph()
+    graph.parse(data=_union_ntriples(store), format="nt")
+    return graph
+
+
+def _union_ntriples(store: GraphStore) -> bytes:
     triples = store.query("CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }")
     assert isinstance(triples, ox.QueryTriples)
     buffer = io.BytesIO()
     triples.serialize(buffer, ox.RdfFormat.N_TRIPLES)
-    graph = Graph()
-    graph.parse(data=buffer.getvalue(), format="nt")
-    return graph
+    return buffer.getvalue()
 
 
-def shapes_graph() -> Graph:
-    return Graph().parse(resources.bundled("ontology") / "shapes.ttl", format="turtle")
+def _shapes_path() -> Path:
+    return Path(resources.bundled("ontology")) / "shapes.ttl"
+
+
+@functools.cache
+def _shape_messages() -> dict[str, str]:
+    """The `sh:message` of each named shape."""
+    shapes = Graph().parse(_shapes_path(), format="turtle")
+    return {
+        str(shape): str(message) for shape, message in shapes.subject_objects(SH.message) if isinstance(shape, URIRef)
+    }
+
+
+def _unquoted(text: str) -> str:
+    """rudof writes a message that came from a literal as that literal, in quotes."""
+    return text[1:-1] if len(text) >= 2 and text[0] == text[-1] == '"' else text
+
+
+def check_ntriples(data: bytes) -> list[Violation]:
+    """Every SHACL violation in the N-Triples `data`, sorted for stable output."""
+    if not data.strip():
+        return []  # every shape targets a class: nothing to check
+    rudof = pyrudof.Rudof(pyrudof.RudofConfig())
+    rudof.read_shacl(str(_shapes_path()), reader_mode=pyrudof.ReaderMode.Strict)
+    # Strict: rudof's default (lax) reader would skip a triple it cannot read and validate the rest.
+    rudof.read_data(data.decode("utf-8"), pyrudof.RDFFormat.NTriples, reader_mode=pyrudof.ReaderMode.Strict)
+    report = rudof.validate_shacl()
+    if report.conforms:
+        return []
+    messages = _shape_messages()
+    violations = {
+        Violation(
+            focus=entry.focus_node,
+            path=entry.path,
+            message=messages.get(entry.source_shape or "") or _unquoted(entry.message or "does not conform"),
+            value=entry.value,
+        )
+        for entry in report.violations
+        if entry.severity == "Violation"
+    }
+    # A set: a SPARQL constraint matched by two results (a, b) and (b, a) is one violation.
+    return sorted(violations, key=lambda v: (v.focus, v.path or "", v.message, v.value or ""))
 
 
 def check_graph(data: Graph) -> list[Violation]:
     """Every SHACL violation in `data`, sorted for stable output."""
-    conforms, results, _text = pyshacl.validate(data, shacl_graph=shapes_graph(), inference="none")
-    if conforms:
-        return []
-    assert isinstance(results, Graph)
-
-    def text(node: Node | None) -> str | None:
-        return None if node is None else str(node)
-
-    violations = [
-        Violation(
-            focus=str(results.value(result, SH.focusNode)),
-            path=text(results.value(result, SH.resultPath)),
-            message=str(results.value(result, SH.resultMessage) or "does not conform"),
-            value=text(results.value(result, SH.value)),
-        )
-        for result in results.subjects(SH.resultSeverity, URIRef(SH.Violation))
-    ]
-    return sorted(violations, key=lambda v: (v.focus, v.path or "", v.message))
+    return check_ntriples(data.serialize(format="nt", encoding="utf-8"))
 
 
 def check_store(store: GraphStore) -> list[Violation]:
-    return check_graph(union_graph(store))
+    return check_ntriples(_union_ntriples(store))
 
 
 def check_file(path: Path) -> list[Violation]:
