@@ -1,34 +1,29 @@
-"""SHACL validation against `ontology/shapes.ttl`, of a store or of an RDF file, with rudof.
+"""SHACL validation against `ontology/shapes.ttl`, of a store or of an RDF file.
 
-rudof (pyrudof) is a SHACL engine in Rust that runs SHACL-SPARQL constraints as well as SHACL Core.
-It took the place of pyshacl, which ran each SPARQL constraint once per focus node and made
-validation nearly all of a build's time, growing faster than the data (issue 14; `bench/validate.py`
-measures both). The union of a store's graphs is handed to it as N-Triples straight from the store,
-with no rdflib graph in between. A file is read as the dataset it holds, and the union of its graphs
+The shapes are checked as SPARQL queries over the whole graph, one per constraint (`store.shapes`),
+which Oxigraph answers in time that grows with the data (issue 14). pyshacl, which checked them focus
+node by focus node, had made validation nearly all of a build's time; `bench/validate.py` measures it
+and rudof against these queries. A file is read as the dataset it holds, and the union of its graphs
 is validated.
-
-rudof words its own messages for SHACL Core constraints ("MinCount(1) not satisfied") and does not
-use a shape's `sh:message`; the shapes that have one are named, so the message is found here by the
-shape rudof reports.
 """
 
 from __future__ import annotations
 
-import functools
 import io
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import pyoxigraph as ox
-import pyrudof
-from rdflib import Dataset, Graph, Namespace, URIRef
+from rdflib import Dataset, Graph, Namespace
 
-from skategraph import resources
 from skategraph.errors import SkategraphError, ValidationFailed
 from skategraph.graph import vocab
+from skategraph.store import shapes
 from skategraph.store.base import GraphStore
 
 SH = Namespace(vocab.SH)
+QueryFunction = Callable[[str], ox.QuerySolutions]
 # File suffixes and the rdflib parser of each.
 FILE_FORMATS = {"ttl": "turtle", "nt": "nt", "nq": "nquads", "trig": "trig", "jsonld": "json-ld", "rdf": "xml"}
 
@@ -61,48 +56,39 @@ def _union_ntriples(store: GraphStore) -> bytes:
     return buffer.getvalue()
 
 
-def _shapes_path() -> Path:
-    return Path(resources.bundled("ontology")) / "shapes.ttl"
+def _text(term: object) -> str:
+    if isinstance(term, ox.BlankNode):
+        return f"_:{term.value}"
+    return str(getattr(term, "value", term))
 
 
-@functools.cache
-def _shape_messages() -> dict[str, str]:
-    """The `sh:message` of each named shape."""
-    shapes = Graph().parse(_shapes_path(), format="turtle")
-    return {
-        str(shape): str(message) for shape, message in shapes.subject_objects(SH.message) if isinstance(shape, URIRef)
-    }
-
-
-def _unquoted(text: str) -> str:
-    """rudof writes a message that came from a literal as that literal, in quotes."""
-    return text[1:-1] if len(text) >= 2 and text[0] == text[-1] == '"' else text
+def check_query(query: QueryFunction) -> list[Violation]:
+    """Every SHACL violation in the graph that `query` evaluates SELECT queries on, sorted."""
+    subclasses = {}
+    for name in sorted(shapes.named_classes()):
+        rows = query(f"SELECT DISTINCT ?sub WHERE {{ ?sub <{vocab.RDFS}subClassOf>+ <{name}> }}")
+        subclasses[name] = frozenset(str(row["sub"].value) for row in rows)
+    violations = set()
+    for check in shapes.checks(frozenset(subclasses.items())):
+        for row in query(check.query):
+            value = row["value"]  # None where the shape faults the focus node alone
+            violations.add(
+                Violation(_text(row["this"]), check.path, check.message, None if value is None else _text(value))
+            )
+    return sorted(violations, key=lambda v: (v.focus, v.path or "", v.message, v.value or ""))
 
 
 def check_ntriples(data: bytes) -> list[Violation]:
     """Every SHACL violation in the N-Triples `data`, sorted for stable output."""
-    if not data.strip():
-        return []  # every shape targets a class: nothing to check
-    rudof = pyrudof.Rudof(pyrudof.RudofConfig())
-    rudof.read_shacl(str(_shapes_path()), reader_mode=pyrudof.ReaderMode.Strict)
-    # Strict: rudof's default (lax) reader would skip a triple it cannot read and validate the rest.
-    rudof.read_data(data.decode("utf-8"), pyrudof.RDFFormat.NTriples, reader_mode=pyrudof.ReaderMode.Strict)
-    report = rudof.validate_shacl()
-    if report.conforms:
-        return []
-    messages = _shape_messages()
-    violations = {
-        Violation(
-            focus=entry.focus_node,
-            path=entry.path,
-            message=messages.get(entry.source_shape or "") or _unquoted(entry.message or "does not conform"),
-            value=entry.value,
-        )
-        for entry in report.violations
-        if entry.severity == "Violation"
-    }
-    # A set: a SPARQL constraint matched by two results (a, b) and (b, a) is one violation.
-    return sorted(violations, key=lambda v: (v.focus, v.path or "", v.message, v.value or ""))
+    graph = ox.Store()
+    graph.bulk_load(data, ox.RdfFormat.N_TRIPLES)
+
+    def query(sparql: str) -> ox.QuerySolutions:
+        rows = graph.query(sparql)
+        assert isinstance(rows, ox.QuerySolutions)
+        return rows
+
+    return check_query(query)
 
 
 def check_graph(data: Graph) -> list[Violation]:
@@ -111,6 +97,11 @@ def check_graph(data: Graph) -> list[Violation]:
 
 
 def check_store(store: GraphStore) -> list[Violation]:
+    """Every violation in the union of the store's graphs.
+
+    The union is copied into an in-memory Oxigraph store to be checked: the queries run there in half
+    the time they take on the store on disk (`bench/validate.py`), and a remote store is asked once.
+    """
     return check_ntriples(_union_ntriples(store))
 
 
