@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import functools
 import itertools
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -75,7 +75,12 @@ def shapes_path() -> Path:
 def checks(classes: frozenset[tuple[str, frozenset[str]]]) -> tuple[Check, ...]:
     """The checks of the bundled shapes, given each class the shapes name with its subclasses in the data
     (`sh:targetClass` and `sh:class` take in the instances of subclasses)."""
-    return tuple(_Compiler(Graph().parse(shapes_path(), format="turtle"), dict(classes)).top_level())
+    return tuple(compile_shapes(Graph().parse(shapes_path(), format="turtle"), dict(classes)))
+
+
+def compile_shapes(shapes: Graph, subclasses: Mapping[str, frozenset[str]]) -> list[Check]:
+    """The checks of the shapes graph `shapes`; a part of SHACL not compiled here is an error."""
+    return list(_Compiler(shapes, subclasses).top_level())
 
 
 def named_classes() -> set[str]:
@@ -93,7 +98,7 @@ def _short(node: Node) -> str:
 
 
 class _Compiler:
-    def __init__(self, shapes: Graph, subclasses: dict[str, frozenset[str]]) -> None:
+    def __init__(self, shapes: Graph, subclasses: Mapping[str, frozenset[str]]) -> None:
         self.shapes = shapes
         self.subclasses = subclasses
         self.names = (f"?v{n}" for n in itertools.count())
