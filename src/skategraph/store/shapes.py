@@ -60,11 +60,25 @@ SHORT = {vocab.SH: "sh:", vocab.XSD: "xsd:", vocab.SG: "sg:"}
 
 @dataclass(frozen=True)
 class Check:
-    """One query selecting `?this` (and `?value` where a value is at fault) for each violation."""
+    """One query selecting `?this` (and `?value` where a value is at fault) for each row in fault. With
+    several messages, one constraint each, the query also selects `?f0`, `?f1`, ...: true for each
+    constraint the row violates (one scan checks them all)."""
 
     query: str
     path: str | None
-    message: str
+    messages: tuple[str, ...]
+
+
+def _merged(pattern: str, failing: list[tuple[str, str]], path: str | None, own: Node | None) -> Iterator[Check]:
+    """The check whose rows are the matches of `pattern` that fail one of `failing` (SPARQL expressions
+    true for a violation, each with its message); the shape's own message replaces every one."""
+    if not failing:
+        return
+    flags = "".join(f" BIND ({test} AS ?f{n})" for n, (test, _message) in enumerate(failing))
+    selected = " ".join(f"?f{n}" for n in range(len(failing)))
+    fault = " || ".join(f"?f{n}" for n in range(len(failing)))
+    query = f"SELECT DISTINCT ?this ?value {selected} WHERE {{ {pattern}{flags} FILTER ({fault}) }}"
+    yield Check(query, path, tuple(str(own) if own else message for _test, message in failing))
 
 
 def shapes_path() -> Path:
@@ -138,15 +152,14 @@ class _Compiler:
             targets = " ".join(self.classes(c) for c in self.shapes.objects(shape, SH.targetClass))
             target = f"VALUES ?class {{ {targets} }} ?this a ?class ."
             own = self.one(shape, SH.message)
-            for _key, test, message in self.value_tests(shape, "?this"):
-                query = f"SELECT DISTINCT ?this ?value WHERE {{ {target} BIND (?this AS ?value) FILTER (!({test})) }}"
-                yield Check(query, None, str(own) if own else message)
+            failing = [(f"!({test})", message) for _key, test, message in self.value_tests(shape, "?this")]
+            yield from _merged(f"{target} BIND (?this AS ?value)", failing, None, own)
             for constraint in self.shapes.objects(shape, SH.sparql):
                 select = self.one(constraint, SH.select)
                 self.refuse_unknown(constraint, {SH.message, SH.prefixes, SH.select})
                 body = str(select).replace("$this", "?this")
                 query = f"{prefixes}SELECT DISTINCT ?this ?value WHERE {{ {target} {{ {body} }} }}"
-                yield Check(query, None, str(self.one(constraint, SH.message) or own or "SPARQL constraint"))
+                yield Check(query, None, (str(self.one(constraint, SH.message) or own or "SPARQL constraint"),))
             for prop in self.shapes.objects(shape, SH.property):
                 yield from self.property_checks(prop, target)
 
@@ -154,21 +167,19 @@ class _Compiler:
         self.refuse_unknown(prop, PROPERTY_KEYS)
         path, shown = self.path(prop)
         own = self.one(prop, SH.message)
-        for key in (SH.minCount, SH.maxCount):
+        counts = []
+        for key, operator, word in ((SH.minCount, "<", "Less"), (SH.maxCount, ">", "More")):
             bound = self.one(prop, key)
-            if bound is None:
-                continue
-            n = int(bound)  # type: ignore[call-overload]
-            failing = f"?count < {n}" if key == SH.minCount else f"?count > {n}"
-            query = (
-                f"SELECT ?this WHERE {{ {{ SELECT ?this (COUNT(DISTINCT ?value) AS ?count) WHERE {{ {target}"
-                f" OPTIONAL {{ ?this {path} ?value }} }} GROUP BY ?this }} FILTER ({failing}) }}"
-            )
-            word = "Less" if key == SH.minCount else "More"
-            yield Check(query, shown, str(own) if own else f"{word} than {n} values")
-        for _key, test, message in self.value_tests(prop, "?value"):
-            query = f"SELECT DISTINCT ?this ?value WHERE {{ {target} ?this {path} ?value . FILTER (!({test})) }}"
-            yield Check(query, shown, str(own) if own else message)
+            if bound is not None:
+                n = int(bound)  # type: ignore[call-overload]
+                counts.append((f"?count {operator} {n}", f"{word} than {n} values"))
+        counted = (
+            f"{{ SELECT ?this (COUNT(DISTINCT ?v) AS ?count) WHERE {{ {target} OPTIONAL {{ ?this {path} ?v }} }}"
+            " GROUP BY ?this }"
+        )
+        yield from _merged(counted, counts, shown, own)
+        failing = [(f"!({test})", message) for _key, test, message in self.value_tests(prop, "?value")]
+        yield from _merged(f"{target} ?this {path} ?value .", failing, shown, own)
 
     def value_tests(self, shape: Node, x: str) -> Iterator[tuple[URIRef, str, str]]:
         """(constraint, SPARQL expression true when `x` conforms, message) for each value constraint."""

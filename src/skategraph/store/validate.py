@@ -24,6 +24,7 @@ from skategraph.store.base import GraphStore
 
 SH = Namespace(vocab.SH)
 QueryFunction = Callable[[str], ox.QuerySolutions]
+TRUE = ox.Literal(True)
 # File suffixes and the rdflib parser of each.
 FILE_FORMATS = {"ttl": "turtle", "nt": "nt", "nq": "nquads", "trig": "trig", "jsonld": "json-ld", "rdf": "xml"}
 
@@ -71,10 +72,11 @@ def check_query(query: QueryFunction) -> list[Violation]:
     violations = set()
     for check in shapes.checks(frozenset(subclasses.items())):
         for row in query(check.query):
-            value = row["value"]  # None where the shape faults the focus node alone
-            violations.add(
-                Violation(_text(row["this"]), check.path, check.message, None if value is None else _text(value))
-            )
+            focus, value = _text(row["this"]), row["value"]  # no value where a count is at fault
+            shown = None if value is None else _text(value)
+            for n, message in enumerate(check.messages):
+                if len(check.messages) == 1 or row[f"f{n}"] == TRUE:
+                    violations.add(Violation(focus, check.path, message, shown))
     return sorted(violations, key=lambda v: (v.focus, v.path or "", v.message, v.value or ""))
 
 
