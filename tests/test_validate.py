@@ -124,6 +124,10 @@ def race_without_a_day(g: Graph) -> None:
     g.remove((RACE, SG.date, None))
 
 
+def rank_not_a_number(g: Graph) -> None:
+    g.set((RESULT_1, SG.rank, Literal("first", datatype=XSD.integer)))
+
+
 def relay_race_only_by_its_subclass(g: Graph) -> None:
     """A relay race typed only as sg:RelayRace is still a sg:Race (the ontology's subclass) to the shapes."""
     g.remove((RELAY, RDF.type, SG.Race))
@@ -157,6 +161,7 @@ BROKEN: list[tuple[Callable[[Graph], None], str, str]] = [
     ),
     (race_without_a_day, RACE, "Value does not conform to any shape in sh:or"),
     (relay_race_only_by_its_subclass, RELAY, "#distance: Less than 1 values"),
+    (rank_not_a_number, RESULT_1, "#rank: Value is not Literal with datatype xsd:integer (value: first)"),
 ]
 
 
@@ -203,6 +208,7 @@ def test_the_same_focus_nodes_as_pyshacl(
         "sgsh:Nation sh:property [ sh:path ( sg:nation sg:venue ) ; sh:minCount 1 ] .",  # a sequence path
         "sgsh:Nation sh:node [ sh:property [ sh:path sg:nation ; sh:minCount 2 ] ] .",  # a nested count over 1
         "sgsh:Nation sh:severity sh:Warning .",
+        'sgsh:Nation sh:sparql [ sh:select "SELECT $this WHERE { FILTER NOT EXISTS { $this sg:nation ?n } }" ] .',
     ],
 )
 def test_a_shape_the_queries_cannot_check_is_refused(extra: str) -> None:
