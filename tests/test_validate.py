@@ -208,6 +208,7 @@ def test_the_same_focus_nodes_as_pyshacl(
         "sgsh:Nation sh:property [ sh:path ( sg:nation sg:venue ) ; sh:minCount 1 ] .",  # a sequence path
         "sgsh:Nation sh:node [ sh:property [ sh:path sg:nation ; sh:minCount 2 ] ] .",  # a nested count over 1
         "sgsh:Nation sh:severity sh:Warning .",
+        "sgsh:Named a sh:NodeShape ; sh:targetNode sg:Men ; sh:nodeKind sh:Literal .",  # another target
         'sgsh:Nation sh:sparql [ sh:select "SELECT $this WHERE { FILTER NOT EXISTS { $this sg:nation ?n } }" ] .',
     ],
 )

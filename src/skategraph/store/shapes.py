@@ -1,9 +1,10 @@
 """The SHACL shapes of `ontology/shapes.ttl` as SPARQL queries, each over the whole graph at once.
 
-Each constraint of a top-level shape becomes one SELECT that returns every focus node violating it
-(and the offending value), so validating is a few dozen queries that Oxigraph answers on the store
-itself, in time linear in the data. SHACL engines instead check shape by shape and focus node by focus
-node: pyshacl ran the SPARQL constraints once per focus node and took most of a build (issue 14).
+Each shape with a target becomes a few SELECTs (its counts, its values' constraints, the node's own,
+each SPARQL constraint) that return every focus node violating one of them, with the constraint and
+the offending value, so validating is a few dozen queries that Oxigraph answers over the whole graph,
+in time linear in the data. SHACL engines instead check focus node by focus node: pyshacl ran the
+SPARQL constraints once per focus node, and took most of a build's time (issue 14).
 
 Only the part of SHACL the shapes use is compiled: targets by class, property shapes with a predicate
 or inverse path, `sh:minCount`/`sh:maxCount`, `sh:datatype`, `sh:class`, `sh:nodeKind`, `sh:in`,
@@ -153,6 +154,9 @@ class _Compiler:
         raise SkategraphError(f"{shape}: only a predicate or an inverse predicate is compiled as sh:path")
 
     def top_level(self) -> Iterator[Check]:
+        for kind in (SH.targetNode, SH.targetSubjectsOf, SH.targetObjectsOf, SH.target):
+            for shape in self.shapes.subjects(kind, None):
+                raise SkategraphError(f"{shape}: only sh:targetClass is compiled as a target, not {kind}")
         prefixes = "".join(
             f"PREFIX {self.one(d, SH.prefix)}: <{self.one(d, SH.namespace)}> "
             for d in self.shapes.objects(None, SH.declare)
