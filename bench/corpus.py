@@ -286,7 +286,7 @@ class _SeasonWriter:
             for race in stage.races:
                 for cell in race.podium:
                     code, _, name = cell.partition(" ")
-                    if not race.relay and cell and "-" not in name:  # see `members` below
+                    if not race.relay and cell and "-" not in name:  # see `relay_cell`
                         names = named.setdefault((race.category, code), [])
                         if name not in names:
                             names.append(name)
@@ -300,8 +300,9 @@ class _SeasonWriter:
             return code
         if self.layout == "headed":
             # The members are skaters the article names in other races, so the parser can split the
-            # cell into them. Not hyphenated ones: the parser splits a cell by a name's count of words
-            # after folding, which a hyphen changes (`Park Ji-won` is three), so it would not find them.
+            # cell into them. Not hyphenated ones: the parser sizes the run of written words it tries by
+            # the known names' words after folding (`Park Ji-won` is three), so a cell is split only
+            # when some known name has as many folded words as written ones; these always do.
             pools = [named.get((c, code), []) for c in (("men", "women") if race.category == "mixed" else
                                                         (race.category,))]  # fmt: skip
             if all(len(pool) >= 4 // len(pools) for pool in pools):
