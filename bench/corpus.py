@@ -211,7 +211,7 @@ class _SeasonWriter:
     # -- what happens -----------------------------------------------------------------------------
 
     def stages(self) -> list[_Stage]:
-        count = self.rng.randint(4, 8)
+        count = self.rng.randint(5, 9)
         fridays = sorted(self.rng.sample(_fridays(self.first), count))
         venues = self.rng.sample(VENUES, count)
         mixed = self.rng.random() < 0.5
@@ -228,7 +228,7 @@ class _SeasonWriter:
         return out
 
     def category_races(self, category: str, friday: datetime.date) -> list[_Race]:
-        distances = [1500, 500, 1000] + ([3000] if self.rng.random() < 0.3 else [])
+        distances = [1500, 500, 1000] + ([3000] if self.rng.random() < 0.5 else [])
         twice = self.rng.choice((500, 1000, 1500)) if self.rng.random() < 0.4 else None
         races = []
         for distance in distances:
