@@ -292,7 +292,7 @@ def _store() -> dict[str, Any]:
         {"name": "graph", "in": "query", "required": False, "description": "The graph, by IRI.",
          "schema": {"type": "string", "format": "iri"}},
         {"name": "default", "in": "query", "required": False, "allowEmptyValue": True,
-         "description": "The default graph (give it with no value).", "schema": {"type": "string"}},
+         "description": "The default graph (give it with no value).", "schema": {"type": "string"}, "example": ""},
         {"name": "timeout", "in": "query", "required": False, "description": "Seconds, at most the server's limit.",
          "schema": {"type": "number", "minimum": 0.1}},
     ]  # fmt: skip
