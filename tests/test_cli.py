@@ -20,6 +20,7 @@ from click.testing import CliRunner, Result
 from skategraph.cli import cli
 
 from .conftest import ROOT, SEED, line_of
+from .terminal import in_a_terminal
 
 COUNT_RACES = "SELECT (COUNT(*) AS ?races) WHERE { ?r a sg:Race }"
 PODIUM = (
@@ -334,31 +335,10 @@ def test_exported_files_get_the_umask_mode(store: str, tmp_path: Path) -> None:
 
 
 def on_a_terminal(*args: str, stderr_too: bool = False) -> str:
-    """What a command prints to a terminal: run in a pseudo-terminal, as a person would (its stdout,
-    and its stderr too if `stderr_too`)."""
-    import pty
-
-    leader, follower = pty.openpty()
-    try:
-        done = subprocess.run([sys.executable, "-m", "skategraph", *args], stdin=follower, stdout=follower,
-                              stderr=follower if stderr_too else subprocess.PIPE, timeout=300)  # fmt: skip
-        assert done.returncode == 0, done.stderr
-        os.close(follower)
-        follower = -1
-        chunks = []
-        while True:
-            try:
-                chunk = os.read(leader, 65536)
-            except OSError:  # EIO: the other side is closed and everything has been read
-                break
-            if not chunk:
-                break
-            chunks.append(chunk)
-        return b"".join(chunks).decode("utf-8").replace("\r\n", "\n")
-    finally:
-        os.close(leader)
-        if follower >= 0:
-            os.close(follower)
+    """What a command prints to a terminal (its stdout, and its stderr too if `stderr_too`)."""
+    status, shown, errors = in_a_terminal([sys.executable, "-m", "skategraph", *args], stderr_too=stderr_too)
+    assert status == 0, errors or shown
+    return shown
 
 
 @pytest.mark.parametrize("command", ["queries", "stats", "sparql"])

@@ -13,11 +13,9 @@ named in NOT_RUN with the reason, and the test checks that list against the READ
 from __future__ import annotations
 
 import os
-import pty
 import re
 import shlex
 import shutil
-import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -27,6 +25,7 @@ import pytest
 
 from .conftest import ROOT, SEED
 from .server import Server, start_server
+from .terminal import in_a_terminal
 from .test_links import wikidata  # noqa: F401  (the fixture)
 
 README = ROOT / "README.md"
@@ -99,27 +98,7 @@ def normalised(lines: list[str], home: Path) -> list[str]:
 def on_a_terminal(command: str, cwd: Path, env: dict[str, str]) -> tuple[int, list[str]]:
     """Run `command` with bash in a pseudo-terminal: its exit status and the lines a person would see
     (progress redrawn in place is dropped, as the terminal shows only its last state)."""
-    leader, follower = pty.openpty()
-    try:
-        process = subprocess.Popen(["bash", "-c", command], stdin=follower, stdout=follower, stderr=follower,
-                                   cwd=cwd, env=env)  # fmt: skip
-        os.close(follower)
-        follower = -1
-        chunks = []
-        while True:
-            try:
-                chunk = os.read(leader, 65536)
-            except OSError:  # EIO: the command and everything it started are done
-                break
-            if not chunk:
-                break
-            chunks.append(chunk)
-        status = process.wait(timeout=300)
-    finally:
-        os.close(leader)
-        if follower >= 0:
-            os.close(follower)
-    text = b"".join(chunks).decode("utf-8").replace("\r\n", "\n")
+    status, text, _ = in_a_terminal(["bash", "-c", command], cwd=cwd, env=env)
     shown = [re.sub(r"^.*\r", "", ANSI.sub("", line).rstrip("\r")) for line in text.split("\n")]
     return status, [line for line in shown if line.strip() and not PROGRESS.match(line)]
 

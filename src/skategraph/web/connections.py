@@ -228,12 +228,9 @@ class Worker(ThreadWorker):  # type: ignore[misc]
             arrival.registered = True
 
     def readable(self, arrival: _Arrival, sock: socket.socket) -> None:
-        try:
-            data = sock.recv(_READ)
-        except (BlockingIOError, InterruptedError):
+        data = _recv(sock)
+        if data is None:
             return
-        except OSError:
-            data = b""
         if not data:  # the client went away
             self.forget(arrival)
             self.nr_conns -= 1
@@ -350,12 +347,9 @@ class Worker(ThreadWorker):  # type: ignore[misc]
         self.lingering[sock] = (time.monotonic() + LINGER_SECONDS, [0])
 
     def drain(self, sock: socket.socket) -> None:
-        try:
-            data = sock.recv(_READ)
-        except (BlockingIOError, InterruptedError):
+        data = _recv(sock)
+        if data is None:
             return
-        except OSError:
-            data = b""
         drained = self.lingering[sock][1]
         drained[0] += len(data)
         if not data or drained[0] > LINGER_BYTES:
@@ -367,3 +361,13 @@ class Worker(ThreadWorker):  # type: ignore[misc]
             self.poller.unregister(sock)
         with contextlib.suppress(OSError):
             sock.close()
+
+
+def _recv(sock: socket.socket) -> bytes | None:
+    """What a readable socket has: None if it had nothing after all, b"" if the peer is gone."""
+    try:
+        return sock.recv(_READ)
+    except (BlockingIOError, InterruptedError):
+        return None
+    except OSError:
+        return b""

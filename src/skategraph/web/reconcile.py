@@ -51,12 +51,8 @@ def service() -> Response:
         return _extend(extension)
     if queries is None:
         return jsonify(manifest())
-    try:
-        batch = json.loads(queries)
-    except RecursionError:
-        raise BadReconciliationQuery("queries are nested too deeply to be a batch of queries") from None
-    except ValueError as error:
-        raise BadReconciliationQuery(f"queries must be a JSON object of queries: {error}") from None
+    batch = _json(queries, "queries are nested too deeply to be a batch of queries",
+                  "queries must be a JSON object of queries")  # fmt: skip
     if not isinstance(batch, dict) or not all(isinstance(q, dict) for q in batch.values()):
         raise BadReconciliationQuery('queries must be a JSON object like {"q0": {"query": "Ahn Hyun-soo"}}')
     svc = get_service()
@@ -94,14 +90,20 @@ def _query(key: str, query: dict[str, Any]) -> Query:
     return Query(text, known if kinds else None, usable, int(min(limit, 100)))
 
 
+def _json(text: str, too_deep: str, not_json: str) -> Any:
+    """`text` read as JSON, or a 400 that says what is wrong (nesting that would exhaust the parser too)."""
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise BadReconciliationQuery(too_deep) from None
+    except ValueError as error:
+        raise BadReconciliationQuery(f"{not_json}: {error}") from None
+
+
 def _extend(text: str) -> Response:
     """An extend query, checked whole (or a 400 that says what is wrong), answered by a worker."""
-    try:
-        query = json.loads(text)
-    except RecursionError:
-        raise BadReconciliationQuery("the extend query is nested too deeply to be one") from None
-    except ValueError as error:
-        raise BadReconciliationQuery(f"extend must be a JSON object of ids and properties: {error}") from None
+    query = _json(text, "the extend query is nested too deeply to be one",
+                  "extend must be a JSON object of ids and properties")  # fmt: skip
     shape = 'extend is {"ids": ["skater/ahn-hyun-soo"], "properties": [{"id": "nation"}]}'
     if not isinstance(query, dict) or not isinstance(query.get("ids"), list):
         raise BadReconciliationQuery(shape)
