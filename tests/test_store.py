@@ -304,12 +304,18 @@ def test_killed_build_leaves_store_untouched(tmp_path: Path) -> None:
     build(path)
     before = current_build_id(path)
     env = {**os.environ, "SKATEGRAPH_STORE": str(path)}
-    process = subprocess.Popen([sys.executable, "-m", "skategraph", "build"], env=env, stderr=subprocess.DEVNULL)
+    # Thirty seasons: a build long enough (loading, validating) to be killed while it writes.
+    seasons = []
+    for k in range(30):
+        seasons.append(tmp_path / f"season-{k}.txt")
+        seasons[-1].write_text(shift_season(SEED.read_text("utf-8"), k), "utf-8")
+    process = subprocess.Popen([sys.executable, "-m", "skategraph", "build", *map(str, seasons)], env=env,
+                               stderr=subprocess.DEVNULL)  # fmt: skip
     deadline = time.monotonic() + 60
     while len(list((path / "generations").iterdir())) < 2:  # the new generation is being written
         assert time.monotonic() < deadline and process.poll() is None, "the build never started writing"
         time.sleep(0.005)
-    time.sleep(0.2)
+    time.sleep(0.05)
     process.send_signal(signal.SIGKILL)
     assert process.wait() == -signal.SIGKILL, "the build finished before it could be killed"
     assert current_build_id(path) == before
