@@ -39,7 +39,7 @@ from skategraph.errors import (
     WorkerFailed,
 )
 from skategraph.graph.vocab import PREFIXES
-from skategraph.sparql.text import check_nesting, check_outbound, tokens
+from skategraph.sparql.text import check_nesting, check_outbound, read
 from skategraph.store.base import QueryResult
 from skategraph.store.embedded import EmbeddedStore
 
@@ -136,11 +136,11 @@ def admit(job: QueryJob | ChangeJob, allowed: frozenset[str]) -> None:
     """Refuse a job that would fetch a URL not on the allow-list, or nests deeper than the engine's
     parser can take, before it reaches a worker."""
     if isinstance(job, QueryJob):
-        found = list(tokens(job.query))
+        found = read(job.query)
         check_nesting(found)
         check_outbound(found, allowed, PREFIXES, job.bound_iris(), job.base_iri)
     elif job.kind == "update":
-        found = list(tokens(job.text))
+        found = read(job.text)
         check_nesting(found)
         check_outbound(found, allowed, PREFIXES, base=job.base_iri)
 

@@ -9,6 +9,7 @@ bare text search, which strings, IRIs, comments and prefixed names like `ex:serv
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -48,9 +49,24 @@ def tokens(text: str) -> Iterator[Token]:
             yield Token(kind, match.group(), match.start())
 
 
+# Texts up to this long keep their tokens for the next request that sends them (the same lookup, a
+# page's queries, a client polling): reading a query twice was a tenth of a small query's cost.
+REMEMBERED_TEXT = 4096
+
+
+def read(text: str) -> tuple[Token, ...]:
+    """The tokens of `text`, remembered for short texts (the 512 most recent)."""
+    return _remembered(text) if len(text) <= REMEMBERED_TEXT else tuple(tokens(text))
+
+
+@functools.lru_cache(maxsize=512)
+def _remembered(text: str) -> tuple[Token, ...]:
+    return tuple(tokens(text))
+
+
 def _words(text: str | Sequence[Token]) -> Sequence[Token]:
     """The tokens of `text`, or `text` itself when it is tokens already (read once, checked twice)."""
-    return list(tokens(text)) if isinstance(text, str) else text
+    return read(text) if isinstance(text, str) else text
 
 
 # Deeper nesting than this is refused before the engine sees it: Oxigraph's parser recurses, and some
@@ -80,7 +96,7 @@ def check_nesting(text: str | Sequence[Token]) -> None:
 
 def declares_dataset(text: str) -> bool:
     """Whether the query has a `FROM` or `FROM NAMED` clause of its own."""
-    return any(t.kind == "word" and t.text.upper() == "FROM" for t in tokens(text))
+    return any(t.kind == "word" and t.text.upper() == "FROM" for t in read(text))
 
 
 _UCHAR = re.compile(r"\\u([0-9A-Fa-f]{4})|\\U([0-9A-Fa-f]{8})")

@@ -20,12 +20,14 @@ from __future__ import annotations
 import contextlib
 import datetime
 import fcntl
+import functools
 import os
 import shutil
+import threading
 import time
 import uuid
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from skategraph.errors import BuildError, GenerationGone, StoreLocked, StoreNotFound
@@ -40,13 +42,21 @@ def new_id() -> str:
 
 
 def current(path: Path) -> Path:
-    """The directory of the generation in place."""
-    name = _link_target(path, "current")
+    """The directory of the generation in place (one `readlink`: every request asks)."""
+    try:
+        name: str | None = os.path.basename(os.readlink(os.path.join(path, "current")))
+    except OSError:
+        name = None
     if name is None:
         if path.is_dir() and any(path.iterdir()) and not (path / "generations").is_dir():
             raise StoreNotFound(f"{path} is not a skategraph store")
         raise StoreNotFound(f"no store at {path}: run 'skategraph build' first")
-    return path / "generations" / name
+    return _directory(str(path), name)
+
+
+@functools.lru_cache(maxsize=64)
+def _directory(store: str, name: str) -> Path:
+    return Path(store, "generations", name)
 
 
 def current_id(path: Path) -> str:
@@ -113,6 +123,77 @@ def hold(generation: Path) -> Hold:
             os.close(fd)
             raise GenerationGone(f"generation {generation.name} has been replaced and removed")
     return Hold(fd)
+
+
+class Holds:
+    """One process's holds, one shared lock a generation however many of its jobs use it: taking a
+    hold on a generation already held costs a count, not a file open and a lock (every query takes
+    one). A generation's lock is let go when its last job is done and it is no longer current; the
+    current one stays held between jobs, which costs nothing, since pruning never removes it."""
+
+    def __init__(self, store: Path) -> None:
+        self.store = store
+        self._lock = threading.Lock()
+        self._held: dict[str, tuple[Hold, int]] = {}  # generation directory -> (its hold, jobs using it)
+
+    def take(self, generation: Path) -> Callable[[], None]:
+        """Hold `generation` (GenerationGone as `hold`); the function returned lets this one go (once,
+        however often it is called; or when it is garbage collected, as a `Hold` is)."""
+        key = str(generation)
+        with self._lock:
+            found = self._held.get(key)
+            if found is not None:
+                self._held[key] = (found[0], found[1] + 1)
+                return _Lease(self, key).release
+        held = hold(generation)  # outside the lock: it may wait while a prune removes this generation
+        with self._lock:
+            found = self._held.get(key)
+            if found is not None:  # another thread took it meanwhile: keep one lock
+                held.release()
+                held = found[0]
+            self._held[key] = (held, (found[1] if found else 0) + 1)
+        return _Lease(self, key).release
+
+    def _release(self, key: str) -> None:
+        with self._lock:
+            held, users = self._held[key]
+            if users > 1:
+                self._held[key] = (held, users - 1)
+                return
+            self._held[key] = (held, 0)
+            current = self._current()
+            for k in [k for k, (_, n) in self._held.items() if n == 0 and os.path.basename(k) != current]:
+                self._held.pop(k)[0].release()
+
+    def _current(self) -> str | None:
+        try:
+            return os.path.basename(os.readlink(os.path.join(self.store, "current")))
+        except OSError:
+            return None
+
+    def close(self) -> None:
+        with self._lock:
+            for held, _ in self._held.values():
+                held.release()
+            self._held.clear()
+
+
+class _Lease:
+    """One job's use of a held generation: let go once, or when collected."""
+
+    __slots__ = ("_holds", "_key")
+
+    def __init__(self, holds: Holds | None, key: str) -> None:
+        self._holds = holds
+        self._key = key
+
+    def release(self) -> None:
+        holds, self._holds = self._holds, None
+        if holds is not None:
+            holds._release(self._key)
+
+    def __del__(self) -> None:
+        self.release()
 
 
 def _prepare(path: Path) -> None:

@@ -23,6 +23,7 @@ TOO_LARGE = "skategraph.body_too_large"  # environ key: set when the body was ov
 # sends its whole body before reading (most do) gets the 413 rather than a reset connection.
 DRAIN = 64 * 1024 * 1024
 _PIECE = 64 * 1024
+_BODILESS = ("GET", "HEAD", "OPTIONS")
 
 
 class BoundedBody:
@@ -32,7 +33,9 @@ class BoundedBody:
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         chunked = "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower()
-        if chunked or (not environ.get("CONTENT_LENGTH") and environ.get("wsgi.input_terminated")):
+        unsized = not environ.get("CONTENT_LENGTH") and environ.get("wsgi.input_terminated")
+        # A GET of no declared length has no body (RFC 9112 6.3): nothing to read, on every query.
+        if chunked or (unsized and environ.get("REQUEST_METHOD") not in _BODILESS):
             self._read(environ)
         return self.app(environ, start_response)
 

@@ -207,14 +207,14 @@ def dump_download() -> Response:
 def _dump_file(svc: Service, decoded: bool = False) -> tuple[Path, BinaryIO]:
     """The current generation's gzipped dump (written once by a worker), opened as it is or `decoded`,
     while the generation is held: a write may prune it, and the open file keeps working."""
-    generation, held = svc.hold(svc.generation())
+    generation, release = svc.hold(svc.generation())
     try:
         target = generation / "dump.nq.gz"
         if not target.exists():
             svc.pool.change(DumpJob(str(generation), str(target)), svc.settings.timeout)
         return generation, io.BufferedReader(_Decoded(gzip.open(target, "rb"))) if decoded else target.open("rb")
     finally:
-        held.release()
+        release()
 
 
 class _Decoded(io.RawIOBase):

@@ -50,9 +50,11 @@ class Service:
         self._manifests: dict[str, dict[str, Any]] = {}
         self._derived: dict[tuple[str, str], object] = {}
         self._lock = threading.Lock()
+        self._holds = generations.Holds(settings.store)
 
     def close(self) -> None:
         self.pool.close()
+        self._holds.close()
 
     def stop_within(self, seconds: float) -> None:
         """The server is shutting down: a request still waiting for a worker `seconds` from now is cut
@@ -140,23 +142,23 @@ class Service:
 
     def reconcile(self, queries: tuple[tuple[str, Query], ...], limit: float) -> dict[str, list[dict[str, Any]]]:
         """Each query's candidates by key, matched in a worker that is killed at `limit`."""
-        generation, held = self.hold(self.generation())
+        generation, release = self.hold(self.generation())
         try:
             found: dict[str, list[dict[str, Any]]] = self.pool.run(
                 TaskJob(str(generation), reconcile_batch, queries), limit
             )
         finally:
-            held.release()
+            release()
         return found
 
     def extend(self, ids: tuple[str, ...], properties: tuple[str, ...], limit: float) -> dict[str, Any]:
         """The values of `properties` for each of `ids` (data extension), found in a worker that is
         killed at `limit`."""
-        generation, held = self.hold(self.generation())
+        generation, release = self.hold(self.generation())
         try:
             found: dict[str, Any] = self.pool.run(TaskJob(str(generation), extend_batch, (ids, properties)), limit)
         finally:
-            held.release()
+            release()
         return found
 
     def query(self, job: QueryJob, limit: float) -> Reply:
@@ -164,21 +166,22 @@ class Service:
         queued behind busy workers keeps it through any number of writes (a generation removed before
         the hold was taken is swapped for the current one)."""
         admit(job, self.settings.allow_service)
-        generation, held = self.hold(Path(job.generation))
-        job = dataclasses.replace(job, generation=str(generation))
+        generation, release = self.hold(Path(job.generation))
+        if str(generation) != job.generation:
+            job = dataclasses.replace(job, generation=str(generation))
         try:
             reply = self.pool.query(job, limit)
         except BaseException:
-            held.release()
+            release()
             raise
-        return dataclasses.replace(reply, body=_releasing(reply.body, held))
+        return dataclasses.replace(reply, body=_releasing(reply.body, release))
 
-    def hold(self, generation: Path) -> tuple[Path, generations.Hold]:
-        """`generation`, held against pruning until the hold is released; if it was removed before it
-        could be held, the current generation (the store changed meanwhile), held."""
+    def hold(self, generation: Path) -> tuple[Path, Callable[[], None]]:
+        """`generation`, held against pruning until the function returned is called; if it was removed
+        before it could be held, the current generation (the store changed meanwhile), held."""
         for _attempt in range(3):
             try:
-                return generation, generations.hold(generation)
+                return generation, self._holds.take(generation)
             except GenerationGone:
                 generation = self.generation()
         raise GenerationGone("the store changed three times while the request was being started; try again")
@@ -204,8 +207,8 @@ class Service:
             raise Forbidden("the bearer token is not the one this server accepts")
 
 
-def _releasing(body: Iterator[bytes], held: generations.Hold) -> Iterator[bytes]:
+def _releasing(body: Iterator[bytes], release: Callable[[], None]) -> Iterator[bytes]:
     try:
         yield from body
     finally:
-        held.release()
+        release()
