@@ -18,17 +18,19 @@ import errno
 import hashlib
 import itertools
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 from flask import Blueprint, Response, request, url_for
-from werkzeug.datastructures import MultiDict
+from werkzeug.datastructures import MIMEAccept, MultiDict
+from werkzeug.http import quote_etag
+from werkzeug.utils import get_content_type
 
 from skategraph.engine.jobs import ChangeJob, QueryJob
 from skategraph.errors import QueryError, QueryTimeout, StreamAborted, UnsupportedMediaType
 from skategraph.graph.ids import absolute_iri
 from skategraph.sparql.text import add_using
 from skategraph.web import description, negotiate
-from skategraph.web.service import get_service
+from skategraph.web.service import Service, get_service
 
 blueprint = Blueprint("protocol", __name__)
 
@@ -89,8 +91,16 @@ def iris(values: list[str], name: str) -> tuple[str, ...]:
 
 
 def run_query(text: str, params: MultiDict[str, str]) -> Response:
-    svc = get_service()
-    results_format, graph_format = negotiate.choose(negotiate.format_parameter(params), request.accept_mimetypes)
+    base_iri, limits_url = _urls()
+    job, limit = query_job(get_service(), text, params, request.accept_mimetypes, base_iri, limits_url)
+    return respond(job, limit)
+
+
+def query_job(
+    svc: Service, text: str, params: MultiDict[str, str], accept: MIMEAccept, base_iri: str, limits_url: str
+) -> tuple[QueryJob, float]:
+    """The job and time limit of a protocol query request: its text, parameters and Accept header."""
+    results_format, graph_format = negotiate.choose(negotiate.format_parameter(params), accept)
     defaults = iris(params.getlist("default-graph-uri"), "default-graph-uri")
     named = iris(params.getlist("named-graph-uri"), "named-graph-uri")
     dataset_given = bool(defaults or named)
@@ -102,11 +112,11 @@ def run_query(text: str, params: MultiDict[str, str]) -> Response:
         default_graphs=defaults if dataset_given else None,
         named_graphs=named if dataset_given else None,
         row_limit=svc.settings.row_limit,
-        truncated_links=(_urls()[1],),
-        base_iri=_urls()[0],
+        truncated_links=(limits_url,),
+        base_iri=base_iri,
         graph_as_rows=True,
     )
-    return respond(job, limit)
+    return job, limit
 
 
 # What werkzeug works out of the environ for each request's base IRI and limits link, remembered by
@@ -127,41 +137,59 @@ def _urls() -> tuple[str, str]:
     return found
 
 
+@dataclasses.dataclass
+class Answer:
+    """A query's HTTP answer, before any framework sees it: what `respond` gives Flask and the fast
+    path (`fastpath`) gives the WSGI server, so that both send the same bytes and headers."""
+
+    status: int
+    headers: list[tuple[str, str]]
+    body: Iterable[bytes]  # bytes chunks, or a Stream
+
+
 def respond(job: QueryJob, limit: float, rel: str = "describedby") -> Response:
-    """Answer a query job: 304 if the client has it, else the result as it streams from the worker.
+    """Answer a query job: 304 if the client has it, else the result as it streams from the worker."""
+    found = answer(get_service(), job, limit, request.method, request.if_none_match.contains, rel)
+    return Response(found.body, status=found.status, headers=found.headers)
+
+
+def answer(
+    svc: Service, job: QueryJob, limit: float, method: str, client_has: Callable[[str], bool], rel: str = "describedby"
+) -> Answer:
+    """The answer to a query job: 304 if the client has it (`client_has` an ETag), else the result as
+    it streams from the worker.
 
     A SELECT result cut at the job's row limit says so, and links to `job.truncated_links[0]` as `rel`:
     the limits (`describedby`) for /sparql, the next page (`next`) for a saved query.
     """
-    svc = get_service()
-    cacheable = request.method in ("GET", "HEAD")
+    cacheable = method in ("GET", "HEAD")
     etag = _etag(job)
-    if cacheable and request.if_none_match.contains(etag):
-        response = Response(status=304)
-        _cache_headers(response, etag, cacheable)
-        return response
+    if cacheable and client_has(etag):
+        return Answer(304, _cache_headers(svc, etag, cacheable), [])
     reply = svc.query(job, limit)
     if reply.generation != job.generation:  # it had been removed: the current one answered
         job = dataclasses.replace(job, generation=reply.generation)
         etag = _etag(job)
-    complete, body = _read_ahead(reply.body)
+    headers = [("Content-Type", get_content_type(reply.media_type, "utf-8"))]
+    complete, rest = _read_ahead(reply.body)
+    body: Iterable[bytes]
     if complete is not None:
-        response = Response(complete, mimetype=reply.media_type)  # werkzeug drops the body for HEAD
-    elif request.method == "HEAD":
+        headers.append(("Content-Length", str(len(complete))))
+        body = [complete] if method != "HEAD" else []
+    elif method == "HEAD":
         # Finish the work so the worker is free again, and say how long the answer would have been.
-        length = sum(len(chunk) for chunk in body)
-        response = Response(b"", mimetype=reply.media_type)
-        response.headers["Content-Length"] = str(length)
+        headers.append(("Content-Length", str(sum(len(chunk) for chunk in rest))))
+        body = []
     else:
-        response = Response(Stream(body), mimetype=reply.media_type)
-    _cache_headers(response, etag, cacheable)
-    response.headers["X-Skategraph-Build"] = os.path.basename(job.generation)
+        body = Stream(rest)
+    headers += _cache_headers(svc, etag, cacheable)
+    headers.append(("X-Skategraph-Build", os.path.basename(job.generation)))
     if reply.form == "select" and job.row_limit:
-        response.headers["X-Skategraph-Row-Limit"] = str(job.row_limit)
+        headers.append(("X-Skategraph-Row-Limit", str(job.row_limit)))
         if reply.truncated:
-            response.headers["X-Skategraph-Truncated"] = "true"
-            response.headers["Link"] = f'<{job.truncated_links[0]}>; rel="{rel}"'
-    return response
+            headers.append(("X-Skategraph-Truncated", "true"))
+            headers.append(("Link", f'<{job.truncated_links[0]}>; rel="{rel}"'))
+    return Answer(200, headers, body)
 
 
 class Stream:
@@ -212,13 +240,14 @@ def _etag(job: QueryJob) -> str:
     return f"{os.path.basename(job.generation)}-{digest}"
 
 
-def _cache_headers(response: Response, etag: str, cacheable: bool) -> None:
-    response.vary.add("Accept")
+def _cache_headers(svc: Service, etag: str, cacheable: bool) -> list[tuple[str, str]]:
+    headers = [("Vary", "Accept")]
     if cacheable:
-        response.set_etag(etag)
-        response.headers["Cache-Control"] = f"public, max-age={get_service().settings.cache_max_age}"
+        headers.append(("ETag", quote_etag(etag)))
+        headers.append(("Cache-Control", f"public, max-age={svc.settings.cache_max_age}"))
     else:
-        response.headers["Cache-Control"] = "no-store"
+        headers.append(("Cache-Control", "no-store"))
+    return headers
 
 
 def run_update(text: str, params: MultiDict[str, str]) -> Response:
