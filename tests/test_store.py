@@ -3,6 +3,7 @@ that fail or are killed without harming the store in place."""
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import hashlib
 import os
@@ -386,3 +387,45 @@ def test_a_held_generation_outlives_prunes_until_it_is_released(tmp_path: Path, 
     build(path)
     build(path)
     assert not now.exists()
+
+
+def test_a_process_holds_a_generation_once_however_many_jobs_use_it(tmp_path: Path, seed_dir: Path) -> None:
+    """`Holds`: one lock a generation per process, counted; let go when the last job is done and the
+    generation is no longer current (the current one stays held between jobs: pruning keeps it anyway)."""
+    from skategraph.errors import GenerationGone
+    from skategraph.store import generations
+
+    path = copy_store(seed_dir, tmp_path / "s")
+    holds = generations.Holds(path)
+    first = generations.current(path)
+    one, two = holds.take(first), holds.take(first)
+    assert _open_files().count(str(first / generations.READERS)) == 1  # two jobs, one lock
+    for _ in range(2):
+        build(path)
+    one()
+    one()  # letting go twice counts once
+    build(path)
+    assert first.is_dir()  # the second job still holds it
+    two()
+    build(path)
+    assert not first.exists()
+    with pytest.raises(GenerationGone):
+        holds.take(first)
+    now = generations.current(path)
+    release = holds.take(now)
+    release()  # current: still held, which costs nothing
+    build(path)
+    build(path)  # now neither current nor previous: the next write may remove it, the held lock is let go
+    assert now.is_dir()
+    holds.take(generations.current(path))()  # any job lets go of what is no longer current
+    build(path)
+    assert not now.exists()
+    holds.close()
+
+
+def _open_files() -> list[str]:
+    found = []
+    for fd in os.listdir("/proc/self/fd"):
+        with contextlib.suppress(FileNotFoundError):  # the listing's own descriptor, gone by now
+            found.append(os.readlink(f"/proc/self/fd/{fd}"))
+    return found

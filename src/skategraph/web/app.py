@@ -19,13 +19,11 @@ from skategraph.web import front, graphstore, linkeddata, protocol, reconcile, s
 from skategraph.web.body import TOO_LARGE, BoundedBody
 from skategraph.web.cache import ResponseCache
 from skategraph.web.errors import body_too_large, render_error, render_unexpected
+from skategraph.web.fastpath import EXPOSED, FastPath, log_request
 from skategraph.web.service import Service, get_service
 from skategraph.web.settings import Settings
 
 log = logging.getLogger("skategraph.web")
-
-# Headers a script on another origin may read from our answers.
-EXPOSED = ["ETag", "Link", "X-Skategraph-Truncated", "X-Skategraph-Row-Limit", "X-Skategraph-Build"]
 
 
 def create_app(settings: Settings, *, service: Service | None = None) -> Flask:
@@ -78,6 +76,7 @@ def create_app(settings: Settings, *, service: Service | None = None) -> Flask:
     app.after_request(_security_headers)
     app.after_request(_log_when_done)
     app.wsgi_app = BoundedBody(app.wsgi_app, settings.max_body)  # type: ignore[method-assign]
+    app.wsgi_app = FastPath(app.wsgi_app, app.extensions["skategraph"])  # type: ignore[method-assign]
     if settings.cache_mb > 0:
         app.wsgi_app = ResponseCache(app.wsgi_app, settings.store, settings.cache_mb * 1024 * 1024)  # type: ignore[method-assign]
     return app
@@ -132,6 +131,8 @@ PREVIEW_POLICY = PAGE_POLICY.replace("frame-ancestors 'none'", "frame-ancestors 
 
 def _security_headers(response: Response) -> Response:
     response.headers["X-Content-Type-Options"] = "nosniff"
+    if response.status_code == 304:  # no body, so no page: Flask's default type is not the answer's
+        return response
     if response.mimetype == "text/html" and request.endpoint == "reconcile.preview":
         response.headers["Content-Security-Policy"] = PREVIEW_POLICY
     elif response.mimetype == "text/html":
@@ -154,16 +155,10 @@ def _log_when_done(response: Response) -> Response:
     """One line per request, written when the (possibly streamed) body has been sent."""
     started = g.get("started", time.monotonic())
     method, path, remote = request.method, request.full_path.rstrip("?"), request.remote_addr
-    if len(path) > 200:
-        path = path[:197] + "..."
 
     def done() -> None:
-        elapsed = (time.monotonic() - started) * 1000
         cut = response.response.cut if isinstance(response.response, protocol.Stream) else None
-        if cut is not None:  # the status line said 200, but the answer ended as a dropped connection
-            log.warning('%s "%s %s" cut after %.1fms, incomplete: %s', remote, method, path, elapsed, cut)
-        else:
-            log.info('%s "%s %s" %s %.1fms', remote, method, path, response.status_code, elapsed)
+        log_request(remote, method, path, response.status_code, started, cut)
 
     body = response.response
     if response.direct_passthrough and not isinstance(body, protocol.Stream) and hasattr(body, "close"):

@@ -20,10 +20,11 @@ import itertools
 import os
 from collections.abc import Callable, Iterable, Iterator
 
-from flask import Blueprint, Response, request, url_for
+from flask import Blueprint, Response, request
 from werkzeug.datastructures import MIMEAccept, MultiDict
 from werkzeug.http import quote_etag
 from werkzeug.utils import get_content_type
+from werkzeug.wrappers import Request as BaseRequest
 
 from skategraph.engine.jobs import ChangeJob, QueryJob
 from skategraph.errors import QueryError, QueryTimeout, StreamAborted, UnsupportedMediaType
@@ -37,8 +38,16 @@ blueprint = Blueprint("protocol", __name__)
 FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
+# environ key: the error `fastpath` met answering this request, for this view to raise, so that
+# every error is rendered, logged and given its CORS headers in one place
+FAILED = "skategraph.failed"
+
+
 @blueprint.route("/sparql", methods=["GET", "HEAD", "POST"])
 def sparql() -> Response:
+    failed = request.environ.pop(FAILED, None)
+    if failed is not None:
+        raise failed
     if request.method in ("GET", "HEAD"):
         if "update" in request.args:
             raise QueryError("a SPARQL update must be sent with POST, never with GET")
@@ -91,7 +100,7 @@ def iris(values: list[str], name: str) -> tuple[str, ...]:
 
 
 def run_query(text: str, params: MultiDict[str, str]) -> Response:
-    base_iri, limits_url = _urls()
+    base_iri, limits_url = urls(request)
     job, limit = query_job(get_service(), text, params, request.accept_mimetypes, base_iri, limits_url)
     return respond(job, limit)
 
@@ -122,18 +131,17 @@ def query_job(
 # What werkzeug works out of the environ for each request's base IRI and limits link, remembered by
 # everything it works them out from (8% of a small query's time in the web process).
 _URLS: dict[tuple[str, ...], tuple[str, str]] = {}
+_URL_PARTS = ("wsgi.url_scheme", "HTTP_HOST", "SERVER_NAME", "SERVER_PORT", "SCRIPT_NAME", "PATH_INFO")
 
 
-def _urls() -> tuple[str, str]:
-    """This request's URL without its query string (a query's base IRI), and the /limits URL."""
-    environ = request.environ
-    key = tuple(environ.get(name, "") for name in ("wsgi.url_scheme", "HTTP_HOST", "SERVER_NAME", "SERVER_PORT",
-                                                    "SCRIPT_NAME", "PATH_INFO"))  # fmt: skip
+def urls(req: BaseRequest) -> tuple[str, str]:
+    """The request's URL without its query string (a query's base IRI), and the /limits URL."""
+    key = tuple(req.environ.get(name, "") for name in _URL_PARTS)
     found = _URLS.get(key)
     if found is None:
         if len(_URLS) >= 256:
             _URLS.clear()
-        found = _URLS[key] = (request.base_url, url_for("limits", _external=True))
+        found = _URLS[key] = (req.base_url, req.root_url + "limits")
     return found
 
 
