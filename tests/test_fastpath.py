@@ -1,4 +1,4 @@
-"""The fast path (`web/fastpath.py`) answers `GET /sparql?query=` exactly as the Flask view does.
+"""The fast path (`web/fastpath.py`) answers protocol queries exactly as the Flask view does.
 
 Each request goes twice through the same app, real store and real workers: once through the whole
 WSGI stack (where the fast path takes it) and once straight into Flask beneath it. Status, headers
@@ -69,23 +69,63 @@ def app(tmp_path_factory: pytest.TempPathFactory, seed_dir: Path) -> Iterator[Ap
         yield running
 
 
-def call(wsgi: Callable[..., Any], method: str, params: list[tuple[str, str]], headers: dict[str, str]) -> tuple:
+def call(
+    wsgi: Callable[..., Any],
+    method: str,
+    params: list[tuple[str, str]],
+    headers: dict[str, str],
+    body: bytes = b"",
+) -> tuple[str, list[tuple[str, str]], bytes]:
     environ = {
         "REQUEST_METHOD": method, "PATH_INFO": "/sparql", "SCRIPT_NAME": "", "QUERY_STRING": urlencode(params),
         "SERVER_NAME": "127.0.0.1", "SERVER_PORT": "8000", "SERVER_PROTOCOL": "HTTP/1.1",
         "HTTP_HOST": "127.0.0.1:8000", "REMOTE_ADDR": "127.0.0.1", "wsgi.url_scheme": "http",
-        "wsgi.input": io.BytesIO(), "wsgi.errors": sys.stderr, "wsgi.multithread": True,
+        "wsgi.input": io.BytesIO(body), "wsgi.errors": sys.stderr, "wsgi.multithread": True,
         "wsgi.multiprocess": True, "wsgi.run_once": False, "wsgi.input_terminated": True,
         **{"HTTP_" + name.upper().replace("-", "_"): value for name, value in headers.items()},
     }  # fmt: skip
+    if body or method == "POST":
+        environ["CONTENT_LENGTH"] = str(len(body))
+        environ["CONTENT_TYPE"] = environ.pop("HTTP_CONTENT_TYPE", "")
     started: list[tuple[str, list[tuple[str, str]]]] = []
-    body = wsgi(environ, lambda status, headers, exc_info=None: started.append((status, headers)))
+    answer = wsgi(environ, lambda status, headers, exc_info=None: started.append((status, headers)))
     try:
-        data = b"".join(body)
+        data = b"".join(answer)
     finally:
-        getattr(body, "close", lambda: None)()
+        getattr(answer, "close", lambda: None)()
     status, sent = started[0]
     return status, sorted(sent), data
+
+
+def paths(app: App) -> tuple[Callable[..., Any], Callable[..., Any]]:
+    """The whole WSGI stack (the fast path in it) and Flask beneath the fast path."""
+    stack = app.app.wsgi_app
+    fast = getattr(stack, "app", None)
+    assert isinstance(fast, FastPath)  # the cache is off: the body bound, then the fast path
+    return stack, fast.app
+
+
+def through_both(app: App, *request: Any) -> tuple[list[str], tuple[Any, ...], tuple[Any, ...]]:
+    """What Flask saw of the request through the stack, and both answers."""
+    stack, flask = paths(app)
+    seen: list[str] = []
+
+    def saw() -> None:
+        seen.append(request_path())
+
+    app.app.before_request_funcs.setdefault(None, []).insert(0, saw)
+    try:
+        fast = call(stack, *request)
+        flask_saw = list(seen)
+        slow = call(flask, *request)
+    finally:
+        app.app.before_request_funcs[None].pop(0)
+    assert seen == [*flask_saw, "/sparql"]  # the hook does see what Flask answers
+    return flask_saw, fast, slow
+
+
+def request_path() -> str:
+    return request.path
 
 
 @pytest.mark.parametrize("method", ["GET", "HEAD"])
@@ -93,20 +133,8 @@ def call(wsgi: Callable[..., Any], method: str, params: list[tuple[str, str]], h
 def test_fast_path_answers_as_flask_does(
     app: App, method: str, name: str, params: list[tuple[str, str]], headers: dict[str, str], fast: bool
 ) -> None:
-    stack = app.app.wsgi_app
-    assert isinstance(stack, FastPath)  # the cache is off: nothing above it
-    seen: list[str] = []
-
-    def saw() -> None:
-        seen.append(request.path)
-
-    app.app.before_request_funcs.setdefault(None, []).insert(0, saw)
-    try:
-        through_fast = call(stack, method, params, headers)
-        assert (seen == []) is fast, f"{name}: Flask saw it: {seen}" if fast else f"{name}: Flask never saw it"
-        through_flask = call(stack.app, method, params, headers)
-    finally:
-        app.app.before_request_funcs[None].pop(0)
+    seen, through_fast, through_flask = through_both(app, method, params, headers)
+    assert (seen == []) is fast, f"{name}: Flask saw it: {seen}" if fast else f"{name}: Flask never saw it"
     assert through_fast == through_flask
     _status, sent, data = through_fast
     if name == "cut at the row limit":
@@ -117,13 +145,51 @@ def test_fast_path_answers_as_flask_does(
         assert b"Ahn Hyun-soo" in data
 
 
+FORM = "application/x-www-form-urlencoded"
+# (name, query string parameters, Content-Type, body, whether the fast path answers it itself)
+POSTED: list[tuple[str, list[tuple[str, str]], str, bytes, bool]] = [
+    ("form", [], FORM, urlencode({"query": TINY}).encode(), True),
+    ("form with its charset", [], FORM + "; charset=UTF-8", urlencode({"query": TINY}).encode(), True),
+    ("form and query string", [("format", "csv")], FORM, urlencode({"query": RESULTS}).encode(), True),
+    ("form with a dataset", [], FORM, urlencode([("query", "SELECT (COUNT(*) AS ?n) { ?s ?p ?o }"),
+        ("named-graph-uri", "https://w3id.org/skategraph/graph/season/2002-03")]).encode(), True),
+    ("body", [], "application/sparql-query", TINY.encode(), True),
+    ("body, its charset", [("timeout", "5")], "application/sparql-query; charset=utf-8", TINY.encode(), True),
+    ("body, mixed case type", [], "Application/SPARQL-Query", TINY.encode(), True),
+    ("body, unicode", [], "application/sparql-query", 'SELECT ("Ahn Hyun-soo ✓" AS ?x) {}'.encode(), True),
+    ("body, syntax error", [], "application/sparql-query", b"SELEC", False),
+    ("body, latin-1", [], "application/sparql-query; charset=latin-1", TINY.encode(), False),
+    ("body, not UTF-8", [], "application/sparql-query", b"SELECT ?x { BIND('\xff' AS ?x) }", False),
+    ("body and a query parameter", [("query", TINY)], "application/sparql-query", TINY.encode(), False),
+    ("form, two queries", [("query", TINY)], FORM, urlencode({"query": TINY}).encode(), False),
+    ("form, an update", [], FORM, urlencode({"update": "CLEAR ALL"}).encode(), False),
+    ("form, nothing", [], FORM, b"", False),
+    ("form of 600,000 bytes", [], FORM, urlencode({"query": TINY + " #" + "x" * 600_000}).encode(), True),
+    ("multipart", [], "multipart/form-data; boundary=b",
+     b'--b\r\nContent-Disposition: form-data; name="query"\r\n\r\n' + TINY.encode() + b"\r\n--b--\r\n", False),
+    ("no type", [], "", TINY.encode(), False),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("name", "params", "kind", "body", "fast"), POSTED, ids=[case[0] for case in POSTED])
+def test_fast_path_answers_posted_queries_as_flask_does(
+    app: App, name: str, params: list[tuple[str, str]], kind: str, body: bytes, fast: bool
+) -> None:
+    headers = {"Content-Type": kind, "Accept": "application/sparql-results+json"}
+    seen, through_fast, through_flask = through_both(app, "POST", params, headers, body)
+    assert (seen == []) is fast, f"{name}: Flask saw it: {seen}" if fast else f"{name}: Flask never saw it"
+    assert through_fast == through_flask
+    assert through_fast[0].startswith("200" if name in ("form", "body", "body, unicode") else "")
+
+
 def test_fast_path_answers_not_modified(app: App) -> None:
     params = [("query", TINY)]
-    _status, sent, _ = call(app.app.wsgi_app, "GET", params, {})
+    stack, flask = paths(app)
+    _status, sent, _ = call(stack, "GET", params, {})
     etag = dict(sent)["ETag"]
-    fast = call(app.app.wsgi_app, "GET", params, {"If-None-Match": etag})
+    fast = call(stack, "GET", params, {"If-None-Match": etag})
     assert fast[0] == "304 NOT MODIFIED" and fast[2] == b""
-    assert fast == call(app.app.wsgi_app.app, "GET", params, {"If-None-Match": etag})
+    assert fast == call(flask, "GET", params, {"If-None-Match": etag})
 
 
 def test_fast_path_logs_one_line_a_request(app: App) -> None:

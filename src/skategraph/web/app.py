@@ -75,8 +75,8 @@ def create_app(settings: Settings, *, service: Service | None = None) -> Flask:
     app.before_request(_refuse_large_body)
     app.after_request(_security_headers)
     app.after_request(_log_when_done)
-    app.wsgi_app = BoundedBody(app.wsgi_app, settings.max_body)  # type: ignore[method-assign]
     app.wsgi_app = FastPath(app.wsgi_app, app.extensions["skategraph"])  # type: ignore[method-assign]
+    app.wsgi_app = BoundedBody(app.wsgi_app, settings.max_body)  # type: ignore[method-assign]
     if settings.cache_mb > 0:
         app.wsgi_app = ResponseCache(app.wsgi_app, settings.store, settings.cache_mb * 1024 * 1024)  # type: ignore[method-assign]
     return app

@@ -1,27 +1,32 @@
-"""Protocol queries by GET, answered without Flask: the endpoint's hot path.
+"""Protocol queries answered without Flask: the endpoint's hot path.
 
-A `GET /sparql?query=...` is how most SPARQL clients send a short query. Measured on one, about three
-quarters of the web process's time per request went to Flask's machinery around the view (request
-context, dispatch, hooks, CORS, response object), not to the query (issue 14). This WSGI layer answers
-such a request itself, with the very functions the Flask view uses (`protocol.query_job`,
-`protocol.answer`), adds what the app's hooks add (CORS headers, nosniff, the request's one log line),
-and hands everything else to Flask as it came: other paths and methods, a parameter it does not know,
-and every error, which the view raises again from the environ (`protocol.FAILED`) so that it is
-rendered, logged and given its headers in one place. `tests/test_fastpath.py` keeps the two paths'
-answers identical.
+`GET /sparql?query=...` is how most SPARQL clients send a short query, and a form or a
+`application/sparql-query` body by POST how the rest do (YASGUI, Comunica for long ones). Measured on
+the smallest, about half of the web process's time per request went to Flask's machinery around the
+view (request context, dispatch, hooks, CORS, the response object), not to the query (issue 14). This
+WSGI layer answers such a request itself, with the very functions the Flask view uses
+(`protocol.query_job`, `protocol.answer`), adds what the app's hooks add (CORS headers, nosniff, the
+request's one log line), and hands everything else to Flask as it came: other paths and methods,
+multipart forms, updates, a parameter it does not know, a body too large or not UTF-8, and every
+error, which the view raises again from the environ (`protocol.FAILED`) so that it is rendered,
+logged and given its headers in one place. `tests/test_fastpath.py` keeps both paths' answers equal.
 """
 
 from __future__ import annotations
 
+import io
 import logging
 import time
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING
 
-from werkzeug.http import HTTP_STATUS_CODES
+from werkzeug.datastructures import MultiDict
+from werkzeug.exceptions import HTTPException
+from werkzeug.http import HTTP_STATUS_CODES, parse_options_header
 from werkzeug.wrappers import Request
 
 from skategraph.web import negotiate, protocol
+from skategraph.web.body import TOO_LARGE
 from skategraph.web.service import Service
 
 if TYPE_CHECKING:
@@ -41,30 +46,77 @@ ADDED = [
 PARAMETERS = frozenset({"query", "default-graph-uri", "named-graph-uri", "timeout", *negotiate.FORMAT_PARAMETERS})
 
 
+FORM = "application/x-www-form-urlencoded"
+QUERY = "application/sparql-query"
+
+
 class FastPath:
+    """Below `BoundedBody` (a body it sees has a known length, or was marked too large) and above Flask."""
+
     def __init__(self, app: WSGIApplication, service: Service) -> None:
         self.app = app
         self.service = service
+        self.max_body = service.settings.max_body
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        if environ.get("PATH_INFO") != "/sparql" or environ.get("REQUEST_METHOD") not in ("GET", "HEAD"):
+        if environ.get("PATH_INFO") != "/sparql":
             return self.app(environ, start_response)
         started = time.monotonic()
+        method = environ.get("REQUEST_METHOD")
         req = Request(environ, populate_request=False)
-        params = req.args
-        if len(params.getlist("query")) != 1 or not PARAMETERS.issuperset(params.keys()):
+        if method in ("GET", "HEAD"):
+            found = self._query(req.args)
+        elif method == "POST" and TOO_LARGE not in environ:
+            found = self._posted(req)
+        else:
+            found = None
+        if found is None:
             return self.app(environ, start_response)
+        text, params = found
         try:
             base_iri, limits_url = protocol.urls(req)
-            job, limit = protocol.query_job(
-                self.service, params["query"], params, req.accept_mimetypes, base_iri, limits_url
-            )
-            found = protocol.answer(self.service, job, limit, req.method, req.if_none_match.contains)
+            job, limit = protocol.query_job(self.service, text, params, req.accept_mimetypes, base_iri, limits_url)
+            answer = protocol.answer(self.service, job, limit, req.method, req.if_none_match.contains)
         except Exception as error:  # ours (a 4xx, a 503) or not (a 500): Flask renders and logs it
             environ[protocol.FAILED] = error
             return self.app(environ, start_response)
-        start_response(f"{found.status} {HTTP_STATUS_CODES[found.status].upper()}", [*found.headers, *ADDED])
-        return _Logged(found.body, req, found.status, started)
+        start_response(f"{answer.status} {HTTP_STATUS_CODES[answer.status].upper()}", [*answer.headers, *ADDED])
+        return _Logged(answer.body, req, answer.status, started)
+
+    @staticmethod
+    def _query(params: MultiDict[str, str]) -> tuple[str, MultiDict[str, str]] | None:
+        """The query text and parameters of a plain protocol query; None for anything else."""
+        if len(params.getlist("query")) != 1 or not PARAMETERS.issuperset(params.keys()):
+            return None
+        return params["query"], params
+
+    def _posted(self, req: Request) -> tuple[str, MultiDict[str, str]] | None:
+        """A query POSTed as a form or as the body. The body is read here and put back, so that Flask
+        reads it again whenever Flask is to answer instead."""
+        environ = req.environ
+        kind, options = parse_options_header(environ.get("CONTENT_TYPE", ""))
+        kind = kind.lower()
+        length = req.content_length
+        if kind not in (FORM, QUERY) or length is None or length > self.max_body:
+            return None  # Flask's: another kind of body, or one too large (413)
+        data = environ["wsgi.input"].read(length)
+        environ["wsgi.input"] = io.BytesIO(data)
+        if kind == QUERY:
+            if options.get("charset", "utf-8").lower() not in ("utf-8", "utf8") or "query" in req.args:
+                return None
+            try:
+                return self._query(MultiDict([("query", data.decode("utf-8")), *req.args.items(multi=True)]))
+            except UnicodeDecodeError:
+                return None
+        try:
+            form = req.form  # with the limits werkzeug and Flask share by default
+        except HTTPException:  # over them: Flask says so, the same way
+            return None
+        finally:
+            environ["wsgi.input"] = io.BytesIO(data)
+        if "update" in form:
+            return None
+        return self._query(MultiDict([*req.args.items(multi=True), *form.items(multi=True)]))
 
 
 class _Logged:
