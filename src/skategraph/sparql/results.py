@@ -58,6 +58,25 @@ def _json_term(term: Term) -> dict[str, object]:
     return literal
 
 
+_escape = json.encoder.encode_basestring  # what json.dumps(ensure_ascii=False) quotes a string with
+
+
+def _json_text(term: Term) -> str:
+    """`_json_term` as JSON text, written out for the common terms (a tenth of the time of building a
+    dict and dumping it, for every term of every row)."""
+    if isinstance(term, ox.NamedNode):
+        return '{"type":"uri","value":' + _escape(term.value) + "}"
+    if isinstance(term, ox.Literal):
+        literal = '{"type":"literal","value":' + _escape(term.value)
+        if term.language:
+            return literal + ',"xml:lang":' + _escape(term.language) + "}"
+        datatype = term.datatype.value
+        return literal + "}" if datatype == XSD_STRING else literal + ',"datatype":' + _escape(datatype) + "}"
+    if isinstance(term, ox.BlankNode):
+        return '{"type":"bnode","value":' + _escape(term.value) + "}"
+    return json.dumps(_json_term(term), ensure_ascii=False, separators=(",", ":"))
+
+
 def _xml_term(term: Term) -> str:
     if isinstance(term, ox.NamedNode):
         return f"<uri>{_xml(term.value)}</uri>"
@@ -118,6 +137,7 @@ class SolutionsWriter:
         self.out = out
         self.name = name
         self.variables = list(variables)
+        self._keys = [_escape(name) + ":" for name in self.variables]  # each binding's key, as JSON
         self.first = True
         if head:
             self.write_head(links)
@@ -150,9 +170,8 @@ class SolutionsWriter:
 
     def row(self, values: Sequence[Term | None]) -> None:
         if self.name == "json":
-            binding = {v: _json_term(t) for v, t in zip(self.variables, values, strict=True) if t is not None}
-            text = json.dumps(binding, ensure_ascii=False, separators=(",", ":"))
-            self._write(text if self.first else "," + text)
+            text = ",".join([key + _json_text(t) for key, t in zip(self._keys, values, strict=True) if t is not None])
+            self._write(("{" if self.first else ",{") + text + "}")
         elif self.name == "xml":
             bindings = "".join(
                 f'<binding name="{_xml(v)}">{_xml_term(t)}</binding>'
