@@ -9,8 +9,10 @@ settings `skategraph serve` uses). Load
 comes from wrk (Debian's package) with keep-alive connections, one per client. Two queries: a tiny
 lookup and a heavy aggregation over every result. skategraph runs twice: with its response cache (the
 default: wrk repeats one request, so after the first every answer is a cache hit) and without it
-(`--cache-mb 0`: every request is evaluated by a worker). Each figure is requests per second and
-p50/p99 latency; the ratios are what to compare, since these machines are shared and noisy.
+(`--cache-mb 0`: every request is evaluated by a worker). The same uncached app also runs on granian
+(`bench/granian_app.py`), a Rust HTTP server for WSGI apps, to show what a faster HTTP server than
+gunicorn would give. Each figure is requests per second and p50/p99 latency; the ratios are what to
+compare, since these machines are shared and noisy.
 """
 
 from __future__ import annotations
@@ -146,7 +148,7 @@ def main() -> None:
         subprocess.run([oxigraph, "load", "--location", str(work / "oxigraph"), "--file", str(dump)],
                        check=True, capture_output=True)  # fmt: skip
 
-        ours_port, uncached_port, theirs_port, ceiling_port = free_port(), free_port(), free_port(), free_port()
+        ours_port, uncached_port, theirs_port, ceiling_port, granian_port = (free_port() for _ in range(5))
         env = {**os.environ, "SKATEGRAPH_STORE": str(store_path)}
         serve = [sys.executable, "-m", "skategraph", "serve", "--row-limit", "0"]
         ours = subprocess.Popen([*serve, "--port", str(ours_port)], env=env, stderr=subprocess.DEVNULL)
@@ -161,7 +163,14 @@ def main() -> None:
             cwd=ROOT, env={**env, "SKATEGRAPH_GENERATION": str(generations.current(store_path))},
             stderr=subprocess.DEVNULL,
         )  # fmt: skip
+        granian = subprocess.Popen(
+            [sys.executable, "-m", "granian", "--interface", "wsgi", "--workers", str(os.cpu_count() or 2),
+             "--blocking-threads", "8", "--host", "127.0.0.1", "--port", str(granian_port), "--log-level", "warning",
+             "--factory", "bench.granian_app:factory"],
+            cwd=ROOT, env=env, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
         try:
+            wait_for(f"http://127.0.0.1:{granian_port}/health")
             wait_for(f"http://127.0.0.1:{ceiling_port}/?query=ASK%7B%7D")
             wait_for(f"http://127.0.0.1:{ours_port}/health")
             wait_for(f"http://127.0.0.1:{uncached_port}/health")
@@ -171,8 +180,9 @@ def main() -> None:
             header = (
                 f"{'query':6} {'clients':>7} | {'cached rps':>10} {'p99':>8} | {'uncached rps':>12} {'p50':>8} "
                 f"{'p99':>8} | {'oxigraph rps':>12} {'p99':>8} | {'ceiling rps':>11} {'p99':>8} | "
-                f"{'in-proc rps':>11} {'p50':>8} | {'cached/oxi':>10} {'uncached/oxi':>12} {'ceiling/oxi':>11} "
-                f"{'uncached/ceiling':>16} {'uncached/in-proc':>16}"
+                f"{'in-proc rps':>11} {'p50':>8} | {'granian rps':>11} {'p99':>8} | {'cached/oxi':>10} "
+                f"{'uncached/oxi':>12} {'ceiling/oxi':>11} {'uncached/ceiling':>16} {'uncached/in-proc':>16} "
+                f"{'granian/oxi':>11}"
             )
             print(header)
             print("-" * len(header))
@@ -184,15 +194,17 @@ def main() -> None:
                     o_rps, _o50, o99 = wrk(f"http://127.0.0.1:{theirs_port}/query{request}", clients, args.duration)
                     x_rps, _x50, x99 = wrk(f"http://127.0.0.1:{ceiling_port}/{request}", clients, args.duration)
                     i_rps, i50, _i99 = in_process(local, query, clients, args.duration)
+                    g_rps, _g50, g99 = wrk(f"http://127.0.0.1:{granian_port}/sparql{request}", clients, args.duration)
                     print(
                         f"{name:6} {clients:>7} | {c_rps:>10,.0f} {c99:>6.2f}ms | {u_rps:>12,.0f} {u50:>6.2f}ms "
                         f"{u99:>6.2f}ms | {o_rps:>12,.0f} {o99:>6.2f}ms | {x_rps:>11,.0f} {x99:>6.2f}ms | "
-                        f"{i_rps:>11,.0f} {i50:>6.2f}ms | {c_rps / o_rps:>9.2f}x {u_rps / o_rps:>11.2f}x "
-                        f"{x_rps / o_rps:>10.2f}x {u_rps / x_rps:>15.2f}x {u_rps / i_rps:>15.2f}x",
+                        f"{i_rps:>11,.0f} {i50:>6.2f}ms | {g_rps:>11,.0f} {g99:>6.2f}ms | {c_rps / o_rps:>9.2f}x "
+                        f"{u_rps / o_rps:>11.2f}x {x_rps / o_rps:>10.2f}x {u_rps / x_rps:>15.2f}x "
+                        f"{u_rps / i_rps:>15.2f}x {g_rps / o_rps:>10.2f}x",
                         flush=True,
                     )
         finally:
-            for process in (ours, uncached, theirs, ceiling):
+            for process in (ours, uncached, theirs, ceiling, granian):
                 process.terminate()
                 process.wait(timeout=20)
 
