@@ -148,11 +148,15 @@ def _check_unique_seasons(articles: Sequence[Article]) -> None:
 
 
 def _load(directory: Path, quads: list[ox.Quad]) -> None:
+    """Load the ontology and `quads` into a new store at `directory`; `quads` is emptied once loaded."""
     store = ox.Store(str(directory))
     try:
         ontology = resources.bundled("ontology") / "skategraph.ttl"
         store.bulk_load(path=str(ontology), format=ox.RdfFormat.TURTLE, to_graph=Minter.ontology_graph())
         store.bulk_extend(quads)
+        # pyoxigraph's quads are tracked by the garbage collector: with a million of them alive, each
+        # collection below (and every automatic one until the build returns) walks them all (issue 14).
+        quads.clear()
         store.optimize()
         store.flush()
     except (OSError, SyntaxError, ValueError) as error:
