@@ -7,8 +7,9 @@ it measures, in one run on one machine, each step in a fresh process of its own 
 VmHWM, is that step's): the baseline, pyoxigraph's `bulk_load` of the N-Quads the build made into a
 fresh on-disk store; the parse alone; the build as `skategraph build` does it (the bundled links
 included) without validation, and with SHACL validation up to `--validate-up-to` seasons; then, on
-the built store, every saved query with values the corpus has, and the page of the skater with the
-most podium places (through the app in-process, response cache off). A step that runs longer than
+the built store, every saved query with values the corpus has, a reference query (every race with four
+of its properties: a join that grows only as fast as the store's lookups do), and the page of the skater
+with the most podium places (through the app in-process, response cache off). A step that runs longer than
 `--cap` seconds is stopped and reported as such. Times are best-of-`repeat` (once above 10 seasons),
 as ratios to the baseline; growth is the exponent b of time ~ triples^b between consecutive sizes
 (1 is linear).
@@ -37,6 +38,10 @@ SG = "https://w3id.org/skategraph/ontology#"
 TOP_VENUE = f"""SELECT ?name (COUNT(*) AS ?n) WHERE {{ ?stage <{SG}venue> ?venue .
   ?venue <http://www.w3.org/2000/01/rdf-schema#label> ?name }}
   GROUP BY ?name ORDER BY DESC(?n) ?name LIMIT 1"""
+# A reference for the saved queries' growth: one join over every race, which only the store's own
+# lookups make grow faster than the data.
+EVERY_RACE = f"""SELECT ?race ?season ?category ?venue ?distance WHERE {{ ?race a <{SG}Race> ; <{SG}season> ?season ;
+  <{SG}category> ?category ; <{SG}venue> ?venue ; <{SG}distance> ?distance }}"""
 TOP_SKATER = f"""SELECT ?skater (COUNT(*) AS ?n) WHERE {{ ?result <{SG}competitor> ?skater .
   ?skater a <{SG}Skater> }} GROUP BY ?skater ORDER BY DESC(?n) ?skater LIMIT 1"""
 
@@ -133,6 +138,13 @@ def step_query(job: dict[str, Any]) -> dict[str, Any]:
     return {"seconds": best(job["repeat"], lambda: list(evaluate(store, prepared)))}
 
 
+def step_races(job: dict[str, Any]) -> dict[str, Any]:
+    from skategraph.store.embedded import open_store
+
+    store = open_store(Path(job["store"]))
+    return {"seconds": best(job["repeat"], lambda: list(store.query(EVERY_RACE)))}
+
+
 def step_page(job: dict[str, Any]) -> dict[str, Any]:
     from tests.server import running_app
 
@@ -164,14 +176,17 @@ def measure_queries(store: str, cap: float) -> dict[str, Any]:
     job = {"store": store, "season": "2030-31", "repeat": 3}
     times = {name: run("query", {**job, "name": name}, cap) for name in saved_names()}
     page = run("page", {**job, "repeat": 5}, cap)
+    races = run("races", job, cap)
     return {
         "saved": {name: (t["seconds"] if t else None) for name, t in times.items()},
+        "races": races["seconds"] if races else None,
         "page": page["seconds"] if page else None,
         "podiums": page["podiums"] if page else None,
     }
 
 
-STEPS = {"bulk": step_bulk, "parse": step_parse, "build": step_build, "query": step_query, "page": step_page}
+STEPS = {"bulk": step_bulk, "parse": step_parse, "build": step_build, "query": step_query, "page": step_page,
+         "races": step_races}  # fmt: skip
 
 
 def child(kind: str, job: dict[str, Any]) -> None:
@@ -287,6 +302,7 @@ def report(rows: list[dict[str, Any]], query_cap: float) -> None:
 
     for name in sorted(measured[0]["queries"]["saved"]):
         print(line(name, [r["queries"]["saved"][name] for r in measured]))
+    print(line("(reference) every race", [r["queries"]["races"] for r in measured]))
     print(line("skater page", [r["queries"]["page"] for r in measured]))
     print(f"{'  its podium places':<22}" + "".join(f"{r['queries']['podiums'] or '-':>9}" for r in measured))
 

@@ -6,16 +6,20 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import hashlib
+import io
 import os
 import signal
 import subprocess
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
+import pyoxigraph as ox
 import pytest
 
 from skategraph.errors import BuildError, SourceError, ValidationFailed
+from skategraph.graph.vocab import RDF, SG
 from skategraph.source.articles import read_articles
 from skategraph.source.nations import bundled_nations
 from skategraph.store.build import build_store
@@ -146,6 +150,24 @@ def test_graphs(seed_store: EmbeddedStore) -> None:
         seed_store, "SELECT (COUNT(*) AS ?n) WHERE { GRAPH <https://w3id.org/skategraph/ontology> { ?c a owl:Class } }"
     )
     assert int(ontology_classes) >= 13
+
+
+def test_manifest_statistics_count_the_dump(seed_store: EmbeddedStore, two_seasons: EmbeddedStore) -> None:
+    """What the manifest says a build holds, counted again in Python from the store's own N-Quads (the
+    ontology's blank nodes are subjects that are not entities)."""
+    for store in (seed_store, two_seasons):
+        output = io.BytesIO()
+        store.dump(output, ox.RdfFormat.N_QUADS)
+        quads = list(ox.parse(output.getvalue(), ox.RdfFormat.N_QUADS))
+        typed = {(q.object.value, q.subject) for q in quads if q.predicate.value == RDF + "type"}
+        assert store.manifest["stats"] == {
+            "triples": len(quads),
+            "entities": len({q.subject for q in quads if isinstance(q.subject, ox.NamedNode)}),
+            "properties": len({q.predicate for q in quads}),
+            "graphs": dict(sorted(Counter(q.graph_name.value for q in quads).items())),
+            "classes": dict(sorted(Counter(c for c, _ in typed if c.startswith(SG)).items())),
+        }
+        assert any(isinstance(q.subject, ox.BlankNode) for q in quads)
 
 
 def test_provenance_of_the_season_graph(seed_store: EmbeddedStore) -> None:

@@ -15,6 +15,7 @@ library on purpose: IRIs must not change when a dependency updates its tables.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Mapping, Sequence
@@ -33,6 +34,7 @@ _NOT_SLUG = re.compile(r"[^a-z0-9]+")
 _NOT_WORD = re.compile(r"[\W_]+")
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def slug(text: str) -> str:
     """The key a name is known by: ASCII-folded, lower case, hyphens. `Yang Yang (A)` -> `yang-yang-a`.
 
@@ -72,6 +74,12 @@ def wikipedia_url(title: str) -> str:
     return "https://en.wikipedia.org/wiki/" + quote(title.replace(" ", "_"), safe="()_,'")
 
 
+@functools.lru_cache(maxsize=1 << 16)
+def _quoted(part: str) -> str:
+    """A part of an IRI's path, percent-encoded: few distinct ones (`id`, `result`, a season, a stage)."""
+    return quote(part, safe="-")
+
+
 class Minter:
     """Mints every IRI skategraph publishes, under one base."""
 
@@ -84,8 +92,18 @@ class Minter:
         # skater key -> the identity file's spellings as written: names the skater is known by
         self.spellings = {skater: tuple(names) for skater, names in (spellings or {}).items()}
 
+        # A build mints the same skaters, nations and seasons again for every result: kept.
+        self._minted: dict[tuple[str, ...], NamedNode] = {}
+
     def _iri(self, *parts: str) -> NamedNode:
-        return NamedNode(self.base + "/".join(quote(p, safe="-") for p in parts))
+        return NamedNode(self.base + "/".join(map(_quoted, parts)))
+
+    def _kept(self, *parts: str) -> NamedNode:
+        """`_iri`, once for each IRI: for the few things every result names again."""
+        found = self._minted.get(parts)
+        if found is None:
+            found = self._minted[parts] = self._iri(*parts)
+        return found
 
     # Resources that span seasons.
     def skater_key(self, name: str) -> str:
@@ -93,24 +111,24 @@ class Minter:
         return self.identities.get(key(name)) or slug(name)
 
     def skater(self, name: str) -> NamedNode:
-        return self._iri("id", "skater", self.skater_key(name))
+        return self._kept("id", "skater", self.skater_key(name))
 
     def skater_as_spelled(self, name: str) -> NamedNode:
         """The IRI a spelling has without the identity file: kept answering once the skater is merged."""
         return self._iri("id", "skater", slug(name))
 
     def nation(self, code: str) -> NamedNode:
-        return self._iri("id", "nation", code)
+        return self._kept("id", "nation", code)
 
     def venue(self, name: str) -> NamedNode:
-        return self._iri("id", "venue", slug(name))
+        return self._kept("id", "venue", slug(name))
 
     def relay_team(self, code: str, category: Category) -> NamedNode:
-        return self._iri("id", "relay-team", f"{code}-{category.value}")
+        return self._kept("id", "relay-team", f"{code}-{category.value}")
 
     # Resources of one season.
     def season(self, key: str) -> NamedNode:
-        return self._iri("id", "season", key)
+        return self._kept("id", "season", key)
 
     def stage(self, season: str, stage_key: str) -> NamedNode:
         return self._iri("id", "stage", season, stage_key)
@@ -140,7 +158,7 @@ class Minter:
 
     # Named graphs and provenance.
     def season_graph(self, key: str) -> NamedNode:
-        return self._iri("graph", "season", key)
+        return self._kept("graph", "season", key)
 
     def entities_graph(self) -> NamedNode:
         return self._iri("graph", "entities")

@@ -20,7 +20,7 @@ from pyoxigraph import Literal, NamedNode, Quad
 from skategraph import __version__
 from skategraph.errors import SourceError
 from skategraph.graph.ids import Minter, slug, wikipedia_url
-from skategraph.graph.vocab import CC, CC_BY_SA, DCT, OWL, PROV, RDF, RDF_TYPE, RDFS_LABEL, SKOS, XSD, sg
+from skategraph.graph.vocab import CC, CC_BY_SA, DCT, OWL, PROV, RDF, RDF_TYPE, RDFS_LABEL, SKOS, sg, xsd
 from skategraph.source.folding import key as folded_key
 from skategraph.source.linkfiles import Link
 from skategraph.source.nations import Nation
@@ -33,7 +33,7 @@ SOFTWARE = NamedNode("https://w3id.org/skategraph/software")
 # them so anyway (it keeps derived integer types under their primitive type), and writing what is
 # stored keeps a dump, a query result and a SHACL check in agreement.
 def _typed(value: object, datatype: str) -> Literal:
-    return Literal(str(value), datatype=NamedNode(XSD + datatype))
+    return Literal(str(value), datatype=xsd(datatype))
 
 
 def _ordinal(rank: int) -> str:

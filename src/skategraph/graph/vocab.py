@@ -7,6 +7,8 @@ never by spelling an IRI again.
 
 from __future__ import annotations
 
+import functools
+
 from pyoxigraph import NamedNode
 
 SG = "https://w3id.org/skategraph/ontology#"
@@ -42,11 +44,14 @@ PREFIXES = {
 }
 
 
+@functools.lru_cache(maxsize=1024)
 def sg(term: str) -> NamedNode:
-    """A term of the skategraph ontology: `sg("Skater")`."""
+    """A term of the skategraph ontology: `sg("Skater")` (one node per term: a build makes a million
+    quads from a few dozen terms)."""
     return NamedNode(SG + term)
 
 
+@functools.lru_cache(maxsize=64)
 def xsd(datatype: str) -> NamedNode:
     """An XML Schema datatype: `xsd("integer")`."""
     return NamedNode(XSD + datatype)

@@ -6,6 +6,7 @@ names (`skategraph.graph.ids.slug`) and must not change when a dependency update
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
@@ -16,12 +17,15 @@ _EXTRA_FOLDS = str.maketrans(
 )  # fmt: skip
 
 
+# Both are pure and called for every name of every row (parsing, then minting its IRI): cached.
+@functools.lru_cache(maxsize=1 << 16)
 def fold(text: str) -> str:
     """`Amélie Goulet-Nadon` -> `Amelie Goulet-Nadon`: accents and ligatures folded to ASCII."""
     decomposed = unicodedata.normalize("NFKD", text.translate(_EXTRA_FOLDS))
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def key(text: str) -> str:
     """What two spellings of one name share when they differ only in case, accents, hyphens and
     spacing: `Montréal` and `montreal`, `Kwak Yoon-Gy` and `Kwak Yoon-gy` (the same equivalence as

@@ -46,6 +46,9 @@ def dataset_stats(store: GraphStore) -> Stats:
             "SELECT ?class (COUNT(DISTINCT ?s) AS ?n) WHERE { ?s a ?class . FILTER(STRSTARTS(STR(?class), STR(sg:))) }"
             " GROUP BY ?class ORDER BY ?class",
         ),
-        entities=_count(store, "SELECT (COUNT(DISTINCT ?s) AS ?n) WHERE { ?s ?p ?o FILTER(isIRI(?s)) }"),
+        # Subjects grouped first, then tested: isIRI on every triple cost twice as much (issue 14).
+        entities=_count(
+            store, "SELECT (COUNT(*) AS ?n) WHERE { SELECT ?s WHERE { ?s ?p ?o } GROUP BY ?s HAVING(isIRI(?s)) }"
+        ),
         properties=_count(store, "SELECT (COUNT(DISTINCT ?p) AS ?n) WHERE { ?s ?p ?o }"),
     )
