@@ -79,9 +79,12 @@ def queries_of(kind: str, representation: str) -> list[str]:
         return [linkeddata.FOUND, linkeddata.OWN, linkeddata.POINTING]
     # A section's query, or the queries whose rows the page joins (`pages.Joined`, since issue 14).
     sections = [text for _title, query, _columns in pages.SECTIONS.get(kind, [])
-                for text in (query if isinstance(query, str) else query.queries())]  # fmt: skip
+                for text in ([query] if isinstance(query, str) else query.queries())]  # fmt: skip
     nation = [pages.NATION_OF] if kind in ("Skater", "RelayTeam") else []
-    return [linkeddata.FOUND, pages.OUTGOING, pages.INCOMING, *sections, *nation]
+    # What points here: one query, or three joined (`pages.incoming`, since issue 14).
+    names = ("INCOMING", "INCOMING_PROPERTIES", "INCOMING_LINKS")
+    incoming = [getattr(pages, name) for name in names if hasattr(pages, name)]
+    return [linkeddata.FOUND, pages.OUTGOING, *incoming, *sections, *nation]
 
 
 def in_process(

@@ -16,8 +16,12 @@ import pyoxigraph as ox
 import pytest
 import rdflib
 
+from skategraph.store import generations
+from skategraph.web import pages
+from skategraph.web.service import Service
+
 from .conftest import BASE
-from .server import Client, seed_app
+from .server import App, Client, seed_app
 from .source_facts import RACES
 
 SG = rdflib.Namespace("https://w3id.org/skategraph/ontology#")
@@ -325,3 +329,67 @@ def test_pages_send_a_content_security_policy(server: Client, path: str) -> None
     assert server.query("ASK {}").header("X-Content-Type-Options") == "nosniff"
     policy = reply.header("Content-Security-Policy") or ""
     assert "script-src 'self';" in policy and "unsafe-inline" not in policy and "unsafe-eval" not in policy
+
+
+def _service(server: Client) -> Service:
+    assert isinstance(server, App)
+    found: Service = server.app.extensions["skategraph"]
+    return found
+
+
+def _page_queries() -> list[str]:
+    sections = [
+        text
+        for kind in pages.SECTIONS.values()
+        for _title, query, _columns in kind
+        for text in ([query] if isinstance(query, str) else query.queries())
+    ]
+    return [pages.OUTGOING, pages.INCOMING, pages.INCOMING_PROPERTIES, pages.INCOMING_LINKS, pages.NATION_OF,
+            pages.TYPES, *sections]  # fmt: skip
+
+
+def test_page_queries_evaluated_in_the_web_process_answer_as_a_worker_does(server: Client) -> None:
+    """`select_here` (the pages' queries, in the web process) gives the rows a worker's SPARQL JSON
+    gives, for every kind of term: IRIs, blank nodes, plain, typed and language-tagged literals."""
+    terms = f"<{BASE}id/skater/terms-test>"
+    update = (f'INSERT DATA {{ GRAPH <http://ex/terms> {{ {terms} a sg:Skater ; rdfs:label "Terms"@en-GB ; '
+              f'sg:nation <{BASE}id/nation/BUL> ; sg:height 1.5 ; sg:born "2001-02-03"^^xsd:date ; '
+              f'sg:note [ rdfs:label "a blank node" ] . }} }}')  # fmt: skip
+    assert server.update(update).status == 204
+    svc = _service(server)
+    things = [terms[1:-1], AHN, BASE + "id/season/2002-03", BASE + "id/nation/BUL", BASE + "id/venue/bormio",
+              BASE + "id/stage/2002-03/chuncheon", BASE + "id/race/2002-03/chuncheon/men-1500m",
+              BASE + "id/relay-team/CAN-men"]  # fmt: skip
+    kinds: set[tuple[str, bool, bool]] = set()
+    for iri in things:
+        this = (("_this", ox.NamedNode(iri)),)
+        for query in _page_queries():
+            here, there = svc.select_here(query, this), svc.select(query, this)
+            assert here == there, (iri, query)
+            kinds |= {(term["type"], "xml:lang" in term, "datatype" in term) for row in here for term in row.values()}
+    assert {("uri", False, False), ("bnode", False, False), ("literal", False, False), ("literal", True, False),
+            ("literal", False, True)} <= kinds  # fmt: skip
+
+
+def test_pages_in_the_web_process_follow_the_store_through_writes(server: Client) -> None:
+    """The web process keeps the generation it opened only while it is current: after two writes (the
+    first generation pruned) a page shows what was written, and a generation a request holds still
+    answers meanwhile."""
+    svc = _service(server)
+    skater = BASE + "id/skater/written-later"
+    this = (("_this", ox.NamedNode(skater)),)
+    assert svc.select_here(pages.OUTGOING, this) == []  # opens the generation now current
+    before = svc.generation()
+    held = generations.hold(before)
+    try:
+        for n in (1, 2):
+            written = f'INSERT DATA {{ GRAPH <http://ex/later> {{ <{skater}> rdfs:label "Written {n}" }} }}'
+            assert server.update(written).status == 204
+        assert svc.generation() != before
+        assert svc.select_here(pages.OUTGOING, this, before) == []  # held, so not pruned
+    finally:
+        held.release()
+    labels = {row["o"]["value"] for row in svc.select_here(pages.OUTGOING, this)}
+    assert labels == {"Written 1", "Written 2"}
+    page = server.get("/id/skater/written-later", Accept="text/html")
+    assert page.status == 200 and "Written 2" in page.text

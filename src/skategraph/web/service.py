@@ -3,6 +3,11 @@
 A rebuild or an update swaps the store's `current` generation; every request looks it up afresh (a
 `readlink`), so the swap is picked up by the next request with none failing. Workers reopen the new
 generation on their next job.
+
+Queries go to the killable workers, with one exception: our own bounded SELECTs (a page's, whose
+cost grows with the resource it shows and not with the store) run in this process (`select_here`)
+on the generation opened read-only here, which saves the hop to a worker (issue 14). A client's
+query text never runs here: only a worker can be killed at its time limit.
 """
 
 from __future__ import annotations
@@ -10,26 +15,31 @@ from __future__ import annotations
 import dataclasses
 import hmac
 import json
+import os
 import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
+import pyoxigraph as ox
 from flask import current_app
 
-from skategraph.engine.jobs import Bound, ChangeJob, QueryJob, Reply, TaskJob, admit
+from skategraph.engine.jobs import Bound, ChangeJob, QueryJob, Reply, TaskJob, admit, evaluate
 from skategraph.engine.pool import Pool
 from skategraph.errors import Forbidden, GenerationGone, QueryError, ReadOnly, Unauthorized
+from skategraph.graph.vocab import XSD
 from skategraph.linking.extend import extend_batch
 from skategraph.linking.reconcile import ENTITIES, Index, Query, reconcile_batch
 from skategraph.saved.catalogue import Catalogue, load_catalogue
 from skategraph.saved.lookups import Lookups, lookup_queries, lookups_from
 from skategraph.store import generations
 from skategraph.store.base import read_manifest
+from skategraph.store.embedded import EmbeddedStore
 from skategraph.web.settings import Settings
 
 T = TypeVar("T")
+Row = dict[str, dict[str, str]]
 # The shortest time limit a request may ask for: below it, every request would be a killed and
 # respawned worker (a flood of timeout=1e-9 cut tiny-query throughput by 72%, issue 12).
 MIN_TIMEOUT = 0.1
@@ -50,6 +60,7 @@ class Service:
         self._manifests: dict[str, dict[str, Any]] = {}
         self._derived: dict[tuple[str, str], object] = {}
         self._lock = threading.Lock()
+        self._opened: tuple[int, str, EmbeddedStore] | None = None  # (pid, generation, store) of `select_here`
 
     def close(self) -> None:
         self.pool.close()
@@ -86,6 +97,38 @@ class Service:
         reply = self.query(job, self.settings.timeout)
         rows: list[dict[str, dict[str, str]]] = json.loads(b"".join(reply.body))["results"]["bindings"]
         return rows
+
+    def select_here(self, text: str, substitutions: Bound = (), generation: Path | None = None) -> list[Row]:
+        """The rows `select` would give, evaluated in this process: for our own bounded SELECTs only
+        (a page's), never a client's text, since nothing here stops a query at the time limit. The
+        generation is held until the rows are read, so a rebuild meanwhile cannot remove it."""
+        generation, held = self.hold(generation or self.generation())
+        try:
+            job = self.job(text, generation=generation, substitutions=substitutions)
+            result = evaluate(self._store_here(generation), job)
+            assert isinstance(result, ox.QuerySolutions), "select_here is for SELECT queries"
+            names = [variable.value for variable in result.variables]
+            return [
+                {name: _binding(term) for name, term in zip(names, solution, strict=True) if term is not None}
+                for solution in result
+            ]
+        finally:
+            held.release()
+
+    def _store_here(self, generation: Path) -> EmbeddedStore:
+        """`generation` opened read-only in this process: the current one is kept open for the next
+        request; opened after the fork (a store is never shared with a parent process), and reopened
+        when the store changes."""
+        pid = os.getpid()
+        with self._lock:
+            opened = self._opened
+            if opened is not None and opened[:2] == (pid, generation.name):
+                return opened[2]
+        store = EmbeddedStore(generation, self.manifest(generation))
+        if generation == self.generation():
+            with self._lock:
+                self._opened = (pid, generation.name, store)
+        return store
 
     def ask(self, text: str, substitutions: Bound = ()) -> bool:
         job = self.job(text, results_format="json", substitutions=substitutions)
@@ -202,6 +245,22 @@ class Service:
             raise Unauthorized("writes need an 'Authorization: Bearer <token>' header")
         if not hmac.compare_digest(credentials.strip().encode(), token.encode()):
             raise Forbidden("the bearer token is not the one this server accepts")
+
+
+def _binding(term: ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple) -> dict[str, Any]:
+    """A term as a SPARQL JSON result writes it (`{"type": "uri", "value": ...}`)."""
+    if isinstance(term, ox.NamedNode):
+        return {"type": "uri", "value": term.value}
+    if isinstance(term, ox.BlankNode):
+        return {"type": "bnode", "value": term.value}
+    if isinstance(term, ox.Literal):
+        if term.language:
+            return {"type": "literal", "value": term.value, "xml:lang": term.language}
+        if term.datatype.value != XSD + "string":
+            return {"type": "literal", "value": term.value, "datatype": term.datatype.value}
+        return {"type": "literal", "value": term.value}
+    return {"type": "triple", "value": {"subject": _binding(term.subject), "predicate": _binding(term.predicate),
+                                        "object": _binding(term.object)}}  # fmt: skip
 
 
 def _releasing(body: Iterator[bytes], held: generations.Hold) -> Iterator[bytes]:
