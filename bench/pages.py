@@ -1,7 +1,7 @@
 """Pages under load: a skater's and a season's page from a real `skategraph serve`, against the same
 pages' queries evaluated in-process, measured in the same run.
 
-    python bench/pages.py [--seasons 400] [--seed 1] [--duration 5] [--clients 1 4] [--work DIR]
+    python bench/pages.py [--seasons 400] [--seed 1] [--duration 5] [--clients 1 4] [--work DIR] [--before TREE]
 
 The corpus is `bench/corpus.py` (seed 1), built without validation (into `--work` if given, and
 reused from there on the next run). Three pages, found by SPARQL counts on the built store and
@@ -9,7 +9,10 @@ printed: the skater whose podium places (race results) are closest to 300, the s
 and the first season with ten stages. Each page is loaded with wrk (keep-alive, one connection a
 client) as a browser asks for it (its Accept header), and the first skater's Turtle too, from
 `skategraph serve --cache-mb 0` (every request evaluated) and, for comparison, from the default
-server (the response cache answers a repeated request).
+server (its response cache holds query answers, not pages, so it answers pages as the first does).
+With `--before TREE` (e.g. `git worktree add /tmp/before <commit>`) a third server runs that tree's
+code (`PYTHONPATH=TREE/src`) on the same store, so a change is measured before and after in one run,
+against the same baseline.
 
 The baseline is the page's own SPARQL queries (what the page asks the store, as this commit's code
 asks it), evaluated in this process with pyoxigraph on the same store and
@@ -149,6 +152,7 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=5, help="seconds a cell")
     parser.add_argument("--clients", type=int, nargs="+", default=[1, 4])
     parser.add_argument("--work", type=Path, help="keep the corpus and its store here, for the next run")
+    parser.add_argument("--before", type=Path, help="also serve the pages from the code in this tree (a git worktree)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         work = args.work or Path(folder)
@@ -159,33 +163,48 @@ def main() -> None:
         targets = chosen(local)
         cells = [(what, kind, iri, "html", BROWSER) for what, kind, iri in targets]
         cells.insert(1, (targets[0][0], "Skater", targets[0][2], "turtle", "text/turtle"))
-        uncached_port, cached_port = free_port(), free_port()
         serve = [sys.executable, "-m", "skategraph", "serve", "--store", str(store_path)]
-        uncached = subprocess.Popen([*serve, "--port", str(uncached_port), "--cache-mb", "0"],
-                                    stderr=subprocess.DEVNULL)  # fmt: skip
-        cached = subprocess.Popen([*serve, "--port", str(cached_port)], stderr=subprocess.DEVNULL)
+        servers = {"evaluated": ["--cache-mb", "0"], "cached": []}
+        if args.before:
+            servers["before"] = ["--cache-mb", "0"]
+        ports = {name: free_port() for name in servers}
+        running = {
+            name: subprocess.Popen([*serve, "--port", str(ports[name]), *options], stderr=subprocess.DEVNULL,
+                                   env={**os.environ, "PYTHONPATH": str(args.before / "src")} if name == "before"
+                                   else None)
+            for name, options in servers.items()
+        }  # fmt: skip
         try:
-            wait_for(f"http://127.0.0.1:{uncached_port}/health", 120)
-            wait_for(f"http://127.0.0.1:{cached_port}/health", 120)
+            for port in ports.values():
+                wait_for(f"http://127.0.0.1:{port}/health", 120)
             header = (f"{'page':<16} {'as':<6} {'clients':>7} | {'evaluated rps':>13} {'p50':>8} {'p99':>8} | "
                       f"{'in-process rps':>14} {'p50':>8} {'p99':>8} | {'rps ratio':>9} {'p99 ratio':>9} | "
-                      f"{'cached rps':>10} {'p99':>8}")  # fmt: skip
+                      f"{'cached rps':>10} {'p99':>8}"
+                      + (f" | {'before rps':>10} {'p50':>8} {'p99':>8} {'rps ratio':>9} {'p99 ratio':>9}"
+                         if args.before else ""))  # fmt: skip
             print(header)
             print("-" * len(header))
             for what, kind, iri, representation, accept in cells:
                 path = "/" + iri[len(DEFAULT_BASE) :] + (".ttl" if representation == "turtle" else "")
                 queries = queries_of(kind, representation)
-                for url in (f"http://127.0.0.1:{uncached_port}{path}", f"http://127.0.0.1:{cached_port}{path}"):
+                urls = {name: f"http://127.0.0.1:{port}{path}" for name, port in ports.items()}
+                for url in urls.values():
                     wrk(url, accept, 1, 1)  # warm: the workers open the store, the cache fills
                 for clients in args.clients:
-                    u_rps, u50, u99 = wrk(f"http://127.0.0.1:{uncached_port}{path}", accept, clients, args.duration)
+                    u_rps, u50, u99 = wrk(urls["evaluated"], accept, clients, args.duration)
                     i_rps, i50, i99 = in_process(local, queries, iri, clients, args.duration)
-                    c_rps, _c50, c99 = wrk(f"http://127.0.0.1:{cached_port}{path}", accept, clients, args.duration)
-                    print(f"{what:<16} {representation:<6} {clients:>7} | {u_rps:>13,.1f} {u50:>6.1f}ms "
-                          f"{u99:>6.1f}ms | {i_rps:>14,.1f} {i50:>6.1f}ms {i99:>6.1f}ms | {u_rps / i_rps:>8.2f}x "
-                          f"{u99 / i99:>8.2f}x | {c_rps:>10,.0f} {c99:>6.1f}ms", flush=True)  # fmt: skip
+                    c_rps, _c50, c99 = wrk(urls["cached"], accept, clients, args.duration)
+                    line = (f"{what:<16} {representation:<6} {clients:>7} | {u_rps:>13,.1f} {u50:>6.1f}ms "
+                            f"{u99:>6.1f}ms | {i_rps:>14,.1f} {i50:>6.1f}ms {i99:>6.1f}ms | {u_rps / i_rps:>8.2f}x "
+                            f"{u99 / i99:>8.2f}x | {c_rps:>10,.1f} {c99:>6.1f}ms")  # fmt: skip
+                    if args.before:
+                        b_rps, b50, b99 = wrk(urls["before"], accept, clients, args.duration)
+                        shown = f"{b99:>6.1f}ms" if b_rps else "  none"  # none finished within the cell
+                        line += (f" | {b_rps:>10,.1f} {b50:>6.1f}ms {shown} {b_rps / i_rps:>8.2f}x "
+                                 f"{(b99 / i99 if b_rps else float('inf')):>8.2f}x")  # fmt: skip
+                    print(line, flush=True)
         finally:
-            for process in (uncached, cached):
+            for process in running.values():
                 process.terminate()
                 process.wait(timeout=30)
 

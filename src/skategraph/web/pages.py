@@ -273,13 +273,13 @@ def table(columns: list[tuple[str, str, str | None]], rows: list[Row]) -> Markup
     return Markup(f"\n<table>\n  <thead><tr>{head}</tr></thead>\n  <tbody>\n  {body}\n  </tbody>\n</table>\n")
 
 
-def _cell(value: dict[str, str] | None, link: dict[str, str] | None) -> Markup | str:
-    """A cell: the value, linked to `link` if it is an IRI, else to itself if it is one."""
+def _cell(value: dict[str, str] | None, link: dict[str, str] | None) -> str:
+    """A cell, escaped: the value, linked to `link` if it is an IRI, else to itself if it is one."""
     target = link if link and link["type"] == "uri" else value if value and value["type"] == "uri" else None
     text = escape(value["value"]) if value else ""
     if target is None:
         return text
-    return Markup('<a href="{}">{}</a>').format(local(target["value"]), text)
+    return f'<a href="{escape(local(target["value"]))}">{text}</a>'
 
 
 def _script_safe(text: str) -> str:
