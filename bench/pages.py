@@ -12,7 +12,8 @@ client) as a browser asks for it (its Accept header), and the first skater's Tur
 server (its response cache holds query answers, not pages, so it answers pages as the first does).
 With `--before TREE` (e.g. `git worktree add /tmp/before <commit>`) a third server runs that tree's
 code (`PYTHONPATH=TREE/src`) on the same store, so a change is measured before and after in one run,
-against the same baseline.
+against the same baseline. After each load the script waits until the server is idle (its process
+tree uses no CPU): requests wrk left in flight would otherwise take the CPU from the next cell.
 
 The baseline is the page's own SPARQL queries (what the page asks the store, as this commit's code
 asks it), evaluated in this process with pyoxigraph on the same store and
@@ -74,6 +75,41 @@ def wrk(url: str, accept: str, clients: int, duration: int) -> tuple[float, floa
     found = re.search(r"Requests/sec:\s+([\d.]+)", text)
     assert found, text
     return float(found.group(1)), _ms(text, "50%"), _ms(text, "99%")
+
+
+def cpu_seconds(root: int) -> float:
+    """The CPU time used so far by process `root` and every process under it (from /proc)."""
+    parents: dict[int, int] = {}
+    used: dict[int, float] = {}
+    tick = os.sysconf("SC_CLK_TCK")
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # it ended meanwhile
+            continue
+        parents[int(entry.name)] = int(fields[1])
+        used[int(entry.name)] = (int(fields[11]) + int(fields[12])) / tick
+    tree, grown = {root}, True
+    while grown:
+        more = {pid for pid, parent in parents.items() if parent in tree} - tree
+        tree |= more
+        grown = bool(more)
+    return sum(used.get(pid, 0.0) for pid in tree)
+
+
+def settle(server: subprocess.Popen[bytes], limit: float = 60) -> None:
+    """Wait until `server` is idle: when wrk stops, the requests it had in flight are still being
+    answered (a slow page's for seconds), and would take the CPU from the next cell."""
+    deadline = time.monotonic() + limit
+    before = cpu_seconds(server.pid)
+    while time.monotonic() < deadline:
+        time.sleep(0.5)
+        now = cpu_seconds(server.pid)
+        if now - before < 0.05:  # under a tenth of a core
+            return
+        before = now
 
 
 def queries_of(kind: str, representation: str) -> list[str]:
@@ -188,17 +224,21 @@ def main() -> None:
                 path = "/" + iri[len(DEFAULT_BASE) :] + (".ttl" if representation == "turtle" else "")
                 queries = queries_of(kind, representation)
                 urls = {name: f"http://127.0.0.1:{port}{path}" for name, port in ports.items()}
-                for url in urls.values():
+                for name, url in urls.items():
                     wrk(url, accept, 1, 1)  # warm: the workers open the store, the cache fills
+                    settle(running[name])
                 for clients in args.clients:
                     u_rps, u50, u99 = wrk(urls["evaluated"], accept, clients, args.duration)
+                    settle(running["evaluated"])
                     i_rps, i50, i99 = in_process(local, queries, iri, clients, args.duration)
                     c_rps, _c50, c99 = wrk(urls["cached"], accept, clients, args.duration)
+                    settle(running["cached"])
                     line = (f"{what:<16} {representation:<6} {clients:>7} | {u_rps:>13,.1f} {u50:>6.1f}ms "
                             f"{u99:>6.1f}ms | {i_rps:>14,.1f} {i50:>6.1f}ms {i99:>6.1f}ms | {u_rps / i_rps:>8.2f}x "
                             f"{u99 / i99:>8.2f}x | {c_rps:>10,.1f} {c99:>6.1f}ms")  # fmt: skip
                     if args.before:
                         b_rps, b50, b99 = wrk(urls["before"], accept, clients, args.duration)
+                        settle(running["before"])
                         shown = f"{b99:>6.1f}ms" if b_rps else "  none"  # none finished within the cell
                         line += (f" | {b_rps:>10,.1f} {b50:>6.1f}ms {shown} {b_rps / i_rps:>8.2f}x "
                                  f"{(b99 / i99 if b_rps else float('inf')):>8.2f}x")  # fmt: skip
