@@ -12,9 +12,9 @@ Each season is written in one of the layouts the real articles use (the parser r
            `Stage`, `#` and `R.` columns, dates without a year, `CAN Montréal (Maurice Richard Arena)`
   arenas   2011–12: infobox dates as years, city headings, Place as an arena, `1500m (1)` rows out of
            date order, relay cells that are only a code
-Every season has two races of one distance at some stages, relays, a mixed relay in about half of
-them and a race now and then with no Third (or no Second and Third) place, the only warnings a build
-of the corpus gives.
+A season has five to nine stages (one in about twenty has ten). Every season has two races of one
+distance at some stages, relays, a mixed relay in about half of them and a race now and then with no
+Third (or no Second and Third) place, the only warnings a build of the corpus gives.
 
 Seasons are keyed like the real ones (`2030-31`), from 2030–31 on, so they never collide with a real
 season: the parser reads a season as two consecutive four-digit years (`2099–00` is 2099-00), so 400
@@ -56,6 +56,7 @@ VENUES = (("Salt Lake City", "USA", "Utah Olympic Oval"), ("Montreal", "CAN", "M
 RELAY = {"men": 5000, "women": 3000, "mixed": 2000}
 ACTIVE = 70  # skaters per category in a season
 CAREER = 12  # seasons, on average
+TEN_STAGES = 0.05  # the share of seasons with ten stages (the others have five to nine)
 _SYLLABLES = ("ka", "ren", "so", "mi", "ta", "lo", "vi", "an", "de", "ju", "ko", "ri", "sa", "ne", "bo", "li",
               "ma", "ter", "gu", "hel", "za", "on", "pe", "ya", "dor", "ni", "su", "fa", "wen", "ci", "ra",
               "mé", "tö", "lin", "ha", "ber", "no", "el", "ga", "vo")  # fmt: skip
@@ -195,6 +196,9 @@ def _event(race: _Race, spaced: bool = False) -> str:
 class _SeasonWriter:
     def __init__(self, roster: _Roster, index: int, seed: int) -> None:
         self.rng = random.Random(f"season-{seed}-{index}")
+        # Drawn apart from the season's own stream, so that adding ten-stage seasons (for the pages
+        # benchmark, issue 14) left every other season the text it was.
+        self.ten_stages = random.Random(f"ten-stages-{seed}-{index}").random() < TEN_STAGES
         self.roster = roster
         self.first = FIRST_YEAR + index
         self.layout = LAYOUTS[self.rng.randrange(len(LAYOUTS))]
@@ -212,6 +216,8 @@ class _SeasonWriter:
 
     def stages(self) -> list[_Stage]:
         count = self.rng.randint(5, 9)
+        if self.ten_stages:
+            count = 10
         fridays = sorted(self.rng.sample(_fridays(self.first), count))
         venues = self.rng.sample(VENUES, count)
         mixed = self.rng.random() < 0.5

@@ -16,8 +16,13 @@ import pyoxigraph as ox
 import pytest
 import rdflib
 
-from .conftest import BASE
-from .server import Client, seed_app
+from skategraph.store import generations
+from skategraph.web import pages
+from skategraph.web.service import Service
+
+from .conftest import BASE, SEED, build
+from .season_facts import SEASONS
+from .server import App, Client, running_app, seed_app
 from .source_facts import RACES
 
 SG = rdflib.Namespace("https://w3id.org/skategraph/ontology#")
@@ -325,3 +330,136 @@ def test_pages_send_a_content_security_policy(server: Client, path: str) -> None
     assert server.query("ASK {}").header("X-Content-Type-Options") == "nosniff"
     policy = reply.header("Content-Security-Policy") or ""
     assert "script-src 'self';" in policy and "unsafe-inline" not in policy and "unsafe-eval" not in policy
+
+
+def _service(server: Client) -> Service:
+    assert isinstance(server, App)
+    found: Service = server.app.extensions["skategraph"]
+    return found
+
+
+def _page_queries() -> list[str]:
+    sections = [
+        text
+        for kind in pages.SECTIONS.values()
+        for _title, query, _columns in kind
+        for text in ([query] if isinstance(query, str) else query.queries())
+    ]
+    return [pages.OUTGOING, pages.INCOMING, pages.INCOMING_PROPERTIES, pages.INCOMING_LINKS, pages.NATION_OF,
+            pages.TYPES, *sections]  # fmt: skip
+
+
+def test_page_queries_evaluated_in_the_web_process_answer_as_a_worker_does(server: Client) -> None:
+    """`select_here` (the pages' queries, in the web process) gives the rows a worker's SPARQL JSON
+    gives, for every kind of term: IRIs, blank nodes, plain, typed and language-tagged literals."""
+    terms = f"<{BASE}id/skater/terms-test>"
+    update = (f'INSERT DATA {{ GRAPH <http://ex/terms> {{ {terms} a sg:Skater ; rdfs:label "Terms"@en-GB ; '
+              f'sg:nation <{BASE}id/nation/BUL> ; sg:height 1.5 ; sg:born "2001-02-03"^^xsd:date ; '
+              f'sg:note [ rdfs:label "a blank node" ] . }} }}')  # fmt: skip
+    assert server.update(update).status == 204
+    svc = _service(server)
+    things = [terms[1:-1], AHN, BASE + "id/season/2002-03", BASE + "id/nation/BUL", BASE + "id/venue/bormio",
+              BASE + "id/stage/2002-03/chuncheon", BASE + "id/race/2002-03/chuncheon/men-1500m",
+              BASE + "id/relay-team/CAN-men"]  # fmt: skip
+    kinds: set[tuple[str, bool, bool]] = set()
+    for iri in things:
+        this = (("_this", ox.NamedNode(iri)),)
+        for query in _page_queries():
+            here, there = svc.select_here(query, this), svc.select(query, this)
+            assert here == there, (iri, query)
+            kinds |= {(term["type"], "xml:lang" in term, "datatype" in term) for row in here for term in row.values()}
+    assert {("uri", False, False), ("bnode", False, False), ("literal", False, False), ("literal", True, False),
+            ("literal", False, True)} <= kinds  # fmt: skip
+
+
+def test_pages_in_the_web_process_follow_the_store_through_writes(server: Client) -> None:
+    """The web process keeps the generation it opened only while it is current: after two writes (the
+    first generation pruned) a page shows what was written, and a generation a request holds still
+    answers meanwhile."""
+    svc = _service(server)
+    skater = BASE + "id/skater/written-later"
+    this = (("_this", ox.NamedNode(skater)),)
+    assert svc.select_here(pages.OUTGOING, this) == []  # opens the generation now current
+    before = svc.generation()
+    held = generations.hold(before)
+    try:
+        for n in (1, 2):
+            written = f'INSERT DATA {{ GRAPH <http://ex/later> {{ <{skater}> rdfs:label "Written {n}" }} }}'
+            assert server.update(written).status == 204
+        assert svc.generation() != before
+        assert svc.select_here(pages.OUTGOING, this, before) == []  # held, so not pruned
+    finally:
+        held.release()
+    labels = {row["o"]["value"] for row in svc.select_here(pages.OUTGOING, this)}
+    assert labels == {"Written 1", "Written 2"}
+    page = server.get("/id/skater/written-later", Accept="text/html")
+    assert page.status == 200 and "Written 2" in page.text
+
+
+# The pages' queries before issue 14, in their plain form: the page queries now written to start from
+# the resource (pages.py) must give exactly their rows, in their order.
+PLAIN_RACES = """SELECT ?race ?label ?date ?winner ?name ?_this WHERE {{
+  ?race {link} ?_this ; a sg:Race ; rdfs:label ?label ; (sg:date|sg:startDate) ?date .
+  OPTIONAL {{ ?r sg:race ?race ; sg:rank 1 ; sg:competitor ?winner . ?winner rdfs:label ?name }} }}
+  ORDER BY ?date ?label"""
+PLAIN = {
+    ("Stage", "Races"): PLAIN_RACES.format(link="sg:stage"),
+    ("Venue", "Races"): PLAIN_RACES.format(link="sg:venue"),
+    ("Season", "Medal table"): pages.MEDALS[len(pages.P) :]
+    + """ ?nation ?code (CONCAT(?label, " (", ?code, ")") AS ?name) ?_this WHERE {
+      ?r sg:race/sg:season ?_this ; sg:rank ?rank ; sg:nation ?nation . ?nation skos:notation ?code ; rdfs:label ?label }
+      GROUP BY ?nation ?code ?label ?_this ORDER BY DESC(?gold) DESC(?silver) DESC(?bronze) ?code""",
+    ("Season", "Calendar"): """SELECT ?stage ?number ?venue ?start ?end ?_this WHERE {
+      ?stage sg:season ?_this ; a sg:Stage ; sg:stageNumber ?number ; sg:startDate ?start ; sg:endDate ?end ;
+      sg:venue/rdfs:label ?venue } ORDER BY ?number""",
+    ("Season", "Podiums"): """SELECT ?race ?label ?date ?first ?n1 ?second ?n2 ?third ?n3 ?_this WHERE {
+      ?race sg:season ?_this ; a sg:Race ; rdfs:label ?label ; (sg:date|sg:startDate) ?date .
+      OPTIONAL { ?r1 sg:race ?race ; sg:rank 1 ; sg:competitor ?first . ?first rdfs:label ?n1 }
+      OPTIONAL { ?r2 sg:race ?race ; sg:rank 2 ; sg:competitor ?second . ?second rdfs:label ?n2 }
+      OPTIONAL { ?r3 sg:race ?race ; sg:rank 3 ; sg:competitor ?third . ?third rdfs:label ?n3 } }
+      ORDER BY ?date ?label""",
+}
+PLAIN_INCOMING = """SELECT ?s ?slabel ?p ?plabel ?linked ?linkedlabel ?via ?_this WHERE {
+  ?s ?p ?_this OPTIONAL { ?s rdfs:label ?slabel } OPTIONAL { ?p rdfs:label ?plabel }
+  OPTIONAL { FILTER(?p = rdf:subject) ?s rdf:predicate ?via ; rdf:object ?linked
+             OPTIONAL { ?linked rdfs:label ?linkedlabel } } } ORDER BY ?p ?s LIMIT 200"""
+
+
+@pytest.fixture(scope="module")
+def seasons(tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
+    """Every test season and the seed (missing places, relays, a cancelled season), served in-process."""
+    store = tmp_path_factory.mktemp("seasons") / "store"
+    build(store, SEED, *sorted(SEASONS.glob("*.txt")))
+    with running_app(store) as running:
+        yield running
+
+
+def _of_kind(svc: Service, kind: str) -> list[str]:
+    return [row["s"]["value"] for row in svc.select(f"SELECT ?s WHERE {{ ?s a sg:{kind} }} ORDER BY ?s")]
+
+
+@pytest.mark.parametrize(("kind", "title"), list(PLAIN))
+def test_page_sections_give_the_rows_of_their_plain_queries(seasons: App, kind: str, title: str) -> None:
+    svc = _service(seasons)
+    query = next(query for name, query, _columns in pages.SECTIONS[kind] if name == title)
+    resources = _of_kind(svc, kind)
+    assert resources
+    with seasons.app.test_request_context():
+        for iri in resources:
+            this = (("_this", ox.NamedNode(iri)),)
+            assert pages.rows_of(query, this) == svc.select(PLAIN[(kind, title)], this), iri
+
+
+def test_what_points_here_is_what_the_plain_query_gives(seasons: App) -> None:
+    """Joined and ordered in Python (`pages.incoming`), as one ORDER BY ... LIMIT 200 query gave it."""
+    svc = _service(seasons)
+    resources = [row["s"]["value"] for row in svc.select("SELECT DISTINCT ?s WHERE { ?s ?p ?o FILTER(isIRI(?s)) }")]
+    linked = cut = 0
+    with seasons.app.test_request_context():
+        for iri in resources:
+            this = (("_this", ox.NamedNode(iri)),)
+            found = pages.incoming(this)
+            assert found == svc.select(PLAIN_INCOMING, this), iri
+            linked += any("via" in row for row in found)
+            cut += len(found) == pages.INCOMING_SHOWN
+    assert linked and cut  # link statements pointing here, and resources with more than are shown

@@ -36,7 +36,7 @@ def _xml(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
 
 
-def _json_term(term: Term) -> dict[str, object]:
+def json_term(term: Term) -> dict[str, object]:
     if isinstance(term, ox.NamedNode):
         return {"type": "uri", "value": term.value}
     if isinstance(term, ox.BlankNode):
@@ -45,9 +45,9 @@ def _json_term(term: Term) -> dict[str, object]:
         return {
             "type": "triple",
             "value": {
-                "subject": _json_term(term.subject),
-                "predicate": _json_term(term.predicate),
-                "object": _json_term(term.object),
+                "subject": json_term(term.subject),
+                "predicate": json_term(term.predicate),
+                "object": json_term(term.object),
             },
         }
     literal: dict[str, object] = {"type": "literal", "value": term.value}
@@ -74,7 +74,7 @@ def _json_text(term: Term) -> str:
         return literal + "}" if datatype == XSD_STRING else literal + ',"datatype":' + _escape(datatype) + "}"
     if isinstance(term, ox.BlankNode):
         return '{"type":"bnode","value":' + _escape(term.value) + "}"
-    return json.dumps(_json_term(term), ensure_ascii=False, separators=(",", ":"))
+    return json.dumps(json_term(term), ensure_ascii=False, separators=(",", ":"))
 
 
 def _xml_term(term: Term) -> str:

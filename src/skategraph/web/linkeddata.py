@@ -13,7 +13,8 @@
 An IRI under the configured base (the store's manifest says which) is answered at the same path on
 this host: `https://w3id.org/skategraph/id/skater/ahn-hyun-soo` at `/id/skater/ahn-hyun-soo`. The RDF
 describes the resource (its own triples and, bounded, the ones pointing at it) and says where to query
-the rest. Everything runs in the worker pool, like any query.
+the rest. The queries of pages and descriptions are ours and bounded by the resource, and run in the
+web process (`Service.select_here`); the ontology's RDF and the dump run in the worker pool.
 """
 
 from __future__ import annotations
@@ -64,7 +65,7 @@ def resource(rest: str) -> Response:
     path = rest[: len(rest) - len(suffix)]
     iri = svc.manifest()["base"] + quote(path, safe="/-")
     this = (("_this", ox.NamedNode(iri)),)
-    found = svc.select(FOUND, this)
+    found = svc.select_here(FOUND, this)
     if not found:
         raise UnknownResource(f"there is no resource {iri} in this dataset")
     base = svc.manifest()["base"]
@@ -103,15 +104,15 @@ def _suffix_of(name: str) -> str:
 
 def describe(iri: str, name: str, document: str) -> Response:
     """The resource's RDF: all its own triples, the ones pointing at it (at most INCOMING_LIMIT), and
-    where to ask for the rest. Two SELECTs in a worker; the few triples are written here."""
+    where to ask for the rest. Two SELECTs of ours, evaluated here; the few triples are written here."""
     svc = get_service()
     generation = svc.generation()
     this = ox.NamedNode(iri)
     bound = (("_this", this),)
-    triples = [ox.Triple(this, ox.NamedNode(r["p"]["value"]), term(r["o"])) for r in svc.select(OWN, bound, generation)]
-    triples += [
-        ox.Triple(subject(r["s"]), ox.NamedNode(r["p"]["value"]), this) for r in svc.select(POINTING, bound, generation)
-    ]
+    own = svc.select_here(OWN, bound, generation)
+    triples = [ox.Triple(this, ox.NamedNode(r["p"]["value"]), term(r["o"])) for r in own]
+    pointing = svc.select_here(POINTING, bound, generation)
+    triples += [ox.Triple(subject(r["s"]), ox.NamedNode(r["p"]["value"]), this) for r in pointing]
     doc, dataset = ox.NamedNode(document), void.dataset_iri()
     triples += [
         ox.Triple(doc, ox.NamedNode(FOAF + "primaryTopic"), this),

@@ -1,21 +1,25 @@
 """HTML pages for people: one per resource, the ontology, rendered on the server with Jinja.
 
 Every page works without JavaScript and embeds its data as JSON-LD in schema.org terms. The data
-comes from SPARQL run in the worker pool (`Service.select`), with the resource bound as `?_this`;
-nothing from the request is pasted into a query. Links to our own IRIs point at this server, so a
+comes from SPARQL of ours, bounded by the resource, evaluated in the web process
+(`Service.select_here`: no hop to a worker), with the resource bound as `?_this`; nothing from the
+request is pasted into a query. Links to our own IRIs point at this server, so a
 person can follow them.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import pyoxigraph as ox
-from flask import Response, render_template, url_for
+from flask import Response, g, render_template, url_for
+from markupsafe import Markup, escape
 
+from skategraph.engine.jobs import Bound
 from skategraph.errors import UnknownResource
 from skategraph.graph.vocab import ONTOLOGY_IRI, PREFIXES, SG, sparql_prologue
 from skategraph.web import charts
@@ -39,14 +43,22 @@ OUTGOING = (
     + """SELECT ?p ?plabel ?o ?olabel ?_this WHERE {
   ?_this ?p ?o OPTIONAL { ?p rdfs:label ?plabel } OPTIONAL { ?o rdfs:label ?olabel } } ORDER BY ?p ?o"""
 )
-# A link statement pointing here (`?s rdf:subject ?_this`) has no label: it is named for what it links to.
-INCOMING = (
+# What points here, as `?s ?p ?_this OPTIONAL { ?s rdfs:label ?slabel } OPTIONAL { ?p rdfs:label ?plabel }
+# OPTIONAL { FILTER(?p = rdf:subject) ?s rdf:predicate ?via ; rdf:object ?linked OPTIONAL { ?linked
+# rdfs:label ?linkedlabel } } ORDER BY ?p ?s LIMIT 200` gives it, from three queries joined and ordered
+# here (`incoming`): Oxigraph's ORDER BY decodes both terms of every comparison from the store, which
+# cost two thirds of the query for a skater (23 ms of 34) and 1.2 s for a nation (issue 14). A link
+# statement pointing here (`?s rdf:subject ?_this`) has no label: it is named for what it links to.
+INCOMING = P + "SELECT ?s ?slabel ?p ?_this WHERE { ?s ?p ?_this OPTIONAL { ?s rdfs:label ?slabel } }"
+# (As a join, `?p rdfs:label ?plabel` would be where Oxigraph starts: every label of the store.)
+INCOMING_PROPERTIES = P + "SELECT DISTINCT ?p ?plabel ?_this WHERE { ?s ?p ?_this OPTIONAL { ?p rdfs:label ?plabel } }"
+INCOMING_LINKS = (
     P
-    + """SELECT ?s ?slabel ?p ?plabel ?linked ?linkedlabel ?via ?_this WHERE {
-  ?s ?p ?_this OPTIONAL { ?s rdfs:label ?slabel } OPTIONAL { ?p rdfs:label ?plabel }
-  OPTIONAL { FILTER(?p = rdf:subject) ?s rdf:predicate ?via ; rdf:object ?linked
-             OPTIONAL { ?linked rdfs:label ?linkedlabel } } } ORDER BY ?p ?s LIMIT 200"""
+    + """SELECT ?s ?via ?linked ?linkedlabel ?_this WHERE { ?s rdf:subject ?_this ; rdf:predicate ?via ;
+  rdf:object ?linked OPTIONAL { ?linked rdfs:label ?linkedlabel } }"""
 )
+INCOMING_SHOWN = 200
+
 
 # A competitor's podium places, and the races linked to a resource (by a property of ours) with winners.
 PODIUM_PLACES = P + """SELECT ?race ?label ?date ?stage ?venue ?distance ?rank ?_this WHERE {
@@ -72,19 +84,63 @@ MEDAL_COLUMNS: list[tuple[str, str, str | None]] = [("Gold", "gold", None), ("Si
 SEASON_NAME = '?season rdfs:label ?title BIND(IF(CONTAINS(?title, " "), STRBEFORE(?title, " "), ?title) AS ?year)'
 
 
-def races_by(link: str) -> str:
+# How these queries are written, so that each starts from the resource (`?_this`) and costs what the
+# resource has, not what the store has (issue 14; Oxigraph's plans on the 400-season corpus):
+# - a pattern whose constant many resources share (`?race a sg:Race`, `?r sg:rank 1`) is a FILTER
+#   EXISTS, not a pattern of the join: as a pattern, Oxigraph may start from it and visit every race
+#   of the store (a season's calendar took 28 ms for 10 stages, its winners 570 ms);
+# - no OPTIONAL of several patterns: Oxigraph evaluates one over the whole store and then joins it
+#   (a season's podiums took 3 s). What it would add comes from a query of its own, joined here
+#   (`Joined`); an OPTIONAL of one pattern about a bound subject (a label) is cheap, and stays.
+IS_RACE = "FILTER EXISTS { ?race a sg:Race }"
+
+
+@dataclass(frozen=True)
+class Joined:
+    """Rows as `rows OPTIONAL { extra } OPTIONAL { ... }` gives them, from queries that each start from
+    the resource: every row of `rows` with each row of an extra query that has its `on` (a row each
+    if several match, the row alone if none), in `rows`' order."""
+
+    rows: str
+    extras: tuple[str, ...]
+    on: str = "race"
+
+    def queries(self) -> list[str]:
+        return [self.rows, *self.extras]
+
+    def select(self, select: Callable[[str], list[Row]]) -> list[Row]:
+        found = select(self.rows)
+        for extra in self.extras:
+            matches: dict[str, list[Row]] = {}
+            for row in select(extra):
+                matches.setdefault(row[self.on]["value"], []).append(row)
+            found = [{**row, **match} for row in found for match in matches.get(row[self.on]["value"], [{}])]
+        return found
+
+
+def races_by(link: str) -> Joined:
     """Races whose `link` (a property name of ours, never request text) is the resource, with winners."""
-    return (
+    return Joined(
         P
-        + f"""SELECT ?race ?label ?date ?winner ?name ?_this WHERE {{
-  ?race {link} ?_this ; a sg:Race ; rdfs:label ?label ; (sg:date|sg:startDate) ?date .
-  OPTIONAL {{ ?r sg:race ?race ; sg:rank 1 ; sg:competitor ?winner . ?winner rdfs:label ?name }} }}
-  ORDER BY ?date ?label"""
+        + f"""SELECT ?race ?label ?date ?_this WHERE {{
+  ?race {link} ?_this ; rdfs:label ?label ; (sg:date|sg:startDate) ?date {IS_RACE} }} ORDER BY ?date ?label""",
+        (placed(link, 1, "winner", "name"),),
     )
 
 
+def placed(link: str, rank: int, competitor: str, name: str) -> str:
+    """The competitors at `rank` (a number, never request text) in each race whose `link` is the resource."""
+    return (
+        P
+        + f"""SELECT ?race ?{competitor} ?{name} ?_this WHERE {{ ?race {link} ?_this .
+  ?r sg:race ?race ; sg:competitor ?{competitor} . ?{competitor} rdfs:label ?{name}
+  FILTER EXISTS {{ ?r sg:rank {rank} }} }}"""
+    )
+
+
+Query = str | Joined
 # Per class: (section title, query with ?_this, [(column header, variable shown, variable linked)]).
-SECTIONS: dict[str, list[tuple[str, str, list[tuple[str, str, str | None]]]]] = {
+SECTIONS: dict[str, list[tuple[str, Query, list[tuple[str, str, str | None]]]]] = {
     "Skater": [
         ("By season", P + """SELECT ?season ?year (SUM(IF(?rank = 1, 1, 0)) AS ?wins)
             (SUM(IF(?rank = 2, 1, 0)) AS ?seconds) (SUM(IF(?rank = 3, 1, 0)) AS ?thirds) (COUNT(?r) AS ?podiums) ?_this
@@ -112,20 +168,19 @@ SECTIONS: dict[str, list[tuple[str, str, list[tuple[str, str, str | None]]]]] = 
     ],
     "Season": [
         ("Medal table", MEDALS + """ ?nation ?code (CONCAT(?label, " (", ?code, ")") AS ?name) ?_this WHERE {
-            ?r sg:race/sg:season ?_this ; sg:rank ?rank ; sg:nation ?nation .
+            ?race sg:season ?_this . ?r sg:race ?race ; sg:rank ?rank ; sg:nation ?nation .
             ?nation skos:notation ?code ; rdfs:label ?label }
             GROUP BY ?nation ?code ?label ?_this ORDER BY DESC(?gold) DESC(?silver) DESC(?bronze) ?code""",
          [("Nation", "name", "nation"), *MEDAL_COLUMNS]),
         ("Calendar", P + """SELECT ?stage ?number ?venue ?start ?end ?_this WHERE {
-            ?stage sg:season ?_this ; a sg:Stage ; sg:stageNumber ?number ; sg:startDate ?start ; sg:endDate ?end ;
-            sg:venue/rdfs:label ?venue } ORDER BY ?number""",
+            ?stage sg:season ?_this ; sg:stageNumber ?number ; sg:startDate ?start ; sg:endDate ?end ;
+            sg:venue/rdfs:label ?venue FILTER EXISTS { ?stage a sg:Stage } } ORDER BY ?number""",
          [("#", "number", None), ("Stage", "venue", "stage"), ("From", "start", None), ("To", "end", None)]),
-        ("Podiums", P + """SELECT ?race ?label ?date ?first ?n1 ?second ?n2 ?third ?n3 ?_this WHERE {
-            ?race sg:season ?_this ; a sg:Race ; rdfs:label ?label ; (sg:date|sg:startDate) ?date .
-            OPTIONAL { ?r1 sg:race ?race ; sg:rank 1 ; sg:competitor ?first . ?first rdfs:label ?n1 }
-            OPTIONAL { ?r2 sg:race ?race ; sg:rank 2 ; sg:competitor ?second . ?second rdfs:label ?n2 }
-            OPTIONAL { ?r3 sg:race ?race ; sg:rank 3 ; sg:competitor ?third . ?third rdfs:label ?n3 } }
+        ("Podiums", Joined(P + f"""SELECT ?race ?label ?date ?_this WHERE {{
+            ?race sg:season ?_this ; rdfs:label ?label ; (sg:date|sg:startDate) ?date {IS_RACE} }}
             ORDER BY ?date ?label""",
+                           (placed("sg:season", 1, "first", "n1"), placed("sg:season", 2, "second", "n2"),
+                            placed("sg:season", 3, "third", "n3"))),
          [("Date", "date", None), ("Race", "label", "race"), ("Winner", "n1", "first"), ("Second", "n2", "second"),
           ("Third", "n3", "third")]),
         ("Standings", P + """SELECT ?classification ?label ?rank ?competitor ?name ?_this WHERE {
@@ -180,19 +235,51 @@ class Section:
         return "table-" + "-".join(self.title.lower().split())
 
 
+def _here() -> tuple[str, str]:
+    """The base of our IRIs and the ontology page's path, found once a request: a page links a few
+    hundred IRIs, and each lookup of the base reads the store's `current` link (issue 14)."""
+    found: tuple[str, str] | None = g.get("skategraph_links")
+    if found is None:
+        found = g.skategraph_links = (get_service().manifest()["base"], url_for("linkeddata.ontology"))
+    return found
+
+
 def local(iri: str) -> str:
     """Where to follow an IRI: our own ones on this server, others as they are."""
-    base = get_service().manifest()["base"]
+    base, ontology = _here()
     if iri.startswith(SG):
-        return url_for("linkeddata.ontology") + "#" + iri[len(SG) :]
+        return ontology + "#" + iri[len(SG) :]
     if iri == ONTOLOGY_IRI:
-        return url_for("linkeddata.ontology")
+        return ontology
     if iri.startswith(base):
         return "/" + iri[len(base) :]
     if urlsplit(iri).scheme in ("http", "https"):
         return iri
     # Never a link to another scheme (`javascript:` is one): the IRI is described on our query page.
     return url_for("front.query_page", query=f"DESCRIBE <{iri}>")
+
+
+def table(columns: list[tuple[str, str, str | None]], rows: list[Row]) -> Markup:
+    """A section's table: a column for each (header, variable shown, variable linked). Written here
+    rather than as a Jinja macro, which cost a macro call a cell: most of a big page's rendering."""
+    if not rows:
+        return Markup('<p class="empty">None.</p>')
+    head = "".join(f"<th>{escape(header)}</th>" for header, _var, _link in columns)
+    lines = []
+    for row in rows:
+        cells = "".join(f"<td>{_cell(row.get(var), row.get(link) if link else None)}</td>" for _h, var, link in columns)
+        lines.append(f"<tr>{cells}</tr>\n  ")
+    body = "".join(lines)
+    return Markup(f"\n<table>\n  <thead><tr>{head}</tr></thead>\n  <tbody>\n  {body}\n  </tbody>\n</table>\n")
+
+
+def _cell(value: dict[str, str] | None, link: dict[str, str] | None) -> str:
+    """A cell, escaped: the value, linked to `link` if it is an IRI, else to itself if it is one."""
+    target = link if link and link["type"] == "uri" else value if value and value["type"] == "uri" else None
+    text = escape(value["value"]) if value else ""
+    if target is None:
+        return text
+    return f'<a href="{escape(local(target["value"]))}">{text}</a>'
 
 
 def _script_safe(text: str) -> str:
@@ -207,7 +294,7 @@ def readable(iri: str) -> str:
     prefixed = short(iri)
     if prefixed != iri:
         return prefixed
-    base = get_service().manifest()["base"]
+    base, _ontology = _here()
     if iri.startswith(base + "id/"):
         return " / ".join(unquote(iri[len(base) + 3 :]).split("/"))
     if iri.startswith(WIKIDATA):
@@ -258,19 +345,19 @@ def short(iri: str) -> str:
 def resource_page(iri: str) -> Response:
     svc = get_service()
     this = (("_this", ox.NamedNode(iri)),)
-    outgoing = svc.select(OUTGOING, this)
-    incoming = svc.select(INCOMING, this)
+    outgoing = svc.select_here(OUTGOING, this)
+    incoming_rows = incoming(this)
     types = [r["o"]["value"] for r in outgoing if r["p"]["value"] == PREFIXES["rdf"] + "type"]
     label = next((r["o"]["value"] for r in outgoing if r["p"]["value"] == PREFIXES["rdfs"] + "label"), None)
     label = label or statement_label(outgoing) or readable(iri)
     kinds = [t[len(SG) :] for t in types if t.startswith(SG)]
     kind = _kind(types)
-    sections = [Section(title, columns, svc.select(query, this)) for title, query, columns in SECTIONS.get(kind, [])]
+    sections = [Section(title, columns, rows_of(query, this)) for title, query, columns in SECTIONS.get(kind, [])]
     chart = CHARTS.get(kind)
     for section in sections:
         if chart and section.title == chart.section and section.rows:  # no podiums, no chart
             section.chart, section.chart_url = chart, f"{local(iri)}/{chart.name}.svg"
-    nation = svc.select(NATION_OF, this) if kind in ("Skater", "RelayTeam") else []
+    nation = svc.select_here(NATION_OF, this) if kind in ("Skater", "RelayTeam") else []
     body = render_template(
         "resource.html",
         iri=iri,
@@ -283,13 +370,43 @@ def resource_page(iri: str) -> Response:
         chart_width=charts.width,
         chart_height=charts.HEIGHT,
         outgoing=outgoing,
-        incoming=incoming,
+        incoming=incoming_rows,
         jsonld=_script_safe(json.dumps(_jsonld(iri, label, kind, outgoing), ensure_ascii=False, indent=1)),
         local=local,
         short=short,
+        table=table,
         sg=SG,
     )
     return Response(body, mimetype="text/html")
+
+
+def incoming(this: Bound) -> list[Row]:
+    """The first INCOMING_SHOWN of what points here, by property and then subject (blank nodes first,
+    as SPARQL orders them), with their labels."""
+    svc = get_service()
+    labels: dict[str, list[Row]] = {}
+    for row in svc.select_here(INCOMING_PROPERTIES, this):
+        if "plabel" in row:
+            labels.setdefault(row["p"]["value"], []).append({"plabel": row["plabel"]})
+    links: dict[str, list[Row]] = {}
+    for row in svc.select_here(INCOMING_LINKS, this):
+        links.setdefault(row["s"]["value"], []).append({k: v for k, v in row.items() if k != "s"})
+    rows = [
+        {**row, **label, **link}
+        for row in svc.select_here(INCOMING, this)
+        for label in labels.get(row["p"]["value"], [{}])
+        for link in (links.get(row["s"]["value"], [{}]) if row["p"]["value"] == RDF + "subject" else [{}])
+    ]
+    rows.sort(key=lambda row: (row["p"]["value"], row["s"]["type"] != "bnode", row["s"]["value"]))
+    return rows[:INCOMING_SHOWN]
+
+
+def rows_of(query: Query, this: Bound) -> list[Row]:
+    """A section's rows, evaluated in the web process: the queries are ours, and bounded by the resource."""
+    svc = get_service()
+    if isinstance(query, Joined):
+        return query.select(lambda text: svc.select_here(text, this))
+    return svc.select_here(query, this)
 
 
 def _kind(types: list[str]) -> str:
@@ -302,12 +419,12 @@ def chart_response(iri: str, name: str) -> Response:
     """The SVG chart `name` of a resource, from the rows of the table its page shows beside it."""
     svc = get_service()
     this = (("_this", ox.NamedNode(iri)),)
-    kind = _kind([row["type"]["value"] for row in svc.select(TYPES, this)])
+    kind = _kind([row["type"]["value"] for row in svc.select_here(TYPES, this)])
     chart = CHARTS.get(kind)
     if chart is None or chart.name != name:
         raise UnknownResource(f"{iri} has no chart {name}.svg")
     query = next(query for title, query, _columns in SECTIONS[kind] if title == chart.section)
-    rows = svc.select(query, this)
+    rows = rows_of(query, this)
     if not rows:
         raise UnknownResource(f"{iri} has no podium places to draw")
     response = Response(draw(chart, rows), mimetype="image/svg+xml")
@@ -364,12 +481,12 @@ def ontology_page() -> Response:
     svc = get_service()
     graph = (("_graph", ox.NamedNode(ONTOLOGY_IRI)),)
     terms: dict[str, dict[str, Any]] = {}
-    for row in svc.select(ONTOLOGY_TERMS, graph):
+    for row in svc.select_here(ONTOLOGY_TERMS, graph):
         term = terms.setdefault(row["term"]["value"], {"kinds": [], "links": []})
         term["kinds"].append(short(row["kind"]["value"]))
         term["label"] = row.get("label", {}).get("value", "")
         term["comment"] = row.get("comment", {}).get("value", "")
-    for row in svc.select(ONTOLOGY_LINKS, graph):
+    for row in svc.select_here(ONTOLOGY_LINKS, graph):
         if row["term"]["value"] in terms and row["p"]["value"] != PREFIXES["rdf"] + "type":
             terms[row["term"]["value"]]["links"].append((row["p"]["value"], row["o"]["value"]))
     body = render_template("ontology.html", terms=terms, sg=SG, local=local, short=short)

@@ -3,6 +3,11 @@
 A rebuild or an update swaps the store's `current` generation; every request looks it up afresh (a
 `readlink`), so the swap is picked up by the next request with none failing. Workers reopen the new
 generation on their next job.
+
+Queries go to the killable workers, with one exception: our own bounded SELECTs (a page's, whose
+cost grows with the resource it shows and not with the store) run in this process (`select_here`)
+on the generation opened read-only here, which saves the hop to a worker (issue 14). A client's
+query text never runs here: only a worker can be killed at its time limit.
 """
 
 from __future__ import annotations
@@ -10,26 +15,31 @@ from __future__ import annotations
 import dataclasses
 import hmac
 import json
+import os
 import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
+import pyoxigraph as ox
 from flask import current_app
 
-from skategraph.engine.jobs import Bound, ChangeJob, QueryJob, Reply, TaskJob, admit
+from skategraph.engine.jobs import Bound, ChangeJob, QueryJob, Reply, TaskJob, admit, evaluate
 from skategraph.engine.pool import Pool
 from skategraph.errors import Forbidden, GenerationGone, QueryError, ReadOnly, Unauthorized
 from skategraph.linking.extend import extend_batch
 from skategraph.linking.reconcile import ENTITIES, Index, Query, reconcile_batch
 from skategraph.saved.catalogue import Catalogue, load_catalogue
 from skategraph.saved.lookups import Lookups, lookup_queries, lookups_from
+from skategraph.sparql.results import json_term
 from skategraph.store import generations
 from skategraph.store.base import read_manifest
+from skategraph.store.embedded import EmbeddedStore
 from skategraph.web.settings import Settings
 
 T = TypeVar("T")
+Row = dict[str, dict[str, str]]
 # The shortest time limit a request may ask for: below it, every request would be a killed and
 # respawned worker (a flood of timeout=1e-9 cut tiny-query throughput by 72%, issue 12).
 MIN_TIMEOUT = 0.1
@@ -51,6 +61,7 @@ class Service:
         self._derived: dict[tuple[str, str], object] = {}
         self._lock = threading.Lock()
         self._holds = generations.Holds(settings.store)
+        self._opened: tuple[int, str, EmbeddedStore] | None = None  # (pid, generation, store) of `select_here`
 
     def close(self) -> None:
         self.pool.close()
@@ -88,6 +99,42 @@ class Service:
         reply = self.query(job, self.settings.timeout)
         rows: list[dict[str, dict[str, str]]] = json.loads(b"".join(reply.body))["results"]["bindings"]
         return rows
+
+    def select_here(self, text: str, substitutions: Bound = (), generation: Path | None = None) -> list[Row]:
+        """The rows `select` would give, evaluated in this process: for our own bounded SELECTs only
+        (a page's), never a client's text, since nothing here stops a query at the time limit. The
+        generation is held until the rows are read, so a rebuild meanwhile cannot remove it."""
+        generation, release = self.hold(generation or self.generation())
+        try:
+            job = self.job(text, generation=generation, substitutions=substitutions)
+            result = evaluate(self._store_here(generation), job)
+            assert isinstance(result, ox.QuerySolutions), "select_here is for SELECT queries"
+            names = [variable.value for variable in result.variables]
+            return [
+                {
+                    name: cast(dict[str, str], json_term(term))
+                    for name, term in zip(names, solution, strict=True)
+                    if term is not None
+                }
+                for solution in result
+            ]
+        finally:
+            release()
+
+    def _store_here(self, generation: Path) -> EmbeddedStore:
+        """`generation` opened read-only in this process: the current one is kept open for the next
+        request; opened after the fork (a store is never shared with a parent process), and reopened
+        when the store changes."""
+        pid = os.getpid()
+        with self._lock:
+            opened = self._opened
+            if opened is not None and opened[:2] == (pid, generation.name):
+                return opened[2]
+        store = EmbeddedStore(generation, self.manifest(generation))
+        if generation == self.generation():
+            with self._lock:
+                self._opened = (pid, generation.name, store)
+        return store
 
     def ask(self, text: str, substitutions: Bound = ()) -> bool:
         job = self.job(text, results_format="json", substitutions=substitutions)
