@@ -18,6 +18,7 @@ from urllib.parse import quote
 import pytest
 import rdflib
 
+from .conftest import ID
 from .server import Client, rows, seed_app
 
 COUNT = "SELECT (COUNT(*) AS ?n) WHERE { ?r a sg:Race }"
@@ -415,6 +416,23 @@ def test_repeated_get_is_answered_from_the_cache(server: Client) -> None:
     assert as_csv.text.splitlines() == ["l", "Oh Se-jong"]
     server.post("/sparql", query, "application/sparql-query")  # POST never comes from the cache
     assert cached_lines(server, "oh-se-jong") == hits
+
+
+def test_a_page_is_answered_from_the_cache_until_the_store_changes(server: Client) -> None:
+    page = "/id/skater/oh-se-jong"
+    for accept in ("text/html", "text/turtle"):
+        first, second = (server.get(page, Accept=accept) for _ in range(2))
+        assert first.status == second.status == 200 and first.body == second.body
+    replies = [server.get(page, Accept="text/html") for _ in range(3)]
+    assert {r.status for r in replies} == {200} and b"Oh Se-jong" in replies[0].body
+    assert cached_lines(server, f'"GET {page}" 200') >= 2  # per web process, the first of each misses
+    assert server.get("/id/skater/no-such-skater").status == 404  # not an answer to keep
+    assert cached_lines(server, "no-such-skater") == 0
+    label = '"Oh Se-jong, cached"'
+    insert = f"INSERT DATA {{ GRAPH <http://ex/cache-page> {{ <{ID}skater/oh-se-jong> rdfs:label {label}@fr }} }}"
+    assert server.update(insert).status == 204
+    assert b"Oh Se-jong, cached" in server.get(page, Accept="text/turtle").body  # a new store: a new entry
+    assert server.update("DROP GRAPH <http://ex/cache-page>").status == 204
 
 
 def test_the_cache_never_answers_for_an_older_store(server: Client) -> None:

@@ -1,4 +1,4 @@
-"""A response cache in front of the app, for repeated GET queries.
+"""A response cache in front of the app, for repeated GET queries and linked-data pages.
 
 The key is the store generation plus everything in the request that can change the answer: path and
 query string, Accept, Origin (CORS headers depend on it), and the scheme, Host and script root the
@@ -7,6 +7,8 @@ generation, so an entry can never be stale; old generations' entries just age ou
 200 answers that carry a Content-Length are kept (streamed results are never held in memory), within
 a byte budget, least recently used first out. A hit skips Flask and the worker pool entirely, which
 is most of a small query's cost. Requests with If-None-Match go through the app, which answers 304.
+Pages (a resource's HTML, Turtle, JSON-LD...) are answers of one generation as much as query results
+are, and the busiest of them cost the most to make (issue 14: hundreds of ms on a 400-season store).
 """
 
 from __future__ import annotations
@@ -25,7 +27,8 @@ if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
 log = logging.getLogger("skategraph.web")
-CACHED_PATHS = ("/sparql", "/queries/")  # prefixes
+QUERY_PATHS = ("/sparql", "/queries/")  # prefixes: kept when the request names a query (a query string)
+PAGE_PATHS = ("/id/", "/graph/", "/ontology", "/.well-known/void")  # prefixes: the linked data, always
 Entry = tuple[str, list[tuple[str, str]], bytes]
 
 
@@ -40,12 +43,9 @@ class ResponseCache:
         self.lock = threading.Lock()
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        if (
-            environ.get("REQUEST_METHOD") != "GET"
-            or not environ.get("PATH_INFO", "").startswith(CACHED_PATHS)
-            or "HTTP_IF_NONE_MATCH" in environ
-            or not environ.get("QUERY_STRING")
-        ):
+        path = environ.get("PATH_INFO", "")
+        kept = path.startswith(PAGE_PATHS) or (path.startswith(QUERY_PATHS) and environ.get("QUERY_STRING"))
+        if environ.get("REQUEST_METHOD") != "GET" or "HTTP_IF_NONE_MATCH" in environ or not kept:
             return self.app(environ, start_response)
         try:
             generation = generations.current(self.store).name
@@ -61,8 +61,9 @@ class ResponseCache:
         if hit is not None:
             status, headers, body = hit
             start_response(status, headers)
-            path = f"{environ['PATH_INFO']}?{_short(environ.get('QUERY_STRING', ''))}"
-            log.info('%s "GET %s" %s (cached)', environ.get("REMOTE_ADDR"), path, status.split()[0])
+            query = environ.get("QUERY_STRING", "")
+            shown = f"{path}?{_short(query)}" if query else path
+            log.info('%s "GET %s" %s (cached)', environ.get("REMOTE_ADDR"), shown, status.split()[0])
             return [body]
         return self._fill(key, environ, start_response)
 
