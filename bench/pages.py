@@ -9,7 +9,8 @@ printed: the skater whose podium places (race results) are closest to 300, the s
 and the first season with ten stages. Each page is loaded with wrk (keep-alive, one connection a
 client) as a browser asks for it (its Accept header), and the first skater's Turtle too, from
 `skategraph serve --cache-mb 0` (every request evaluated) and, for comparison, from the default
-server (its response cache holds query answers, not pages, so it answers pages as the first does).
+server, whose response cache keeps pages (wrk repeats one request: after the first, every answer is
+a cache hit).
 With `--before TREE` (e.g. `git worktree add /tmp/before <commit>`) a third server runs that tree's
 code (`PYTHONPATH=TREE/src`) on the same store, so a change is measured before and after in one run,
 against the same baseline. After each load the script waits until the server is idle (its process
