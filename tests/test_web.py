@@ -3,12 +3,14 @@ and real query workers (tests/test_server.py has what needs the server process i
 
 from __future__ import annotations
 
+import concurrent.futures
 import csv
 import io
 import json
 import re
 import shutil
 import subprocess
+import threading
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
@@ -433,6 +435,24 @@ def test_a_page_is_answered_from_the_cache_until_the_store_changes(server: Clien
     assert server.update(insert).status == 204
     assert b"Oh Se-jong, cached" in server.get(page, Accept="text/turtle").body  # a new store: a new entry
     assert server.update("DROP GRAPH <http://ex/cache-page>").status == 204
+
+
+def test_concurrent_misses_make_an_answer_once(tmp_path: Path, seed_dir: Path) -> None:
+    """Requests for an answer that is being made wait for it rather than each making it again."""
+    page = "/id/season/2002-03"
+    with seed_app(tmp_path, token=None, seed=seed_dir) as fresh:
+        start = threading.Barrier(6)
+
+        def fetch() -> bytes:
+            start.wait()
+            return fresh.get(page, Accept="text/html").body
+
+        with concurrent.futures.ThreadPoolExecutor(6) as pool:
+            bodies = list(pool.map(lambda _: fetch(), range(6)))
+        assert len(set(bodies)) == 1 and b"2002" in bodies[0]
+        time.sleep(0.1)
+        made = [line for line in fresh.log if f'"GET {page}" 200' in line]
+        assert len(made) == 6 and sum("(cached)" not in line for line in made) == 1, made
 
 
 def test_the_cache_never_answers_for_an_older_store(server: Client) -> None:

@@ -78,7 +78,7 @@ def create_app(settings: Settings, *, service: Service | None = None) -> Flask:
     app.wsgi_app = FastPath(app.wsgi_app, app.extensions["skategraph"])  # type: ignore[method-assign]
     app.wsgi_app = BoundedBody(app.wsgi_app, settings.max_body)  # type: ignore[method-assign]
     if settings.cache_mb > 0:
-        app.wsgi_app = ResponseCache(app.wsgi_app, settings.store, settings.cache_mb * 1024 * 1024)  # type: ignore[method-assign]
+        app.wsgi_app = ResponseCache(app.wsgi_app, settings.store, settings.cache_mb * 1024 * 1024, settings.timeout)  # type: ignore[method-assign]
     return app
 
 

@@ -9,11 +9,15 @@ a byte budget, least recently used first out. A hit skips Flask and the worker p
 is most of a small query's cost. Requests with If-None-Match go through the app, which answers 304.
 Pages (a resource's HTML, Turtle, JSON-LD...) are answers of one generation as much as query results
 are, and the busiest of them cost the most to make (issue 14: hundreds of ms on a 400-season store).
+A miss is made once: requests for an answer being made meanwhile wait for it (up to `wait` seconds,
+the server's time limit) rather than each making it again (four clients' first requests for one page
+cost four evaluations side by side); should it not be kept (not a 200, streamed), each goes on alone.
 """
 
 from __future__ import annotations
 
 import collections
+import dataclasses
 import logging
 import threading
 from collections.abc import Callable, Iterable
@@ -33,10 +37,12 @@ Entry = tuple[str, list[tuple[str, str]], bytes]
 
 
 class ResponseCache:
-    def __init__(self, app: WSGIApplication, store: Path, max_bytes: int) -> None:
+    def __init__(self, app: WSGIApplication, store: Path, max_bytes: int, wait: float = 30.0) -> None:
         self.app = app
         self.store = store
         self.max_bytes = max_bytes
+        self.wait = wait
+        self.making: dict[tuple[str, ...], threading.Event] = {}  # answers being made, set when done
         self.entries: collections.OrderedDict[tuple[str, ...], Entry] = collections.OrderedDict()
         self.size = 0
         self.hits = 0
@@ -53,11 +59,10 @@ class ResponseCache:
             return self.app(environ, start_response)
         key = (generation, environ["PATH_INFO"], environ.get("QUERY_STRING", ""),
                environ.get("HTTP_ACCEPT", ""), environ.get("HTTP_ORIGIN", ""), *_origin(environ))  # fmt: skip
-        with self.lock:
-            hit = self.entries.get(key)
-            if hit is not None:
-                self.entries.move_to_end(key)
-                self.hits += 1
+        hit, leader = self._look(key)
+        if isinstance(leader, _Follow):  # another request is making it: wait for it, then look again
+            leader.event.wait(self.wait)
+            hit, leader = self._look(key, follow=False)
         if hit is not None:
             status, headers, body = hit
             start_response(status, headers)
@@ -65,7 +70,30 @@ class ResponseCache:
             shown = f"{path}?{_short(query)}" if query else path
             log.info('%s "GET %s" %s (cached)', environ.get("REMOTE_ADDR"), shown, status.split()[0])
             return [body]
-        return self._fill(key, environ, start_response)
+        try:
+            return self._fill(key, environ, start_response)
+        finally:
+            if isinstance(leader, threading.Event):
+                with self.lock:
+                    if self.making.get(key) is leader:
+                        del self.making[key]
+                leader.set()
+
+    def _look(self, key: tuple[str, ...], follow: bool = True) -> tuple[Entry | None, threading.Event | _Follow | None]:
+        """The entry for `key` if kept. Else, while another request makes it (and `follow` is on), what
+        to wait for; or this request leads: the event it sets once it has made it."""
+        with self.lock:
+            hit = self.entries.get(key)
+            if hit is not None:
+                self.entries.move_to_end(key)
+                self.hits += 1
+                return hit, None
+            making = self.making.get(key)
+            if follow and making is not None:
+                return None, _Follow(making)
+            done = threading.Event()
+            self.making.setdefault(key, done)
+            return None, done
 
     def _fill(self, key: tuple[str, ...], environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         seen: dict[str, Any] = {}
@@ -97,6 +125,11 @@ class ResponseCache:
             while self.size > self.max_bytes and self.entries:
                 _key, (_s, _h, old) = self.entries.popitem(last=False)
                 self.size -= len(old)
+
+
+@dataclasses.dataclass
+class _Follow:
+    event: threading.Event  # set by the request making the answer
 
 
 def _origin(environ: WSGIEnvironment) -> tuple[str, ...]:
