@@ -20,15 +20,10 @@ from __future__ import annotations
 import argparse
 import io
 import os
-import re
 import shutil
-import socket
-import statistics
 import subprocess
 import sys
 import tempfile
-import threading
-import time
 from pathlib import Path
 from urllib.parse import quote
 
@@ -39,6 +34,8 @@ sys.path.insert(0, str(ROOT))
 
 from tests.conftest import SEED, shift_season
 
+from bench import load
+from bench.load import free_port, threaded, wait_for
 from skategraph.graph.ids import DEFAULT_BASE
 from skategraph.store import generations
 from skategraph.store.build import build_from_files
@@ -53,76 +50,15 @@ QUERIES = {
 }
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
+def in_process(store: ox.Store, query: str, clients: int, duration: int) -> tuple[float, float, float]:
+    def work() -> None:
+        store.query(query, use_default_graph_as_union=True).serialize(io.BytesIO(), ox.QueryResultsFormat.JSON)
 
-
-def wait_for(url: str, seconds: float = 30) -> None:
-    import urllib.request
-
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(url, timeout=1).read()
-            return
-        except OSError:
-            time.sleep(0.1)
-    raise SystemExit(f"{url} did not answer")
+    return threaded(work, clients, duration)
 
 
 def wrk(url: str, clients: int, duration: int) -> tuple[float, float, float]:
-    """rps, p50 and p99 (ms) of `duration` seconds of load, after a second of the same load unmeasured:
-    the first requests to a server pay for what it does once (a worker opening the store, a cache
-    filling), which put 45-75 ms into a cell's p99 here."""
-    binary = shutil.which("wrk")
-    if not binary:
-        raise SystemExit("wrk is needed: apt-get install wrk")
-    threads = min(clients, 2)
-    accept = ["-H", "Accept: application/sparql-results+json"]
-    subprocess.run([binary, f"-t{threads}", f"-c{clients}", "-d1s", *accept, url], capture_output=True, check=True)
-    done = subprocess.run(
-        [binary, f"-t{threads}", f"-c{clients}", f"-d{duration}s", "--latency",
-         "-H", "Accept: application/sparql-results+json", url],
-        capture_output=True, text=True, check=True,
-    )  # fmt: skip
-    text = done.stdout
-    if "Non-2xx" in text:
-        raise SystemExit(f"errors during the run against {url}:\n{text}")
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
-    return rps, _ms(text, "50%"), _ms(text, "99%")
-
-
-def _ms(text: str, percentile: str) -> float:
-    value, unit = re.search(rf"{percentile}\s+([\d.]+)(us|ms|s)", text).groups()
-    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
-
-
-def in_process(store: ox.Store, query: str, clients: int, duration: int) -> tuple[float, float, float]:
-    latencies: list[float] = []
-    lock = threading.Lock()
-    stop = time.monotonic() + duration
-
-    def loop() -> None:
-        mine = []
-        while time.monotonic() < stop:
-            started = time.perf_counter()
-            result = store.query(query, use_default_graph_as_union=True)
-            result.serialize(io.BytesIO(), ox.QueryResultsFormat.JSON)
-            mine.append((time.perf_counter() - started) * 1000)
-        with lock:
-            latencies.extend(mine)
-
-    threads = [threading.Thread(target=loop) for _ in range(clients)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    latencies.sort()
-    p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
-    return len(latencies) / duration, statistics.median(latencies), p99
+    return load.wrk(url, clients, duration, warm=1)
 
 
 def main() -> None:

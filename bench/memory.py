@@ -30,7 +30,7 @@ from urllib.parse import urlencode
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.endpoint import free_port, wait_for
+from bench.load import free_port, wait_for
 from skategraph.engine.jobs import QueryJob
 from skategraph.engine.pool import Pool
 from skategraph.store import generations

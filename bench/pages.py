@@ -29,13 +29,9 @@ from __future__ import annotations
 import argparse
 import io
 import os
-import re
-import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -44,8 +40,9 @@ import pyoxigraph as ox
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench import load
 from bench.corpus import write_corpus
-from bench.endpoint import _ms, free_port, wait_for
+from bench.load import free_port, threaded, wait_for
 from skategraph.graph.ids import DEFAULT_BASE
 from skategraph.store.build import build_from_files
 from skategraph.store.embedded import EmbeddedStore, open_store
@@ -61,21 +58,7 @@ STAGES = f"""SELECT ?season (COUNT(*) AS ?n) WHERE {{ ?stage a <{SG}Stage> ; <{S
 
 
 def wrk(url: str, accept: str, clients: int, duration: int) -> tuple[float, float, float]:
-    binary = shutil.which("wrk")
-    if not binary:
-        raise SystemExit("wrk is needed: apt-get install wrk")
-    done = subprocess.run(
-        [binary, f"-t{min(clients, 2)}", f"-c{clients}", f"-d{duration}s", "--timeout", "60s", "--latency", "-H",
-         f"Accept: {accept}",
-         url],
-        capture_output=True, text=True, check=True,
-    )  # fmt: skip
-    text = done.stdout
-    if "Non-2xx" in text:
-        raise SystemExit(f"errors during the run against {url}:\n{text}")
-    found = re.search(r"Requests/sec:\s+([\d.]+)", text)
-    assert found, text
-    return float(found.group(1)), _ms(text, "50%"), _ms(text, "99%")
+    return load.wrk(url, clients, duration, accept=accept, timeout=60)
 
 
 def cpu_seconds(root: int) -> float:
@@ -132,30 +115,14 @@ def in_process(
 ) -> tuple[float, float, float]:
     """Pages per second and p50/p99 (ms) of evaluating `queries` about `iri`, one page at a time a thread."""
     this = {ox.Variable("_this"): ox.NamedNode(iri)}
-    latencies: list[float] = []
-    lock = threading.Lock()
-    stop = time.monotonic() + duration
 
-    def loop() -> None:
-        mine = []
-        while time.monotonic() < stop:
-            started = time.perf_counter()
-            for query in queries:
-                result = store.query(query, substitutions=this)
-                assert isinstance(result, ox.QuerySolutions)
-                result.serialize(io.BytesIO(), ox.QueryResultsFormat.JSON)
-            mine.append((time.perf_counter() - started) * 1000)
-        with lock:
-            latencies.extend(mine)
+    def page() -> None:
+        for query in queries:
+            result = store.query(query, substitutions=this)
+            assert isinstance(result, ox.QuerySolutions)
+            result.serialize(io.BytesIO(), ox.QueryResultsFormat.JSON)
 
-    threads = [threading.Thread(target=loop) for _ in range(clients)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    latencies.sort()
-    p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
-    return len(latencies) / duration, statistics.median(latencies), p99
+    return threaded(page, clients, duration)
 
 
 def built(work: Path, seasons: int, seed: int) -> Path:

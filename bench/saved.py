@@ -27,7 +27,7 @@ import pyoxigraph as ox
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.endpoint import free_port, wait_for
+from bench.load import free_port, wait_for
 from skategraph.saved.catalogue import load_catalogue
 from skategraph.store.embedded import open_store
 

@@ -42,11 +42,8 @@ def new_id() -> str:
 
 
 def current(path: Path) -> Path:
-    """The directory of the generation in place (one `readlink`: every request asks)."""
-    try:
-        name: str | None = os.path.basename(os.readlink(os.path.join(path, "current")))
-    except OSError:
-        name = None
+    """The directory of the generation in place."""
+    name = _link_target(path, "current")
     if name is None:
         if path.is_dir() and any(path.iterdir()) and not (path / "generations").is_dir():
             raise StoreNotFound(f"{path} is not a skategraph store")
@@ -161,15 +158,9 @@ class Holds:
                 self._held[key] = (held, users - 1)
                 return
             self._held[key] = (held, 0)
-            current = self._current()
+            current = _link_target(self.store, "current")
             for k in [k for k, (_, n) in self._held.items() if n == 0 and os.path.basename(k) != current]:
                 self._held.pop(k)[0].release()
-
-    def _current(self) -> str | None:
-        try:
-            return os.path.basename(os.readlink(os.path.join(self.store, "current")))
-        except OSError:
-            return None
 
     def close(self) -> None:
         with self._lock:
@@ -255,8 +246,12 @@ def _point(path: Path, link_name: str, generation: str) -> None:
 
 
 def _link_target(path: Path, name: str) -> str | None:
-    link = path / name
-    return Path(os.readlink(link)).name if link.is_symlink() else None
+    """The generation the link `name` points to, or None where there is no such link (one `readlink`:
+    every request asks for the current generation)."""
+    try:
+        return os.path.basename(os.readlink(os.path.join(path, name)))
+    except OSError:  # missing, or not a link
+        return None
 
 
 def _prune(path: Path) -> None:

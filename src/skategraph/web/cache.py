@@ -17,7 +17,6 @@ cost four evaluations side by side); should it not be kept (not a 200, streamed)
 from __future__ import annotations
 
 import collections
-import dataclasses
 import logging
 import threading
 from collections.abc import Callable, Iterable
@@ -58,11 +57,11 @@ class ResponseCache:
         except StoreNotFound:
             return self.app(environ, start_response)
         key = (generation, environ["PATH_INFO"], environ.get("QUERY_STRING", ""),
-               environ.get("HTTP_ACCEPT", ""), environ.get("HTTP_ORIGIN", ""), *_origin(environ))  # fmt: skip
-        hit, leader = self._look(key)
-        if isinstance(leader, _Follow):  # another request is making it: wait for it, then look again
-            leader.event.wait(self.wait)
-            hit, leader = self._look(key, follow=False)
+               environ.get("HTTP_ACCEPT", ""), environ.get("HTTP_ORIGIN", ""), *origin(environ))  # fmt: skip
+        hit, making, leads = self._look(key)
+        if making is not None and not leads:  # another request is making it: wait, then look again
+            making.wait(self.wait)
+            hit, making, leads = self._look(key, follow=False)
         if hit is not None:
             status, headers, body = hit
             start_response(status, headers)
@@ -73,27 +72,27 @@ class ResponseCache:
         try:
             return self._fill(key, environ, start_response)
         finally:
-            if isinstance(leader, threading.Event):
+            if leads and making is not None:
                 with self.lock:
-                    if self.making.get(key) is leader:
+                    if self.making.get(key) is making:
                         del self.making[key]
-                leader.set()
+                making.set()
 
-    def _look(self, key: tuple[str, ...], follow: bool = True) -> tuple[Entry | None, threading.Event | _Follow | None]:
-        """The entry for `key` if kept. Else, while another request makes it (and `follow` is on), what
-        to wait for; or this request leads: the event it sets once it has made it."""
+    def _look(self, key: tuple[str, ...], follow: bool = True) -> tuple[Entry | None, threading.Event | None, bool]:
+        """The entry for `key` if kept; else the event set when its answer is made, and whether this
+        request is the one to make it (it is, unless another is making it and `follow` is on)."""
         with self.lock:
+            making = self.making.get(key)
             hit = self.entries.get(key)
             if hit is not None:
                 self.entries.move_to_end(key)
                 self.hits += 1
-                return hit, None
-            making = self.making.get(key)
+                return hit, None, False
             if follow and making is not None:
-                return None, _Follow(making)
-            done = threading.Event()
-            self.making.setdefault(key, done)
-            return None, done
+                return None, making, False
+            mine = threading.Event()
+            self.making.setdefault(key, mine)
+            return None, mine, True
 
     def _fill(self, key: tuple[str, ...], environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         seen: dict[str, Any] = {}
@@ -127,12 +126,7 @@ class ResponseCache:
                 self.size -= len(old)
 
 
-@dataclasses.dataclass
-class _Follow:
-    event: threading.Event  # set by the request making the answer
-
-
-def _origin(environ: WSGIEnvironment) -> tuple[str, ...]:
+def origin(environ: WSGIEnvironment) -> tuple[str, ...]:
     """What the app's own URLs (`url_for(_external=True)`, request.base_url) are built from."""
     return (environ.get("wsgi.url_scheme", ""), environ.get("HTTP_HOST", ""), environ.get("SERVER_NAME", ""),
             environ.get("SERVER_PORT", ""), environ.get("SCRIPT_NAME", ""))  # fmt: skip

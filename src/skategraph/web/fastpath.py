@@ -102,7 +102,7 @@ class FastPath:
         data = environ["wsgi.input"].read(length)
         environ["wsgi.input"] = io.BytesIO(data)
         if kind == QUERY:
-            if options.get("charset", "utf-8").lower() not in ("utf-8", "utf8") or "query" in req.args:
+            if options.get("charset", "utf-8").lower() not in protocol.UTF8 or "query" in req.args:
                 return None
             try:
                 return self._query(MultiDict([("query", data.decode("utf-8")), *req.args.items(multi=True)]))

@@ -31,11 +31,13 @@ from skategraph.errors import QueryError, QueryTimeout, StreamAborted, Unsupport
 from skategraph.graph.ids import absolute_iri
 from skategraph.sparql.text import add_using
 from skategraph.web import description, negotiate
+from skategraph.web.cache import origin
 from skategraph.web.service import Service, get_service
 
 blueprint = Blueprint("protocol", __name__)
 
 FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")
+UTF8 = ("utf-8", "utf8")  # the charsets a query or update body may name
 
 
 # environ key: the error `fastpath` met answering this request, for this view to raise, so that
@@ -84,7 +86,7 @@ def _one(values: list[str], name: str) -> str:
 
 def _body() -> str:
     charset = request.mimetype_params.get("charset", "utf-8").lower()
-    if charset not in ("utf-8", "utf8"):
+    if charset not in UTF8:
         raise UnsupportedMediaType(f"the body must be UTF-8, not {charset}")
     try:
         return request.get_data(cache=False).decode("utf-8")
@@ -131,12 +133,11 @@ def query_job(
 # What werkzeug works out of the environ for each request's base IRI and limits link, remembered by
 # everything it works them out from (8% of a small query's time in the web process).
 _URLS: dict[tuple[str, ...], tuple[str, str]] = {}
-_URL_PARTS = ("wsgi.url_scheme", "HTTP_HOST", "SERVER_NAME", "SERVER_PORT", "SCRIPT_NAME", "PATH_INFO")
 
 
 def urls(req: BaseRequest) -> tuple[str, str]:
     """The request's URL without its query string (a query's base IRI), and the /limits URL."""
-    key = tuple(req.environ.get(name, "") for name in _URL_PARTS)
+    key = (*origin(req.environ), req.environ.get("PATH_INFO", ""))
     found = _URLS.get(key)
     if found is None:
         if len(_URLS) >= 256:
