@@ -265,7 +265,7 @@ def test_every_command_has_help() -> None:
         assert command.help, f"{name} has no help"
         result = run(name, "--help")
         assert result.exit_code == 0, name
-        uses_store = any(p.name == "store_path" for p in command.params)
+        uses_store = any(p.name == "store" for p in command.params)
         assert uses_store == ("--store" in result.stdout), name
 
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import os
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +23,9 @@ from skategraph.errors import SkategraphError, StoreNotFound
 from skategraph.saved.catalogue import load_catalogue
 from skategraph.source.linkfiles import LinkFiles
 from skategraph.sparql import formats
+from skategraph.store.address import StoreAt, current_build_id, open_store
 from skategraph.store.build import BuildSummary, build_from_files
-from skategraph.store.embedded import current_build_id, open_store
+from skategraph.store.embedded import EmbeddedStore
 from skategraph.store.stats import dataset_stats
 from skategraph.store.validate import check_file, check_store
 from skategraph.web import server
@@ -43,7 +45,7 @@ from skategraph.web.settings import Settings
 @links_option
 def build(
     articles: tuple[Path, ...],
-    store_path: Path,
+    store: StoreAt,
     base: str,
     no_validate: bool,
     strict: bool,
@@ -65,7 +67,7 @@ def build(
       skategraph build data/*.txt tests/fixtures/seasons/*.txt   # in a checkout: nine seasons
       skategraph build seasons/*.txt --skip-invalid
     """
-    summary = _build(list(articles), store_path, base, validate=not no_validate, links=links,
+    summary = _build(list(articles), store, base, validate=not no_validate, links=links,
                      strict=strict, skip_invalid=skip_invalid, identities_file=identities_file)  # fmt: skip
     click.echo(summary.line())
     for line in summary.report():
@@ -74,7 +76,7 @@ def build(
 
 def _build(
     paths: Sequence[Path],
-    store_path: Path,
+    store: StoreAt,
     base: str,
     *,
     validate: bool,
@@ -83,9 +85,9 @@ def _build(
     skip_invalid: bool = False,
     identities_file: Path | None = None,
 ) -> BuildSummary:
-    return build_from_files(
+    summary = build_from_files(
         paths,
-        store_path,
+        store.path,
         base=base,
         validate=validate,
         links=links,
@@ -94,7 +96,21 @@ def _build(
         strict=strict,
         skip_invalid=skip_invalid,
         identities_file=identities_file,
+        publish=_publisher(store),
     )
+    return summary if store.remote is None else dataclasses.replace(summary, where=str(store))
+
+
+def _publisher(store: StoreAt) -> Callable[[EmbeddedStore], None] | None:
+    """For a remote store: what puts a built, valid generation in place in its server."""
+    if store.remote is None:
+        return None
+    remote = open_store(store)
+
+    def publish(candidate: EmbeddedStore) -> None:
+        remote.replace(candidate, candidate.manifest)  # type: ignore[union-attr]
+
+    return publish
 
 
 @click.command()
@@ -112,7 +128,7 @@ def sparql(
     query: str | None,
     query_file: io.TextIOBase | None,
     format_name: str | None,
-    store_path: Path,
+    store: StoreAt,
     allow_service: frozenset[str],
 ) -> None:
     """Run a SPARQL query (QUERY, --file F, or - for standard input) against the store.
@@ -127,10 +143,9 @@ def sparql(
       echo 'ASK { ?s a sg:Skater }' | skategraph sparql -
     """
     text = _query_text(query, query_file)
-    store = open_store(store_path)
-    job = QueryJob(str(store.generation), text)
+    job = QueryJob(str(store), text)
     admit(job, allow_service)
-    print_result(evaluate(store, job), format_name)
+    print_result(evaluate(open_store(store), job), format_name)
 
 
 def _query_text(query: str | None, query_file: io.TextIOBase | None) -> str:
@@ -153,17 +168,17 @@ def _query_text(query: str | None, query_file: io.TextIOBase | None) -> str:
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="Validate this RDF file (Turtle, N-Triples, N-Quads, TriG, JSON-LD, RDF/XML) instead of the store.",
 )
-def validate(store_path: Path, data_file: Path | None) -> None:
+def validate(store: StoreAt, data_file: Path | None) -> None:
     """Check the graph against the SHACL shapes (ontology/shapes.ttl).
 
     Exits with status 1 and lists every violation if the graph does not conform.
     """
-    violations = check_file(data_file) if data_file else check_store(open_store(store_path))
+    violations = check_file(data_file) if data_file else check_store(open_store(store))
     if violations:
         for violation in violations:
             click.echo(violation.line())
         raise SkategraphError(f"{len(violations)} SHACL violation{'s' * (len(violations) != 1)}")
-    click.echo(f"Valid: {data_file or store_path} conforms to the skategraph shapes.")
+    click.echo(f"Valid: {data_file or store} conforms to the skategraph shapes.")
 
 
 @click.command()
@@ -176,7 +191,7 @@ def validate(store_path: Path, data_file: Path | None) -> None:
     "Default: from the --output file's extension (.nq, .trig, .ttl, .nt, .jsonld, .rdf), else nquads.",
 )
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), help="Write to a file, not stdout.")
-def export(store_path: Path, format_name: str | None, output: Path | None) -> None:
+def export(store: StoreAt, format_name: str | None, output: Path | None) -> None:
     """Write the whole dataset, ontology and provenance included.
 
     \b
@@ -186,16 +201,16 @@ def export(store_path: Path, format_name: str | None, output: Path | None) -> No
     """
     if format_name is None:
         format_name = "nquads" if output is None else _format_of(output)
-    store = open_store(store_path)
+    opened = open_store(store)
     rdf_format = formats.RDF_FORMATS[format_name]
     if output is None:
-        store.dump(sys.stdout.buffer, rdf_format)
+        opened.dump(sys.stdout.buffer, rdf_format)
         return
     # Write beside the target and rename, so a failed export never leaves half a file behind.
     fd, partial = tempfile.mkstemp(prefix=f".{output.name}.", dir=output.parent or Path("."))
     try:
         with os.fdopen(fd, "wb") as handle:
-            store.dump(handle, rdf_format)
+            opened.dump(handle, rdf_format)
         os.chmod(partial, 0o666 & ~_umask())  # mkstemp makes it 0600: give it the mode open() would
         os.replace(partial, output)
     except BaseException:
@@ -225,16 +240,17 @@ def _umask() -> int:
 @click.command()
 @store_option
 @click.option("--json", "as_json", is_flag=True, help="Print the numbers as JSON.")
-def stats(store_path: Path, as_json: bool) -> None:
+def stats(store: StoreAt, as_json: bool) -> None:
     """Triples per named graph and resources per class."""
-    store = open_store(store_path)
-    numbers = dataset_stats(store)
+    opened = open_store(store)
+    manifest = opened.manifest
+    numbers = dataset_stats(opened)
     if as_json:
         payload = {
-            "store": str(store_path),
-            "build_id": store.manifest["build_id"],
-            "built_at": store.manifest["built_at"],
-            "base": store.manifest["base"],
+            "store": str(store),
+            "build_id": manifest["build_id"],
+            "built_at": manifest["built_at"],
+            "base": manifest["base"],
             "triples": numbers.triples,
             "graphs": dict(numbers.graphs),
             "classes": dict(numbers.classes),
@@ -246,7 +262,7 @@ def stats(store_path: Path, as_json: bool) -> None:
         print_table(["counted", "name", "number"], [*(("triples", g, n) for g, n in numbers.graphs),
                                                    *(("resources", c, n) for c, n in class_rows)])  # fmt: skip
         return
-    click.echo(f"Store {store_path}: build {store.manifest['build_id']}, base {store.manifest['base']}\n")
+    click.echo(f"Store {store}: build {manifest['build_id']}, base {manifest['base']}\n")
     print_table(["named graph", "triples"], [*numbers.graphs, ("total", numbers.triples)])
     click.echo()
     print_table(["class", "resources"], class_rows)
@@ -262,7 +278,7 @@ def stats(store_path: Path, as_json: bool) -> None:
 @links_option
 @serve_options
 def serve(
-    store_path: Path, host: str, port: int, base: str, processes: int | None, links: LinkFiles, **options: Any
+    store: StoreAt, host: str, port: int, base: str, processes: int | None, links: LinkFiles, **options: Any
 ) -> None:
     """Serve the graph at /sparql (SPARQL 1.1 Protocol) and /store (Graph Store Protocol).
 
@@ -278,16 +294,17 @@ def serve(
     query_dirs = options["query_dirs"]
     load_catalogue(query_dirs)  # a broken saved query stops the server here, before a build or any worker
     try:
-        current_build_id(store_path)
+        current_build_id(store)
     except StoreNotFound:
-        click.echo(f"No store at {store_path} yet: building it first.", err=True)
-        click.echo(_build([], store_path, base, validate=True, links=links).line(), err=True)
+        click.echo(f"No store at {store} yet: building it first.", err=True)
+        click.echo(_build([], store, base, validate=True, links=links).line(), err=True)
     settings = Settings(
-        store=store_path,
+        store=store.path,
+        remote=store.remote,
         timeout=options["timeout"],
         row_limit=options["row_limit"],
         max_body=options["max_body"],
-        workers=options["workers"] or Settings(store_path).workers,  # per web process
+        workers=options["workers"] or Settings(store.path).workers,  # per web process
         update_token=options["update_token"] or None,
         allow_service=options["allow_service"],
         cache_max_age=options["cache_max_age"],

@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
 
 from skategraph.cli.options import store_option
 from skategraph.cli.output import print_table
 from skategraph.linking.identities import find_pairs
-from skategraph.store.embedded import open_store
+from skategraph.store.address import StoreAt, open_store
 
 
 @click.command("identities")
 @store_option
 @click.option("--tsv", "as_tsv", is_flag=True, help="Print the pairs as lines for data/identities.tsv.")
-def identities_command(store_path: Path, as_tsv: bool) -> None:
+def identities_command(store: StoreAt, as_tsv: bool) -> None:
     """List skaters who are probably one person, with the evidence.
 
     Nothing is merged here: a person checks each pair and adds the ones that are one person to
@@ -27,7 +25,7 @@ def identities_command(store_path: Path, as_tsv: bool) -> None:
       skategraph identities
       skategraph identities --tsv >> my-identities.tsv
     """
-    pairs = find_pairs(open_store(store_path))
+    pairs = find_pairs(open_store(store))
     if as_tsv:
         for pair in pairs:
             click.echo(f"{pair.second_name}\t{pair.first.rsplit('/', 1)[-1]}\t{pair.evidence}")

@@ -5,8 +5,6 @@ A thin shell over `skategraph.linking.discovery` and `skategraph.linking.remote`
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
 
 from skategraph.cli import progress
@@ -14,7 +12,7 @@ from skategraph.cli.options import links_option, store_option
 from skategraph.linking.discovery import DBPEDIA, WIKIDATA, run_dbpedia, run_linking
 from skategraph.linking.remote import Endpoint
 from skategraph.source.linkfiles import LinkFiles
-from skategraph.store.embedded import open_store
+from skategraph.store.address import StoreAt, open_store
 
 
 @click.command("link")
@@ -51,7 +49,7 @@ from skategraph.store.embedded import open_store
 )
 @click.option("--no-cache", is_flag=True, help="Ask again what was asked before (the cache is in LINKS/.cache).")
 def link_command(
-    store_path: Path,
+    store: StoreAt,
     links: LinkFiles,
     target: str,
     endpoint: str | None,
@@ -81,4 +79,4 @@ def link_command(
         click.echo(f"Found DBpedia resources for {found} links; {remote.requests} requests")
         return
     track = lambda batches: progress.track(batches, f"Asking {url}")  # noqa: E731
-    click.echo(run_linking(open_store(store_path), remote, links, track).line())
+    click.echo(run_linking(open_store(store), remote, links, track).line())

@@ -18,13 +18,10 @@ import platformdirs
 from skategraph import resources
 from skategraph.graph.ids import DEFAULT_BASE
 from skategraph.source.linkfiles import LinkFiles
+from skategraph.store.address import StoreAt, store_at
 from skategraph.web.settings import SERVE_OPTIONS, Settings
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-
-def _expanded(_ctx: click.Context, _param: click.Parameter, value: Path | None) -> Path | None:
-    return value.expanduser() if value is not None else None
 
 
 def default_store_path() -> Path:
@@ -32,16 +29,22 @@ def default_store_path() -> Path:
     return platformdirs.user_data_path("skategraph") / "store"
 
 
+def _store(_ctx: click.Context, _param: click.Parameter, value: str | Path) -> StoreAt:
+    return store_at(value)
+
+
 def store_option(command: F) -> F:
     return click.option(
         "--store",
-        "store_path",
-        type=click.Path(file_okay=False, path_type=Path),
+        "store",
+        type=str,
         envvar="SKATEGRAPH_STORE",
-        default=default_store_path,
-        callback=_expanded,
+        default=lambda: str(default_store_path()),
+        callback=_store,
         show_default="$SKATEGRAPH_STORE, else a per-user data directory",
-        help="The store directory.",
+        help="The store: a directory (the embedded store), or a SPARQL server that keeps the data, "
+        "oxigraph+http://HOST:PORT or virtuoso+http://HOST:PORT (its user and password from "
+        "SKATEGRAPH_REMOTE_USER and SKATEGRAPH_REMOTE_PASSWORD or SKATEGRAPH_REMOTE_PASSWORD_FILE).",
     )(command)
 
 

@@ -25,7 +25,7 @@ from skategraph.saved.prepare import prepare
 from skategraph.saved.query import Param, SavedQuery
 from skategraph.saved.types import describe
 from skategraph.sparql import formats
-from skategraph.store.embedded import open_store
+from skategraph.store.address import StoreAt, open_store
 
 
 @click.command("queries")
@@ -130,7 +130,7 @@ def _complete_pair(ctx: click.Context, _param: click.Parameter, incomplete: str)
     values: Sequence[str] = chosen.values
     if not values:  # the store's: nations, seasons, venues, skaters, categories, distances
         try:
-            values = read_lookups(open_store(ctx.params["store_path"]), catalogue).values_for(chosen)
+            values = read_lookups(open_store(ctx.params["store"]), catalogue).values_for(chosen)
         except (SkategraphError, KeyError, OSError):
             values = ()
     return [CompletionItem(f"{key}={v}") for v in values if v.startswith(value)]
@@ -163,7 +163,7 @@ def query_command(
     limit: int,
     offset: int,
     query_dirs: tuple[Path, ...],
-    store_path: Path,
+    store: StoreAt,
     allow_service: frozenset[str],
     show_help: bool,
 ) -> None:
@@ -186,7 +186,7 @@ def query_command(
         click.echo(query_help(query))
         return
     given = [_pair(p) for p in pairs]
-    store = open_store(store_path)
-    lookups = functools.cache(lambda: read_lookups(store, catalogue))
-    job = prepare(query, given, lookups, allow_service, generation=str(store.generation))
-    print_result(evaluate(store, job), format_name, offset=offset, limit=limit, hidden=job.hidden)
+    opened = open_store(store)
+    lookups = functools.cache(lambda: read_lookups(opened, catalogue))
+    job = prepare(query, given, lookups, allow_service, generation=str(store))
+    print_result(evaluate(opened, job), format_name, offset=offset, limit=limit, hidden=job.hidden)

@@ -28,6 +28,7 @@ from skategraph.engine.jobs import SPOOL, ChangeJob, DumpJob, QueryJob, Reply, S
 from skategraph.engine.worker import worker_main
 from skategraph.errors import Busy, QueryTimeout, ServerStopping, SkategraphError, StreamAborted, WorkerFailed
 from skategraph.sparql import formats
+from skategraph.store.remote import Remote
 
 log = logging.getLogger("skategraph.workers")
 READY_WAIT = 60.0  # seconds a new worker may take to start
@@ -53,14 +54,17 @@ class _Worker:
 class Pool:
     """A fixed number of worker processes; a job takes one for its duration, or fails at its deadline."""
 
-    def __init__(self, size: int, offline: bool = False, spool: Spool = SPOOL) -> None:
+    def __init__(self, size: int, offline: bool = False, spool: Spool = SPOOL, remote: Remote | None = None) -> None:
         """`offline`: the workers can open no network socket (`skategraph.engine.sandbox`); `spool`:
-        how much of a SELECT answer a worker holds in memory before its head is sent."""
+        how much of a SELECT answer a worker holds in memory before its head is sent; `remote`: the
+        server that keeps the data, for a remote store (its workers ask it instead of opening a
+        database)."""
         if size < 1:
             raise ValueError("a pool needs at least one worker")
         self.size = size
         self.offline = offline
         self.spool = spool
+        self.remote = remote
         self._context = multiprocessing.get_context("spawn")
         self._idle: queue.Queue[_Worker] = queue.Queue()
         self._closed = False
@@ -79,7 +83,10 @@ class Pool:
     def _launch(self) -> _Worker:
         parent, child = self._context.Pipe()
         process = self._context.Process(
-            target=worker_main, args=(child, self.offline, self.spool), daemon=True, name="skategraph-worker"
+            target=worker_main,
+            args=(child, self.offline, self.spool, self.remote),
+            daemon=True,
+            name="skategraph-worker",
         )
         process.start()
         child.close()

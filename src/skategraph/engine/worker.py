@@ -38,8 +38,10 @@ from skategraph.errors import GraphNotFound, NotAcceptable, QueryError, Skategra
 from skategraph.graph.vocab import PREFIXES
 from skategraph.sparql import formats
 from skategraph.sparql.results import SolutionsWriter, select_page, write_boolean
+from skategraph.store.address import open_generation
 from skategraph.store.changes import write_change
 from skategraph.store.embedded import EmbeddedStore
+from skategraph.store.remote import Remote, RemoteStore
 
 TRIPLE_VARIABLES = ("subject", "predicate", "object")
 
@@ -127,14 +129,20 @@ def _fail(conn: multiprocessing.connection.Connection, error: SkategraphError) -
     conn.send_bytes(b"X" + encode_error(error))
 
 
-def worker_main(conn: multiprocessing.connection.Connection, offline: bool = False, spool: Spool = SPOOL) -> None:
+def worker_main(
+    conn: multiprocessing.connection.Connection,
+    offline: bool = False,
+    spool: Spool = SPOOL,
+    remote: Remote | None = None,
+) -> None:
     """A worker's whole life: answer jobs until the pipe closes. An `offline` worker first gives up
     the network for good, so no SERVICE or LOAD it evaluates can reach anything. `spool` bounds what
-    a SELECT answer held back for its head may take of memory (`_answer_select`)."""
+    a SELECT answer held back for its head may take of memory (`_answer_select`). With `remote`, the
+    jobs' generations are a remote store's mirror, and their queries go to that server."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the server decides when workers stop
     if offline:
         forbid_network()
-    opened: dict[str, EmbeddedStore] = {}
+    opened: dict[str, EmbeddedStore | RemoteStore] = {}
     memos: dict[str, dict[str, Any]] = {}
     try:
         conn.send_bytes(b"R")  # ready: the pool gives a worker no job before this
@@ -147,11 +155,11 @@ def worker_main(conn: multiprocessing.connection.Connection, offline: bool = Fal
             return
         try:
             if isinstance(job, QueryJob):
-                _answer(conn, job, _open(opened, job.generation), spool)
+                _answer(conn, job, _open(opened, job.generation, remote), spool)
             elif isinstance(job, DumpJob):
-                _dump(conn, job, _open(opened, job.generation))
+                _dump(conn, job, _open(opened, job.generation, remote))
             elif isinstance(job, TaskJob):
-                store = _open(opened, job.generation)
+                store = _open(opened, job.generation, remote)
                 if job.generation not in memos:
                     memos.clear()
                 _run(conn, job, store, memos.setdefault(job.generation, {}))
@@ -161,10 +169,12 @@ def worker_main(conn: multiprocessing.connection.Connection, offline: bool = Fal
             return
 
 
-def _open(opened: dict[str, EmbeddedStore], generation: str) -> EmbeddedStore:
+def _open(
+    opened: dict[str, EmbeddedStore | RemoteStore], generation: str, remote: Remote | None
+) -> EmbeddedStore | RemoteStore:
     if generation not in opened:
         opened.clear()  # a rebuild or update replaced the generation: drop the old handle
-        opened[generation] = EmbeddedStore(Path(generation))
+        opened[generation] = open_generation(Path(generation), remote)
     return opened[generation]
 
 

@@ -11,6 +11,7 @@ import contextlib
 import dataclasses
 import datetime
 import gc
+import shutil
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
@@ -58,11 +59,12 @@ class BuildSummary:
     seconds: float
     warnings: tuple[SourceWarning, ...] = ()  # what the sources lack, kept in each season's provenance
     skipped: tuple[SourceError, ...] = ()  # articles left out (`skip_invalid`), each with its problems
+    where: str = ""  # where it was built, if not `path` (a remote store's server)
 
     def line(self) -> str:
         return (
             f"Built {self.triples:,} triples: {self.seasons:,} season{'s' * (self.seasons != 1)}, "
-            f"{self.races:,} races, {self.skaters:,} skaters in {self.seconds:,.1f} s at {self.path}"
+            f"{self.races:,} races, {self.skaters:,} skaters in {self.seconds:,.1f} s at {self.where or self.path}"
         )
 
     def report(self) -> list[str]:
@@ -89,11 +91,14 @@ def build_store(
     links: Sequence[Link] = (),
     identities: Mapping[str, str] | None = None,
     spellings: Mapping[str, Sequence[str]] | None = None,
+    publish: Callable[[EmbeddedStore], None] | None = None,
 ) -> BuildSummary:
     """Write `articles` to a new generation of the store at `path` and make it current.
 
     `validate` is called on the finished generation before the swap; if it raises, the new
-    generation is discarded and the current one stays.
+    generation is discarded and the current one stays. `publish` (a remote store's) is then given
+    the finished, valid generation to put in place in its server; if it raises, nothing is swapped,
+    here or there. Once it has, the generation keeps only its manifest: the data is in the server.
     """
     started = time.monotonic()
     _check_unique_seasons(articles)
@@ -120,11 +125,16 @@ def build_store(
             if validate is not None:
                 with progress("Validating against ontology/shapes.ttl"):
                     validate(candidate)
+            if publish is not None:
+                with progress("Putting the new dataset in place in the store's server"):
+                    publish(candidate)
             skaters = int(candidate.manifest["stats"]["classes"].get(SG + "Skater", 0))
             triples = int(candidate.manifest["stats"]["triples"])
         finally:
             del candidate
             gc.collect()
+        if publish is not None:
+            shutil.rmtree(generation / "oxigraph")
     races = sum(len(a.races) for a in articles)
     warnings = tuple(warning for article in articles for warning in article.warnings)
     return BuildSummary(
@@ -192,6 +202,7 @@ def build_from_files(
     strict: bool = False,
     skip_invalid: bool = False,
     identities_file: Path | None = None,
+    publish: Callable[[EmbeddedStore], None] | None = None,
 ) -> BuildSummary:
     """What `skategraph build` does: season articles on disk (default: the bundled ones) and the links
     in `links` (default: the bundled `data/links/`), built into the store at `path`, validated
@@ -226,5 +237,6 @@ def build_from_files(
         links=read_links(links or bundled_link_files()),
         identities=read_identities(identities_file) if identities_file else bundled_identities(),
         spellings=identity_spellings(identities_file) if identities_file else bundled_identity_spellings(),
+        publish=publish,
     )
     return dataclasses.replace(summary, skipped=tuple(reading.failed))

@@ -78,13 +78,17 @@ def create_app(settings: Settings, *, service: Service | None = None) -> Flask:
     app.wsgi_app = FastPath(app.wsgi_app, app.extensions["skategraph"])  # type: ignore[method-assign]
     app.wsgi_app = BoundedBody(app.wsgi_app, settings.max_body)  # type: ignore[method-assign]
     if settings.cache_mb > 0:
-        app.wsgi_app = ResponseCache(app.wsgi_app, settings.store, settings.cache_mb * 1024 * 1024, settings.timeout)  # type: ignore[method-assign]
+        service_now = app.extensions["skategraph"]
+        app.wsgi_app = ResponseCache(  # type: ignore[method-assign]
+            app.wsgi_app, lambda: service_now.generation().name, settings.cache_mb * 1024 * 1024, settings.timeout
+        )
     return app
 
 
 def _health() -> Response:
     """200 when the store is open and query workers are alive to answer; 503 otherwise."""
     svc = get_service()
+    svc.check_store()
     manifest = svc.manifest()
     pool = svc.pool.state()
     if pool["alive"] == 0:

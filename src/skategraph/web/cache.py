@@ -20,11 +20,9 @@ import collections
 import logging
 import threading
 from collections.abc import Callable, Iterable
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from skategraph.errors import StoreNotFound
-from skategraph.store import generations
+from skategraph.errors import SkategraphError
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -36,9 +34,10 @@ Entry = tuple[str, list[tuple[str, str]], bytes]
 
 
 class ResponseCache:
-    def __init__(self, app: WSGIApplication, store: Path, max_bytes: int, wait: float = 30.0) -> None:
+    def __init__(self, app: WSGIApplication, current: Callable[[], str], max_bytes: int, wait: float = 30.0) -> None:
+        """`current` names the store's generation in place (it raises StoreNotFound if there is none)."""
         self.app = app
-        self.store = store
+        self.current = current
         self.max_bytes = max_bytes
         self.wait = wait
         self.making: dict[tuple[str, ...], threading.Event] = {}  # answers being made, set when done
@@ -53,8 +52,8 @@ class ResponseCache:
         if environ.get("REQUEST_METHOD") != "GET" or "HTTP_IF_NONE_MATCH" in environ or not kept:
             return self.app(environ, start_response)
         try:
-            generation = generations.current(self.store).name
-        except StoreNotFound:
+            generation = self.current()
+        except SkategraphError:  # no store, or a remote one out of reach: the app says so
             return self.app(environ, start_response)
         key = (generation, environ["PATH_INFO"], environ.get("QUERY_STRING", ""),
                environ.get("HTTP_ACCEPT", ""), environ.get("HTTP_ORIGIN", ""), *origin(environ))  # fmt: skip

@@ -34,8 +34,10 @@ from skategraph.saved.catalogue import Catalogue, load_catalogue
 from skategraph.saved.lookups import Lookups, lookup_queries, lookups_from
 from skategraph.sparql.results import json_term
 from skategraph.store import generations
+from skategraph.store.address import StoreAt, sync
 from skategraph.store.base import read_manifest
 from skategraph.store.embedded import EmbeddedStore
+from skategraph.store.remote import RemoteStore
 from skategraph.web.settings import Settings
 
 T = TypeVar("T")
@@ -43,6 +45,8 @@ Row = dict[str, dict[str, str]]
 # The shortest time limit a request may ask for: below it, every request would be a killed and
 # respawned worker (a flood of timeout=1e-9 cut tiny-query throughput by 72%, issue 12).
 MIN_TIMEOUT = 0.1
+HEALTH_WAIT = 5.0  # seconds /health waits for a remote store's server
+SYNC_EVERY = 1.0  # seconds: how stale a remote store's build may be when a request starts
 
 
 def get_service() -> Service:
@@ -55,13 +59,18 @@ class Service:
     def __init__(self, settings: Settings, pool: Pool | None = None) -> None:
         self.settings = settings
         self.catalogue: Catalogue = load_catalogue(settings.queries)  # before the pool: a broken file stops us
-        self.pool = pool or Pool(settings.workers, offline=not settings.allow_service)
+        # A remote store's workers ask its server, so they keep the network; the SERVICE and LOAD check
+        # (`admit`) still reads every query before it is sent.
+        offline = not settings.allow_service and settings.remote is None
+        self.pool = pool or Pool(settings.workers, offline=offline, remote=settings.remote)
         self.pool.start()
         self._manifests: dict[str, dict[str, Any]] = {}
         self._derived: dict[tuple[str, str], object] = {}
         self._lock = threading.Lock()
         self._holds = generations.Holds(settings.store)
-        self._opened: tuple[int, str, EmbeddedStore] | None = None  # (pid, generation, store) of `select_here`
+        # (pid, generation, store) of `select_here`
+        self._opened: tuple[int, str, EmbeddedStore | RemoteStore] | None = None
+        self._synced = (0.0, Path())  # a remote store's: when its mirror was last brought up to it, to what
 
     def close(self) -> None:
         self.pool.close()
@@ -75,7 +84,22 @@ class Service:
     # -- the store -------------------------------------------------------------------------
 
     def generation(self) -> Path:
-        return generations.current(self.settings.store)
+        """The generation in place. For a remote store, its mirror's, brought up to the server's build
+        at most once every SYNC_EVERY seconds: a rebuild elsewhere is served within that."""
+        if self.settings.remote is None:
+            return generations.current(self.settings.store)
+        now = time.monotonic()
+        when, generation = self._synced
+        if now - when >= SYNC_EVERY:
+            generation = sync(StoreAt(self.settings.store, self.settings.remote), wait=self.settings.timeout)
+            self._synced = (now, generation)
+        return generation
+
+    def check_store(self) -> None:
+        """Raise (StoreUnavailable, 503) if the store cannot answer now: a remote store's server is
+        asked, briefly; the embedded store is on this machine."""
+        if self.settings.remote is not None:
+            RemoteStore(self.settings.remote).health(timeout=min(HEALTH_WAIT, self.settings.timeout))
 
     def manifest(self, generation: Path | None = None) -> dict[str, Any]:
         """The manifest of a generation (default: the current one), read once."""
@@ -121,7 +145,7 @@ class Service:
         finally:
             release()
 
-    def _store_here(self, generation: Path) -> EmbeddedStore:
+    def _store_here(self, generation: Path) -> EmbeddedStore | RemoteStore:
         """`generation` opened read-only in this process: the current one is kept open for the next
         request; opened after the fork (a store is never shared with a parent process), and reopened
         when the store changes."""
@@ -130,7 +154,11 @@ class Service:
             opened = self._opened
             if opened is not None and opened[:2] == (pid, generation.name):
                 return opened[2]
-        store = EmbeddedStore(generation, self.manifest(generation))
+        store = (
+            EmbeddedStore(generation, self.manifest(generation))
+            if self.settings.remote is None
+            else RemoteStore(self.settings.remote, self.manifest(generation))
+        )
         if generation == self.generation():
             with self._lock:
                 self._opened = (pid, generation.name, store)
@@ -236,6 +264,9 @@ class Service:
     def change(self, job: ChangeJob, limit: float) -> dict[str, Any]:
         """Apply a change to a copy of the current generation and swap it in, all within `limit`."""
         admit(job, self.settings.allow_service)
+        if self.settings.remote is not None:
+            raise ReadOnly(f"changes through this endpoint are not supported on a remote store "
+                           f"({self.settings.remote}) yet: rebuild it with 'skategraph build --store ...'")  # fmt: skip
         with generations.writing(self.settings.store, generations.new_id(), wait=limit) as target:
             source = self.generation()
             outcome = self.pool.change(dataclasses.replace(job, source=str(source), target=str(target)), limit)

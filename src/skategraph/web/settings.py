@@ -8,11 +8,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from skategraph.store.remote import Remote
 
 
 @dataclass(frozen=True)
 class Settings:
-    store: Path
+    store: Path  # the store's directory (a remote store's mirror: see skategraph.store.address)
+    remote: Remote | None = None  # the server keeping the data, for a remote store
     timeout: float = 30.0
     row_limit: int = 10_000
     max_body: int = 8 * 1024 * 1024
