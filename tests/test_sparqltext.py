@@ -5,7 +5,13 @@ from __future__ import annotations
 import pytest
 
 from skategraph.errors import OutboundRefused
-from skategraph.sparql.text import check_outbound, declares_dataset, outbound_targets
+from skategraph.sparql.text import (
+    called_functions,
+    check_outbound,
+    check_standard_functions,
+    declares_dataset,
+    outbound_targets,
+)
 from skategraph.store.embedded import EmbeddedStore
 
 from .conftest import BASE, select
@@ -76,3 +82,33 @@ def test_nesting_is_counted_outside_strings_and_iris() -> None:
     check_nesting('SELECT * WHERE { ?s ?p "' + "(" * 1000 + '" }  # ' + "{" * 1000)
     with pytest.raises(QueryError, match=f"more than {MAX_NESTING} deep"):
         check_nesting("SELECT * WHERE { FILTER(" + "(" * MAX_NESTING + "1" + ")" * MAX_NESTING + ") }")
+
+
+XSD = "http://www.w3.org/2001/XMLSchema#"
+
+
+@pytest.mark.parametrize(
+    ("text", "called"),
+    [
+        ("SELECT (xsd:integer(?x) AS ?n) WHERE { ?s ?p ?x }", [XSD + "integer"]),
+        ("SELECT * WHERE { ?s ?p ?o FILTER(STRLEN(?o) > 2 && REGEX(?o, 'a')) }", []),
+        ("PREFIX bif: <bif:> SELECT (bif:http_get('http://x/') AS ?x) {}", ["bif:http_get"]),
+        ("SELECT (<bif:http_get>('http://x/') AS ?x) {}", ["bif:http_get"]),
+        ("SELECT (sql:system('ls') AS ?x) {}", ["sql:system"]),  # undeclared prefix: as written
+        ("BASE <http://e/> SELECT * { FILTER(<f>(1)) }", ["http://e/f"]),
+        ("PREFIX f: <http://e/>\nSELECT * { ?s ?p ?o } ORDER BY f:g(?o)", ["http://e/g"]),
+        ("SELECT * { ?s <p> ?o . FILTER('<f>(1)' != ?o) } # <g>(2)", []),  # in a string, in a comment
+        ("SELECT * WHERE { ?s ?p (1 2) }", []),
+    ],
+)
+def test_called_functions(text: str, called: list[str]) -> None:
+    assert called_functions(text, {"xsd": XSD}) == called
+
+
+def test_a_remote_store_is_sent_standard_functions_only() -> None:
+    check_standard_functions("SELECT (xsd:date(?d) AS ?day) (STR(?d) AS ?s) { ?x sg:date ?d }", {"xsd": XSD})
+    for text in ("PREFIX bif: <bif:> SELECT * { FILTER(bif:http_get('http://127.0.0.1/')) }",
+                 "SELECT * { ?s ?p ?o FILTER(<http://www.openlinksw.com/schemas/bif#sys_stat>('x')) }",
+                 "SELECT * { ?s <urn:p> (1 2) }"):  # fmt: skip
+        with pytest.raises(OutboundRefused, match="not a standard SPARQL function"):
+            check_standard_functions(text, {"xsd": XSD})

@@ -8,7 +8,7 @@ import json
 import os
 import sys
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -23,9 +23,8 @@ from skategraph.errors import SkategraphError, StoreNotFound
 from skategraph.saved.catalogue import load_catalogue
 from skategraph.source.linkfiles import LinkFiles
 from skategraph.sparql import formats
-from skategraph.store.address import StoreAt, current_build_id, open_store
+from skategraph.store.address import StoreAt, current_build_id, open_store, publisher
 from skategraph.store.build import BuildSummary, build_from_files
-from skategraph.store.embedded import EmbeddedStore
 from skategraph.store.stats import dataset_stats
 from skategraph.store.validate import check_file, check_store
 from skategraph.web import server
@@ -96,21 +95,9 @@ def _build(
         strict=strict,
         skip_invalid=skip_invalid,
         identities_file=identities_file,
-        publish=_publisher(store),
+        publish=publisher(store),
     )
     return summary if store.remote is None else dataclasses.replace(summary, where=str(store))
-
-
-def _publisher(store: StoreAt) -> Callable[[EmbeddedStore], None] | None:
-    """For a remote store: what puts a built, valid generation in place in its server."""
-    if store.remote is None:
-        return None
-    remote = open_store(store)
-
-    def publish(candidate: EmbeddedStore) -> None:
-        remote.replace(candidate, candidate.manifest)  # type: ignore[union-attr]
-
-    return publish
 
 
 @click.command()
@@ -144,7 +131,7 @@ def sparql(
     """
     text = _query_text(query, query_file)
     job = QueryJob(str(store), text)
-    admit(job, allow_service)
+    admit(job, allow_service, remote=store.remote is not None)
     print_result(evaluate(open_store(store), job), format_name)
 
 

@@ -39,7 +39,7 @@ from skategraph.errors import (
     WorkerFailed,
 )
 from skategraph.graph.vocab import PREFIXES
-from skategraph.sparql.text import check_nesting, check_outbound, read
+from skategraph.sparql.text import check_nesting, check_outbound, check_standard_functions, read
 from skategraph.store.base import QueryResult
 from skategraph.store.embedded import EmbeddedStore
 
@@ -77,6 +77,9 @@ class QueryJob:
     # A graph for a client that accepts only SPARQL results, as ?subject ?predicate ?object rows
     # (/sparql, for roqet); elsewhere such a client gets 406.
     graph_as_rows: bool = False
+    # Seconds the answer may take, for a store whose engine is elsewhere (a remote store's server is
+    # told it, and our call to it gives up at it); an embedded store's worker is killed at it instead.
+    time_limit: float | None = None
 
     def bound_iris(self) -> dict[str, str]:
         """The variables bound to IRIs, by name: what a `SERVICE ?variable` would fetch."""
@@ -132,13 +135,16 @@ class Reply:
     generation: str = ""  # the one it was answered from
 
 
-def admit(job: QueryJob | ChangeJob, allowed: frozenset[str]) -> None:
+def admit(job: QueryJob | ChangeJob, allowed: frozenset[str], *, remote: bool = False) -> None:
     """Refuse a job that would fetch a URL not on the allow-list, or nests deeper than the engine's
-    parser can take, before it reaches a worker."""
+    parser can take, before it reaches a worker; for a `remote` store, also one that calls a function
+    of the server's own (`check_standard_functions`)."""
     if isinstance(job, QueryJob):
         found = read(job.query)
         check_nesting(found)
         check_outbound(found, allowed, PREFIXES, job.bound_iris(), job.base_iri)
+        if remote:
+            check_standard_functions(found, PREFIXES, job.base_iri)
     elif job.kind == "update":
         found = read(job.text)
         check_nesting(found)

@@ -171,6 +171,58 @@ def check_outbound(
             raise OutboundRefused(f"the server does not fetch {target}: it is not on the allow-list{hint}")
 
 
+# What a query may call by IRI when it is sent to a remote store's server: the XSD casts, which every
+# engine evaluates alike. Anything else is the server's own extension: Virtuoso's `bif:` and `sql:`
+# functions reach its SQL, its files and the network (`bif:http_get`), and nothing a request sends
+# may reach them.
+STANDARD_FUNCTIONS = ("http://www.w3.org/2001/XMLSchema#",)
+
+
+def called_functions(
+    text: str | Sequence[Token], prefixes: Mapping[str, str] | None = None, base: str | None = None
+) -> list[str]:
+    """The IRIs `text` calls as functions (an IRI or prefixed name followed by `(`), resolved; a
+    prefixed name whose prefix is not declared is returned as written.
+
+    Read by tokens, so it fails closed: a collection written right after a predicate (`?s <p> (1 2)`)
+    reads as a call too.
+    """
+    found = _words(text)
+    declared = dict(prefixes or {})
+    base = base or ""
+    called = []
+    for i, token in enumerate(found):
+        keyword = token.text.upper() if token.kind == "word" else ""
+        if keyword == "PREFIX" and i + 2 < len(found) and found[i + 2].kind == "iri":
+            declared[found[i + 1].text.rstrip(":")] = urljoin(base, _iri(found[i + 2]))
+        elif keyword == "BASE" and i + 1 < len(found) and found[i + 1].kind == "iri":
+            base = urljoin(base, _iri(found[i + 1]))
+        elif token.kind in ("iri", "pname") and i + 1 < len(found) and found[i + 1].text == "(":
+            if i > 0 and found[i - 1].kind == "word" and found[i - 1].text.upper() in ("PREFIX", "BASE"):
+                continue
+            if token.kind == "iri":
+                called.append(urljoin(base, _iri(token)))
+            else:
+                prefix, _, local = token.text.partition(":")
+                local = _LOCAL_ESCAPE.sub(r"\1", local)
+                called.append(declared[prefix] + local if prefix in declared else token.text)
+    return called
+
+
+def check_standard_functions(
+    text: str | Sequence[Token], prefixes: Mapping[str, str] | None = None, base: str | None = None
+) -> None:
+    """Refuse a query for a remote store that calls a function other than the standard ones (the
+    SPARQL built-ins, which are keywords, and the XSD casts): the server's own would run there."""
+    for iri in called_functions(text, prefixes, base):
+        if not iri.startswith(STANDARD_FUNCTIONS):
+            raise OutboundRefused(
+                f"the query calls {iri}, which is not a standard SPARQL function: this store's server is sent "
+                "only the SPARQL built-ins and XSD casts (a list written right after a predicate reads as a "
+                "call: write it with rdf:first and rdf:rest)"
+            )
+
+
 def add_using(update: str, using: tuple[str, ...], using_named: tuple[str, ...]) -> str:
     """Apply the protocol's `using-graph-uri` / `using-named-graph-uri` to an update.
 

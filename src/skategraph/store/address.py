@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -25,7 +26,7 @@ import platformdirs
 
 from skategraph.errors import BuildError, StoreLocked, StoreNotFound
 from skategraph.store import generations
-from skategraph.store.base import GraphStore, read_manifest, write_manifest
+from skategraph.store.base import read_manifest, write_manifest
 from skategraph.store.embedded import EmbeddedStore
 
 if TYPE_CHECKING:
@@ -81,6 +82,22 @@ def open_generation(generation: Path, remote: Remote | None) -> EmbeddedStore | 
     return RemoteStore(remote, read_manifest(generation))
 
 
+def publisher(at: StoreAt) -> Callable[[EmbeddedStore], None] | None:
+    """What a build of `at` gives its finished, valid generation to: for a remote store, the step that
+    puts it in place in the server (`RemoteStore.replace`, atomic for readers); None for the embedded
+    store, whose generation is already where it serves from."""
+    if at.remote is None:
+        return None
+    from skategraph.store.remote import RemoteStore
+
+    server = RemoteStore(at.remote)
+
+    def publish(candidate: EmbeddedStore) -> None:
+        server.replace(candidate, candidate.manifest)
+
+    return publish
+
+
 def current_build_id(at: StoreAt) -> str:
     """The id of the build in place, for anything that needs to notice a rebuild."""
     if at.remote is None:
@@ -115,15 +132,3 @@ def sync(at: StoreAt, *, wait: float = 10.0) -> Path:
         if current.name != build_id:
             raise
     return generations.current(at.path)
-
-
-__all__ = [
-    "GraphStore",
-    "StoreAt",
-    "current_build_id",
-    "mirror_path",
-    "open_generation",
-    "open_store",
-    "store_at",
-    "sync",
-]

@@ -240,10 +240,12 @@ class Service:
         """Run a query on its generation, which is held from now until its answer is written: a job
         queued behind busy workers keeps it through any number of writes (a generation removed before
         the hold was taken is swapped for the current one)."""
-        admit(job, self.settings.allow_service)
+        admit(job, self.settings.allow_service, remote=self.settings.remote is not None)
         generation, release = self.hold(Path(job.generation))
         if str(generation) != job.generation:
             job = dataclasses.replace(job, generation=str(generation))
+        if self.settings.remote is not None:
+            job = dataclasses.replace(job, time_limit=limit)
         try:
             reply = self.pool.query(job, limit)
         except BaseException:
@@ -263,7 +265,7 @@ class Service:
 
     def change(self, job: ChangeJob, limit: float) -> dict[str, Any]:
         """Apply a change to a copy of the current generation and swap it in, all within `limit`."""
-        admit(job, self.settings.allow_service)
+        admit(job, self.settings.allow_service, remote=self.settings.remote is not None)
         if self.settings.remote is not None:
             raise ReadOnly(f"changes through this endpoint are not supported on a remote store "
                            f"({self.settings.remote}) yet: rebuild it with 'skategraph build --store ...'")  # fmt: skip

@@ -1,0 +1,186 @@
+"""A remote store serves what the embedded store serves: the seed's dataset put in Oxigraph's server
+and in Virtuoso (real servers on 127.0.0.1), and the endpoint, saved queries, pages, lookups and
+reconciliation over each compared with the same app over the embedded store (issue 15).
+
+The remote stores hold the very generation the embedded store serves (the same quads, manifest and
+build id), so every answer can be compared whole: rows as multisets (ORDER BY may break ties either
+way), pages and documents byte for byte.
+"""
+
+from __future__ import annotations
+
+import collections
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import pytest
+
+from skategraph.saved.catalogue import load_catalogue
+from skategraph.store import generations
+from skategraph.store.address import StoreAt, publisher, store_at, sync
+from skategraph.store.embedded import EmbeddedStore
+
+from .conftest import ID
+from .remotes import RemoteServer
+from .server import App, running_app, seed_app
+
+SERVERS = ["oxigraph_server", "virtuoso_server"]
+
+
+def served_remotely(server: RemoteServer, seed_dir: Path, monkeypatch: pytest.MonkeyPatch, cache: Path) -> StoreAt:
+    """The seed's generation put in place in `server`, and this machine's mirror brought up to it."""
+    for name, value in server.env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(cache))
+    at = store_at(server.address)
+    publish = publisher(at)
+    assert publish is not None
+    publish(EmbeddedStore(generations.current(seed_dir)))
+    sync(at)
+    return at
+
+
+@dataclass
+class Pair:
+    name: str
+    embedded: App
+    remote: App
+
+
+@pytest.fixture(scope="module", params=SERVERS)
+def pair(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, seed_dir: Path) -> Iterator[Pair]:
+    server: RemoteServer = request.getfixturevalue(request.param)
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        at = served_remotely(server, seed_dir, monkeypatch, tmp_path_factory.mktemp("cache"))
+        with (
+            seed_app(tmp_path_factory.mktemp("embedded"), seed=seed_dir, cache_mb=0) as embedded,
+            running_app(at.path, remote=at.remote, cache_mb=0, update_token="secret") as remote,
+        ):
+            yield Pair(request.param, embedded, remote)
+
+
+def rows(reply: Any) -> collections.Counter[str]:
+    assert reply.status == 200, reply.text
+    bindings = json.loads(reply.body)["results"]["bindings"]
+    return collections.Counter(json.dumps(row, sort_keys=True) for row in bindings)
+
+
+def both(pair: Pair, path: str, **headers: str) -> tuple[Any, Any]:
+    return pair.embedded.get(path, **headers), pair.remote.get(path, **headers)
+
+
+SAVED = sorted(query.name for query in load_catalogue(()))
+
+
+@pytest.mark.parametrize("name", SAVED)
+def test_every_saved_query_answers_alike(pair: Pair, name: str) -> None:
+    query = load_catalogue(()).get(name)
+    for params in ({}, query.example()):
+        if any(p.required for p in query.params) and not params:
+            continue
+        path = f"/queries/{name}?{urlencode(params)}" if params else f"/queries/{name}"
+        mine, theirs = both(pair, path, Accept="application/sparql-results+json")
+        assert rows(mine), f"{name} {params} answers nothing on the embedded store: nothing is compared"
+        assert rows(theirs) == rows(mine), f"{name} {params} on {pair.name}"
+
+
+QUERIES = [
+    "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }",
+    "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g",
+    "SELECT ?s WHERE { ?s a sg:Skater }",
+    "SELECT ?name FROM <https://w3id.org/skategraph/graph/entities> WHERE { ?s a sg:Skater ; rdfs:label ?name }",
+    "SELECT (COUNT(*) AS ?n) FROM <https://w3id.org/skategraph/graph/ontology> WHERE { ?s ?p ?o }",
+    "SELECT ?s ?o WHERE { ?s owl:sameAs ?o }",
+    "SELECT ?date WHERE { ?race a sg:Race ; sg:date ?date } ORDER BY ?date LIMIT 5",
+    "SELECT ?rank WHERE { ?r sg:rank ?rank FILTER(?rank > 2) }",
+    "SELECT ?label (LANG(?label) AS ?lang) WHERE { ?c a owl:Class ; rdfs:label ?label }",
+]
+
+
+@pytest.mark.parametrize("sparql", QUERIES)
+def test_sparql_answers_alike(pair: Pair, sparql: str) -> None:
+    mine, theirs = pair.embedded.query(sparql), pair.remote.query(sparql)
+    assert rows(mine), f"nothing to compare: {sparql}"
+    assert rows(theirs) == rows(mine)
+
+
+def test_ask_and_construct_answer_alike(pair: Pair) -> None:
+    for sparql in ("ASK { ?s a sg:Skater }", "ASK { ?s a sg:Nothing }"):
+        mine, theirs = pair.embedded.query(sparql), pair.remote.query(sparql)
+        assert json.loads(theirs.body)["boolean"] == json.loads(mine.body)["boolean"], sparql
+    construct = f"CONSTRUCT {{ ?r ?p ?o }} WHERE {{ ?r sg:competitor <{ID}skater/ahn-hyun-soo> ; ?p ?o }}"
+    mine = pair.embedded.query(construct, accept="application/n-triples")
+    theirs = pair.remote.query(construct, accept="application/n-triples")
+    assert mine.status == theirs.status == 200
+    assert sorted(theirs.text.splitlines()) == sorted(mine.text.splitlines())
+    assert len(mine.text.splitlines()) > 10
+
+
+PAGES = [
+    "/id/skater/ahn-hyun-soo",
+    "/id/skater/lee-seung-jae",
+    "/id/nation/KOR",
+    "/graph/entities",
+    "/ontology",
+    "/.well-known/void",
+]
+
+
+@pytest.mark.parametrize("path", PAGES)
+@pytest.mark.parametrize("accept", ["text/html", "text/turtle"])
+def test_pages_are_the_same_bytes(pair: Pair, path: str, accept: str) -> None:
+    mine, theirs = both(pair, path, Accept=accept)
+    assert mine.status == 200, (path, mine.text[:300])
+    assert theirs.status == mine.status, (path, theirs.text[:300])
+    assert theirs.body == mine.body, path
+
+
+def test_season_and_race_pages_are_the_same_bytes(pair: Pair) -> None:
+    found = pair.embedded.query("SELECT ?s WHERE { { ?s a sg:Season } UNION { ?s a sg:Race } } ORDER BY ?s LIMIT 8")
+    paths = [json.loads(found.body)["results"]["bindings"][i]["s"]["value"] for i in range(8)]
+    for iri in paths:
+        path = iri.removeprefix("https://w3id.org/skategraph")
+        mine, theirs = both(pair, path, Accept="text/html")
+        assert mine.status == 200, path
+        assert theirs.body == mine.body, path
+
+
+def test_lookups_resolve_alike(pair: Pair) -> None:
+    """A skater given by name is resolved against the store's lookups, then bound."""
+    path = "/queries/skater_results?" + urlencode({"skater": "Ahn Hyun-soo"})
+    mine, theirs = both(pair, path, Accept="application/sparql-results+json")
+    assert rows(mine)
+    assert rows(theirs) == rows(mine)
+
+
+def test_reconciliation_answers_alike(pair: Pair) -> None:
+    queries = {
+        "q0": {"query": "Ahn Hyun-soo", "type": "skater"},
+        "q1": {"query": "Viktor An"},
+        "q2": {"query": "Korea"},
+    }
+    body = urlencode({"queries": json.dumps(queries)})
+    mine = pair.embedded.post("/reconcile", body, "application/x-www-form-urlencoded")
+    theirs = pair.remote.post("/reconcile", body, "application/x-www-form-urlencoded")
+    assert mine.status == theirs.status == 200
+    assert json.loads(theirs.body) == json.loads(mine.body)
+    assert json.loads(mine.body)["q0"]["result"], "nothing to compare"
+
+
+def test_health_names_the_same_build(pair: Pair) -> None:
+    mine, theirs = both(pair, "/health")
+    assert mine.status == theirs.status == 200
+    assert json.loads(theirs.body)["build_id"] == json.loads(mine.body)["build_id"]
+    assert json.loads(theirs.body)["triples"] == json.loads(mine.body)["triples"]
+
+
+def test_writes_through_the_endpoint_are_refused_on_a_remote_store(pair: Pair) -> None:
+    """Not built yet for a remote store: refused plainly, with our error body, and nothing changes."""
+    reply = pair.remote.update("INSERT DATA { <urn:a> <urn:b> <urn:c> }")
+    assert reply.status == 403
+    assert json.loads(reply.body)["error"] == "read_only"
+    assert rows(pair.remote.query("SELECT * WHERE { <urn:a> ?p ?o }")) == collections.Counter()
