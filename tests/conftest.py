@@ -13,6 +13,8 @@ import pytest
 from skategraph.store.build import build_from_files
 from skategraph.store.embedded import EmbeddedStore, open_store
 
+from . import remotes
+
 ROOT = Path(__file__).resolve().parents[1]
 SEED = ROOT / "data" / "2002-03_ISU_Short_Track_Speed_Skating_World_Cup.txt"
 BASE = "https://w3id.org/skategraph/"
@@ -78,6 +80,31 @@ def seed_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def seed_store(seed_dir: Path) -> Iterator[EmbeddedStore]:
     """The seed built once, validated, in a real on-disk store."""
     yield open_store(seed_dir)
+
+
+@pytest.fixture(scope="session")
+def oxigraph_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[remotes.Server]:
+    """Oxigraph's server on a free 127.0.0.1 port, its database in a temporary directory (issue 15)."""
+    directory = tmp_path_factory.mktemp("oxigraph-server")
+    server = remotes.oxigraph(directory)
+    try:
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def virtuoso_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[remotes.Server]:
+    """Virtuoso on free 127.0.0.1 ports, every file in a temporary directory, every result capped at
+    `max_rows` rows, with a SQL user that may update (issue 15)."""
+    directory = tmp_path_factory.mktemp("virtuoso-server")
+    server = remotes.virtuoso(directory)
+    try:
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 def copy_store(source: Path, target: Path) -> Path:
