@@ -170,3 +170,10 @@ def virtuoso(directory: Path, *, max_rows: int = 2000, timeout_s: int = 20) -> S
         server.stop()
         raise AssertionError(f"creating Virtuoso's SQL user failed:\n{done.stdout}\n{done.stderr}")
     return server
+
+
+def credentials(server: Server) -> dict[str, str]:
+    """The environment a command needs to write to `server` (Virtuoso's SQL user), as a user sets it."""
+    if server.user is None:
+        return {}
+    return {"SKATEGRAPH_REMOTE_USER": server.user, "SKATEGRAPH_REMOTE_PASSWORD": server.password or ""}

@@ -25,15 +25,15 @@ from skategraph.store.address import StoreAt, publisher, store_at, sync
 from skategraph.store.embedded import EmbeddedStore
 
 from .conftest import ID
-from .remotes import RemoteServer
+from .remotes import Server, credentials
 from .server import App, running_app, seed_app
 
 SERVERS = ["oxigraph_server", "virtuoso_server"]
 
 
-def served_remotely(server: RemoteServer, seed_dir: Path, monkeypatch: pytest.MonkeyPatch, cache: Path) -> StoreAt:
+def served_remotely(server: Server, seed_dir: Path, monkeypatch: pytest.MonkeyPatch, cache: Path) -> StoreAt:
     """The seed's generation put in place in `server`, and this machine's mirror brought up to it."""
-    for name, value in server.env.items():
+    for name, value in credentials(server).items():
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("XDG_CACHE_HOME", str(cache))
     at = store_at(server.address)
@@ -53,7 +53,7 @@ class Pair:
 
 @pytest.fixture(scope="module", params=SERVERS)
 def pair(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, seed_dir: Path) -> Iterator[Pair]:
-    server: RemoteServer = request.getfixturevalue(request.param)
+    server: Server = request.getfixturevalue(request.param)
     with pytest.MonkeyPatch.context() as monkeypatch:
         at = served_remotely(server, seed_dir, monkeypatch, tmp_path_factory.mktemp("cache"))
         with (

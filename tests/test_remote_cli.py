@@ -15,7 +15,7 @@ from click.testing import CliRunner, Result
 from skategraph.cli import cli
 
 from .conftest import SEED, replace_line
-from .remotes import RemoteServer
+from .remotes import Server, credentials
 
 SERVERS = ["oxigraph_server", "virtuoso_server"]
 
@@ -34,9 +34,9 @@ def embedded(tmp_path_factory: pytest.TempPathFactory) -> str:
 @pytest.fixture(scope="module", params=SERVERS)
 def remote(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The seed built into the server with `skategraph build --store ADDRESS`; the address."""
-    server: RemoteServer = request.getfixturevalue(request.param)
+    server: Server = request.getfixturevalue(request.param)
     with pytest.MonkeyPatch.context() as monkeypatch:
-        for name, value in server.env.items():
+        for name, value in credentials(server).items():
             monkeypatch.setenv(name, value)
         monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("cache")))
         built = run("build", str(SEED), "--store", server.address)
