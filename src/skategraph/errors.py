@@ -23,6 +23,7 @@
     ├── Unauthorized                401  a write without a bearer token
     ├── Forbidden                   403  a write with the wrong token
     │   └── ReadOnly                403  no token is configured, so nothing is written
+    ├── StoreChanged                409  someone else changed the store while a change was being made
     ├── QueryTimeout                503  stopped at its time limit
     ├── Busy                        503  every query worker stayed busy for the whole time limit
     ├── StreamAborted               503  a response had started and cannot be finished
@@ -224,6 +225,12 @@ class Forbidden(SkategraphError):
 
 class ReadOnly(Forbidden):
     """No update token is configured, so nothing may be written."""
+
+
+class StoreChanged(SkategraphError):
+    """The store was rebuilt or changed by someone else while a change to it was being made."""
+
+    status = 409
 
 
 class QueryTimeout(SkategraphError):

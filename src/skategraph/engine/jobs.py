@@ -36,6 +36,7 @@ from skategraph.errors import (
     OutboundRefused,
     QueryError,
     SkategraphError,
+    StoreChanged,
     WorkerFailed,
 )
 from skategraph.graph.vocab import PREFIXES
@@ -173,7 +174,16 @@ def _graph(name: str) -> ox.NamedNode | ox.DefaultGraph:
 # Errors a worker reports by class name; any other is rebuilt as the base class.
 ERRORS: dict[str, type[SkategraphError]] = {
     cls.__name__: cls
-    for cls in (QueryError, BadParameter, OutboundRefused, NotAcceptable, WorkerFailed, GraphNotFound, SkategraphError)
+    for cls in (
+        QueryError,
+        BadParameter,
+        OutboundRefused,
+        NotAcceptable,
+        WorkerFailed,
+        GraphNotFound,
+        StoreChanged,
+        SkategraphError,
+    )  # fmt: skip
 }
 
 

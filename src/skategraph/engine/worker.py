@@ -34,12 +34,12 @@ from skategraph.engine.jobs import (
     head,
 )
 from skategraph.engine.sandbox import forbid_network
-from skategraph.errors import GraphNotFound, NotAcceptable, QueryError, SkategraphError
+from skategraph.errors import GraphNotFound, NotAcceptable, QueryError, SkategraphError, StoreChanged
 from skategraph.graph.vocab import PREFIXES
 from skategraph.sparql import formats
 from skategraph.sparql.results import SolutionsWriter, select_page, write_boolean
 from skategraph.store.address import open_generation
-from skategraph.store.changes import write_change
+from skategraph.store.changes import write_change, write_remote_change
 from skategraph.store.embedded import EmbeddedStore
 from skategraph.store.remote import Remote, RemoteStore
 
@@ -164,7 +164,7 @@ def worker_main(
                     memos.clear()
                 _run(conn, job, store, memos.setdefault(job.generation, {}))
             else:
-                _change(conn, job)
+                _change(conn, job, remote)
         except (BrokenPipeError, ConnectionResetError):
             return
 
@@ -300,7 +300,7 @@ def _dump(conn: multiprocessing.connection.Connection, job: DumpJob, store: Embe
     conn.send_bytes(b"E")
 
 
-def _change(conn: multiprocessing.connection.Connection, job: ChangeJob) -> None:
+def _change(conn: multiprocessing.connection.Connection, job: ChangeJob, remote: Remote | None) -> None:
     outcome: dict[str, Any] = {}
 
     def apply(store: ox.Store) -> None:
@@ -326,8 +326,11 @@ def _change(conn: multiprocessing.connection.Connection, job: ChangeJob) -> None
             store.add_graph(graph)
 
     try:
-        write_change(Path(job.source), Path(job.target), apply, job.kind)
-    except GraphNotFound as error:
+        if remote is None:
+            write_change(Path(job.source), Path(job.target), apply, job.kind)
+        else:
+            write_remote_change(remote, Path(job.source), Path(job.target), apply, job.kind)
+    except (GraphNotFound, StoreChanged) as error:
         _fail(conn, error)
         return
     except SyntaxError as error:

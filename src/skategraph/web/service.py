@@ -266,12 +266,13 @@ class Service:
     def change(self, job: ChangeJob, limit: float) -> dict[str, Any]:
         """Apply a change to a copy of the current generation and swap it in, all within `limit`."""
         admit(job, self.settings.allow_service, remote=self.settings.remote is not None)
-        if self.settings.remote is not None:
-            raise ReadOnly(f"changes through this endpoint are not supported on a remote store "
-                           f"({self.settings.remote}) yet: rebuild it with 'skategraph build --store ...'")  # fmt: skip
+        # A remote store's mirror is brought up to its server before the mirror's writer lock is taken
+        # (bringing it up takes that lock); the worker checks the server still has it when it writes.
+        synced = self.generation() if self.settings.remote is not None else None
         with generations.writing(self.settings.store, generations.new_id(), wait=limit) as target:
-            source = self.generation()
+            source = synced or self.generation()
             outcome = self.pool.change(dataclasses.replace(job, source=str(source), target=str(target)), limit)
+        self._synced = (0.0, Path())  # a remote store's: the mirror has moved on, and this process sees it now
         outcome["build_id"] = target.name
         return outcome
 
