@@ -33,6 +33,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import requests
+from skategraph.sparql.values import bind_values
+from tests import remotes
+from tests.server import running_app
 
 from bench.build import TOP_SKATER, _corpus_values
 from bench.corpus import write_corpus
@@ -41,14 +44,11 @@ from skategraph.graph.vocab import PREFIXES
 from skategraph.saved.catalogue import load_catalogue
 from skategraph.saved.lookups import read_lookups
 from skategraph.saved.prepare import prepare
-from skategraph.sparql.values import bind_values
 from skategraph.store import generations
 from skategraph.store.address import StoreAt, publisher, store_at, sync
 from skategraph.store.build import build_from_files
 from skategraph.store.embedded import EmbeddedStore
 from skategraph.store.remote import RemoteStore
-from tests import remotes
-from tests.server import running_app
 
 
 def best(repeat: int, work: Callable[[], object]) -> float:
@@ -128,7 +128,7 @@ def measure(
         row["build"][kind] = time.perf_counter() - started
         sync(at)
         remote = RemoteStore(at.remote)  # type: ignore[arg-type]
-        row["saved"][kind] = {name: best(repeat, lambda j=job: list(evaluate(remote, j))) for name, job in jobs.items()}
+        row["saved"][kind] = {n: best(repeat, lambda j=job, r=remote: list(evaluate(r, j))) for n, job in jobs.items()}
         row["direct"][kind] = {name: best(repeat, direct(server, remote, job)) for name, job in jobs.items()}
         row["page"][kind] = page_time(at, skater, repeat)
     return row

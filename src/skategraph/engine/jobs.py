@@ -172,19 +172,8 @@ def _graph(name: str) -> ox.NamedNode | ox.DefaultGraph:
 
 
 # Errors a worker reports by class name; any other is rebuilt as the base class.
-ERRORS: dict[str, type[SkategraphError]] = {
-    cls.__name__: cls
-    for cls in (
-        QueryError,
-        BadParameter,
-        OutboundRefused,
-        NotAcceptable,
-        WorkerFailed,
-        GraphNotFound,
-        StoreChanged,
-        SkategraphError,
-    )  # fmt: skip
-}
+_SENT = (QueryError, BadParameter, OutboundRefused, NotAcceptable, WorkerFailed, GraphNotFound, StoreChanged)
+ERRORS: dict[str, type[SkategraphError]] = {cls.__name__: cls for cls in (*_SENT, SkategraphError)}
 
 
 def encode_error(error: SkategraphError) -> bytes:
