@@ -18,6 +18,12 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pytest
+
+from skategraph.store import generations
+from skategraph.store.address import StoreAt, publisher, store_at, sync
+from skategraph.store.embedded import EmbeddedStore
+
 USER = "skategraph"
 PASSWORD = "test-secret-5f3a"  # the tests look for it in every message and log line
 
@@ -177,3 +183,16 @@ def credentials(server: Server) -> dict[str, str]:
     if server.user is None:
         return {}
     return {"SKATEGRAPH_REMOTE_USER": server.user, "SKATEGRAPH_REMOTE_PASSWORD": server.password or ""}
+
+
+def served_remotely(server: Server, seed_dir: Path, monkeypatch: pytest.MonkeyPatch, cache: Path) -> StoreAt:
+    """The seed's generation put in place in `server`, and this machine's mirror brought up to it."""
+    for name, value in credentials(server).items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(cache))
+    at = store_at(server.address)
+    publish = publisher(at)
+    assert publish is not None
+    publish(EmbeddedStore(generations.current(seed_dir)))
+    sync(at)
+    return at

@@ -20,28 +20,12 @@ from urllib.parse import urlencode
 import pytest
 
 from skategraph.saved.catalogue import load_catalogue
-from skategraph.store import generations
-from skategraph.store.address import StoreAt, publisher, store_at, sync
-from skategraph.store.embedded import EmbeddedStore
 
 from .conftest import ID
-from .remotes import Server, credentials
+from .remotes import Server, served_remotely
 from .server import App, running_app, seed_app
 
 SERVERS = ["oxigraph_server", "virtuoso_server"]
-
-
-def served_remotely(server: Server, seed_dir: Path, monkeypatch: pytest.MonkeyPatch, cache: Path) -> StoreAt:
-    """The seed's generation put in place in `server`, and this machine's mirror brought up to it."""
-    for name, value in credentials(server).items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.setenv("XDG_CACHE_HOME", str(cache))
-    at = store_at(server.address)
-    publish = publisher(at)
-    assert publish is not None
-    publish(EmbeddedStore(generations.current(seed_dir)))
-    sync(at)
-    return at
 
 
 @dataclass
