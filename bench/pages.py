@@ -17,8 +17,8 @@ against the same baseline. After each load the script waits until the server is 
 tree uses no CPU): requests wrk left in flight would otherwise take the CPU from the next cell.
 
 The baseline is the page's own SPARQL queries (what the page asks the store, as this commit's code
-asks it), evaluated in this process with pyoxigraph on the same store and
-serialised as SPARQL JSON, one thread a client (pyoxigraph releases the GIL while it evaluates):
+asks it, the resource bound in the text as a VALUES block), evaluated in this process with pyoxigraph
+on the same store and serialised as SPARQL JSON, one thread a client (pyoxigraph releases the GIL while it evaluates):
 what a page would cost with no web tier, no rendering and no worker hop. Ratios are what to compare:
 the machines are shared and noisy. A ratio below 1 for rps (above 1 for latency) is the web tier's
 cost.
@@ -44,6 +44,7 @@ from bench import load
 from bench.corpus import write_corpus
 from bench.load import free_port, threaded, wait_for
 from skategraph.graph.ids import DEFAULT_BASE
+from skategraph.sparql.values import bind_values
 from skategraph.store.build import build_from_files
 from skategraph.store.embedded import EmbeddedStore, open_store
 from skategraph.web import linkeddata, pages
@@ -114,11 +115,11 @@ def in_process(
     store: EmbeddedStore, queries: list[str], iri: str, clients: int, duration: int
 ) -> tuple[float, float, float]:
     """Pages per second and p50/p99 (ms) of evaluating `queries` about `iri`, one page at a time a thread."""
-    this = {ox.Variable("_this"): ox.NamedNode(iri)}
+    bound = [bind_values(query, [("_this", ox.NamedNode(iri))]) for query in queries]
 
     def page() -> None:
-        for query in queries:
-            result = store.query(query, substitutions=this)
+        for query in bound:
+            result = store.query(query)
             assert isinstance(result, ox.QuerySolutions)
             result.serialize(io.BytesIO(), ox.QueryResultsFormat.JSON)
 

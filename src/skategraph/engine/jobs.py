@@ -1,10 +1,12 @@
 """The jobs the engine evaluates, and the messages between the web process and a worker.
 
 A job is plain, picklable data: it crosses a pipe to a worker process. Bound values travel as
-pyoxigraph terms (they pickle), never as text to be parsed back. `evaluate` runs a query job on a
-store in this process: the worker calls it, and so does the CLI, so both evaluate alike. A `TaskJob`
-is work of a layer above that is Python rather than SPARQL (reconciliation's scoring) and must stop
-at its time limit all the same; the engine runs it without knowing what it is.
+pyoxigraph terms (they pickle), never as text to be parsed back; `evaluate` writes them into the query
+as a VALUES block (`skategraph.sparql.values`), as a remote store must be sent them (issue 15).
+`evaluate` runs a query job on a store in this process: the worker calls it, and so does the CLI, so
+both evaluate alike. A `TaskJob` is work of a layer above that is Python rather than SPARQL
+(reconciliation's scoring) and must stop at its time limit all the same; the engine runs it without
+knowing what it is.
 
 The wire, worker to web process, one message each:
 
@@ -41,6 +43,7 @@ from skategraph.errors import (
 )
 from skategraph.graph.vocab import PREFIXES
 from skategraph.sparql.text import check_nesting, check_outbound, check_standard_functions, read
+from skategraph.sparql.values import bind_values
 from skategraph.store.base import QueryResult
 from skategraph.store.embedded import EmbeddedStore
 
@@ -153,13 +156,17 @@ def admit(job: QueryJob | ChangeJob, allowed: frozenset[str], *, remote: bool = 
 
 
 def evaluate(store: EmbeddedStore, job: QueryJob) -> QueryResult:
-    """Evaluate a query job on a store in this process: its dataset, bound values and base."""
+    """Evaluate a query job on a store in this process: its dataset, bound values and base.
+
+    The bound values are written into the text as a VALUES block at the start of its WHERE group
+    (`skategraph.sparql.values`), as a remote store must be sent them, rather than given to pyoxigraph's
+    `substitutions=`: one binding that answers the same on every store (issue 15).
+    """
     try:
         return store.query(
-            job.query,
+            bind_values(job.query, job.substitutions),
             default_graph=[_graph(g) for g in job.default_graphs] if job.default_graphs is not None else None,
             named_graphs=[ox.NamedNode(g) for g in job.named_graphs] if job.named_graphs is not None else None,
-            substitutions={ox.Variable(name): value for name, value in job.substitutions} or None,
             base_iri=job.base_iri,
         )
     except (OSError, ValueError, RuntimeError) as error:  # RuntimeError: e.g. an unknown custom function

@@ -1,8 +1,12 @@
 """Binding a saved query: what people type, checked and turned into the terms its variables take.
 
 `bind` raises `BadParameter` naming the parameter and what it accepts, word for word the same from
-the CLI and over HTTP, since both call it. Nothing is pasted into query text: the terms go to
-pyoxigraph's `substitutions=`.
+the CLI and over HTTP, since both call it. Nothing people type is pasted into query text: the terms
+made here travel with the job, and evaluation writes them, as pyoxigraph serialises them, into a VALUES
+block at the start of the query's WHERE group (`skategraph.sparql.values`), the same on the embedded
+store and on a remote server (issue 15). Literals are made in their datatype's canonical form
+(`str(int)`, ISO dates, `true`/`false`), since an engine reads a typed literal in query text as its
+value ("007"^^xsd:integer as "7").
 """
 
 from __future__ import annotations
@@ -28,10 +32,10 @@ class Binding:
     """What a saved query runs with: its variables' values, and the parameter columns to leave out."""
 
     substitutions: dict[str, Term]  # variable name without '?' -> value
-    hidden: tuple[str, ...]  # parameter variables: pyoxigraph needs them projected, users do not
+    hidden: tuple[str, ...]  # parameter variables: a query may project them, users do not see them
 
     def bound(self) -> tuple[tuple[str, Term], ...]:
-        """The substitutions as (name, term) pairs, as a job carries them (terms pickle)."""
+        """The values as (name, term) pairs, as a job carries them (terms pickle) to be bound in its text."""
         return tuple(self.substitutions.items())
 
 

@@ -1,7 +1,10 @@
 """A saved query and its parameters, as read from a `queries/*.rq` file.
 
-Each parameter `p` is the variable `?_p` in the query, bound with pyoxigraph's `substitutions=` (never
-pasted into the text).
+Each parameter `p` is the variable `?_p` in the query, bound by a VALUES block at the start of its WHERE
+group, written from pyoxigraph's terms (`skategraph.sparql.values`), never by pasting what was typed.
+An optional filter is `FILTER(!BOUND(?_p) || ?x = ?_p)`; the catalogue refuses the
+`COALESCE(?x = ?_p, true)` form (Virtuoso makes the comparison false and drops every row) and a `?_p`
+that the block does not reach (`skategraph.saved.queryfile`).
 """
 
 from __future__ import annotations

@@ -9,7 +9,10 @@ A saved query is a SPARQL file whose metadata sits in `#+ ` comment lines, read 
     #+   skater: {type: skater, required: true, example: ahn-hyun-soo}
 
 Loading is strict: every problem in the file is reported with its line, and a file with a problem
-gives no query (grlc's most reported bug is a broken query file that silently disappears).
+gives no query (grlc's most reported bug is a broken query file that silently disappears). The text is
+checked for the binding every store answers alike (issue 15): parameters bound by a VALUES block at the
+start of the WHERE group (`skategraph.sparql.values`), so a `?_p` that block does not reach is refused,
+and so is an optional filter written `COALESCE(?x = ?_p, true)`, which Virtuoso evaluates as false.
 """
 
 from __future__ import annotations
@@ -28,13 +31,24 @@ from skategraph.graph.vocab import PREFIXES
 from skategraph.saved.binding import check_default
 from skategraph.saved.query import CONTROLS, Param, SavedQuery
 from skategraph.saved.types import TYPES, dummy_term
-from skategraph.sparql.text import outbound_targets, tokens
+from skategraph.sparql.text import Token, outbound_targets, tokens
+from skategraph.sparql.values import bind_values, unreached
 
 NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 HEADER = re.compile(r"^#\+ ?(.*)$")
 QUERY_KEYS = {"title", "description", "tags", "params"}
 PARAM_KEYS = {"type", "required", "default", "description", "example", "values", "values_from", "min", "max"}
 FORMS = ("SELECT", "ASK", "CONSTRUCT", "DESCRIBE")
+COALESCED = (
+    "COALESCE(... {variable} ..., true) is not an optional filter on every store: Virtuoso evaluates "
+    "?x = ?unbound as false, not as an error, so it drops every row when the parameter is not given; "
+    "write FILTER(!BOUND({variable}) || ?x = {variable})"
+)
+UNREACHED = (
+    "{variable} is used {why}: the VALUES block that binds the parameter at the start of the WHERE group "
+    "does not reach it there, so it is unbound; use it in a triple pattern, or in a FILTER directly in the "
+    "WHERE group or in an OPTIONAL of it"
+)
 
 
 def read_query(path: Path) -> tuple[SavedQuery | None, list[str]]:
@@ -229,23 +243,17 @@ def _param(name: str, spec: dict[str, Any], line: int, problem: Any) -> Param | 
 
 
 def _check_query(text: str, params: list[Param], problem: Any) -> str | None:
-    """The query's form; parameters used but not declared, declared but not used, and parse errors."""
+    """The query's form; parameters used but not declared, declared but not used, used where the
+    VALUES block that binds them does not reach, or in a filter that is wrong on Virtuoso; parse errors."""
     used: dict[str, int] = {}
     found = list(tokens(text))
     for i, token in enumerate(found):
         line = text.count("\n", 0, token.start) + 1
         if token.kind == "var" and token.text[1:].startswith("_"):
             used.setdefault(token.text[2:], line)
-        if (
-            token.kind == "word"
-            and token.text.upper() == "BOUND"
-            and i + 2 < len(found)
-            and found[i + 2].kind == "var"
-            and found[i + 2].text[1:].startswith("_")
-        ):
-            variable = found[i + 2].text
-            problem(line, f"BOUND({variable}) is false even when the parameter is given (pyoxigraph substitutes "
-                          f"its value); write COALESCE(... = {variable}, true) for an optional filter")  # fmt: skip
+        if token.kind == "word" and token.text.upper() == "COALESCE":
+            for variable in _compared_in(found, i):
+                problem(line, COALESCED.format(variable=variable))
     declared = {p.name for p in params}
     for name, line in used.items():
         if name not in declared:
@@ -253,6 +261,8 @@ def _check_query(text: str, params: list[Param], problem: Any) -> str | None:
     for param in params:
         if param.name not in used:
             problem(param.line, f"parameter {param.name} is declared but the query never uses ?_{param.name}")
+    for use in unreached(text, [p.variable for p in params]):
+        problem(use.line, UNREACHED.format(variable=use.variable, why=use.why))
     for param in params:
         if param.values_from is not None:
             _check_values_query(param, functools.partial(problem, param.line))
@@ -262,19 +272,38 @@ def _check_query(text: str, params: list[Param], problem: Any) -> str | None:
         return None
     if form == "ASK" and outbound_targets(text, PREFIXES):
         return form  # an ASK is evaluated at once, and SERVICE would fetch: checked when it runs
-    substitutions: dict[ox.Variable, ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple] = {
-        ox.Variable(p.variable): dummy_term(p) for p in params if p.name in used
-    }
     try:
-        _empty().query(text, prefixes=PREFIXES, substitutions=substitutions or None)
+        _empty().query(text, prefixes=PREFIXES)  # a syntax error, at its place in the file
+        bound = bind_values(text, [(p.variable, dummy_term(p)) for p in params if p.name in used])
+        _empty().query(bound, prefixes=PREFIXES)  # and the query as it runs, its VALUES block written in
     except SyntaxError as error:
         problem(QueryError.from_syntax("the query", error).line or 1, f"the query does not parse: {_first_line(error)}")
+    except QueryError as error:
+        problem(1, f"the query cannot take its parameters: {error}")
     except (RuntimeError, ValueError) as error:
-        message = str(error)
-        if "projection" in message:
-            message += " (a parameter variable must be in the SELECT clause: pyoxigraph binds it there)"
-        problem(1, f"the query cannot be run: {message}")
+        problem(1, f"the query cannot be run: {error}")
     return form
+
+
+def _compared_in(found: list[Token], coalesce: int) -> list[str]:
+    """The parameter variables in the arguments of the COALESCE at `coalesce` that are part of a larger
+    expression (`?x = ?_p`), not an argument of their own (`COALESCE(?_p, 1)`, right on every store)."""
+    if coalesce + 1 >= len(found) or found[coalesce + 1].text != "(":
+        return []
+    depth, compared = 0, []
+    for j in range(coalesce + 1, len(found)):
+        token = found[j]
+        if token.kind == "other" and token.text in "([{":
+            depth += 1
+        elif token.kind == "other" and token.text in ")]}":
+            depth -= 1
+            if depth == 0:
+                break
+        elif token.kind == "var" and token.text[1:].startswith("_"):
+            alone = depth == 1 and found[j - 1].text in ("(", ",") and found[j + 1].text in (",", ")")
+            if not alone and token.text not in compared:
+                compared.append(token.text)
+    return compared
 
 
 def _empty() -> ox.Store:

@@ -17,8 +17,6 @@ import pyoxigraph as ox
 from skategraph.errors import StoreNotFound
 
 QueryResult = ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples
-Term = ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple
-Substitutions = dict[ox.Variable, Term]
 
 MANIFEST_FORMAT = 1
 
@@ -32,11 +30,13 @@ class GraphStore(Protocol):
         self,
         sparql: str,
         *,
-        substitutions: Substitutions | None = None,
         default_graph: list[ox.NamedNode | ox.DefaultGraph] | None = None,
         named_graphs: list[ox.NamedNode] | None = None,
         base_iri: str | None = None,
-    ) -> QueryResult: ...
+    ) -> QueryResult:
+        """Evaluate `sparql`, whose values are bound in its text (`skategraph.sparql.values`): a
+        remote server takes nothing else, so no store is given them apart (issue 15)."""
+        ...
 
     def dump(self, output: IO[bytes], format: ox.RdfFormat) -> None: ...
 

@@ -18,7 +18,7 @@ from skategraph.graph.vocab import PREFIXES
 from skategraph.sparql import formats
 from skategraph.sparql.text import declares_dataset
 from skategraph.store import generations
-from skategraph.store.base import QueryResult, Substitutions, write_manifest
+from skategraph.store.base import QueryResult, write_manifest
 from skategraph.store.stats import dataset_stats
 
 
@@ -36,7 +36,6 @@ class EmbeddedStore:
         self,
         sparql: str,
         *,
-        substitutions: Substitutions | None = None,
         default_graph: list[ox.NamedNode | ox.DefaultGraph] | None = None,
         named_graphs: list[ox.NamedNode] | None = None,
         base_iri: str | None = None,
@@ -53,7 +52,6 @@ class EmbeddedStore:
                 use_default_graph_as_union=default_graph is None and not declares_dataset(sparql),
                 default_graph=list(default_graph) if default_graph is not None else None,
                 named_graphs=list(named_graphs) if named_graphs is not None else None,
-                substitutions=dict(substitutions) if substitutions else None,
                 prefixes=PREFIXES,
                 base_iri=base_iri,
             )
