@@ -254,6 +254,24 @@ def test_the_servers_own_time_limit_is_a_timeout_never_a_truncated_answer(oxigra
         store.query(query)
 
 
+CUBE = "{ ?a ?b ?c . ?d ?e ?f . ?g ?h ?i FILTER(STR(?c) = STR(?i)) }"  # 2,516 cubed: hours
+
+
+@pytest.mark.parametrize(
+    "query", [f"SELECT (COUNT(*) AS ?n) WHERE {CUBE}", f"CONSTRUCT {{ ?a <x:p> ?i }} WHERE {CUBE}"]
+)
+def test_virtuosos_own_time_limit_is_a_timeout(tmp_path: Path, seed_dataset, query: str) -> None:
+    # Virtuoso's MaxQueryExecutionTime (4 s here; it bounds a build's MOVEs too) ends a query with a
+    # 500 saying SR171
+    server = remotes.virtuoso(tmp_path / "virtuoso", timeout_s=4)
+    try:
+        store = build_remote(remote_of(server), seed_dataset, manifest_of(seed_dataset, "virtuoso-limit"))
+        with pytest.raises(QueryTimeout):
+            store.query(query)
+    finally:
+        server.stop()
+
+
 def test_an_answer_the_server_cut_at_its_row_cap_is_never_served(virtuoso_server, seeded_virtuoso) -> None:
     store = seeded_virtuoso
     cap = virtuoso_server.max_rows
