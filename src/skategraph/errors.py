@@ -8,6 +8,8 @@
     │   └── StoreLocked             503  another build or update holds the store; try again
     ├── StoreNotFound               503  no store (or one too old) at the path given
     │   └── GenerationGone          503  a job's generation was replaced and removed; retry on the new
+    ├── StoreUnavailable            503  the remote store is down, refuses us or fails; names it, never its credentials
+    ├── ResultCapped                502  the remote store cut an answer at its row cap; ask for fewer rows
     ├── ValidationFailed            422  the graph does not conform to the SHACL shapes
     ├── QueryFileError              500  saved query files are broken (every problem, file and line)
     ├── QueryError                  400  a query or update cannot be parsed or run (line, column)
@@ -124,6 +126,27 @@ class StoreNotFound(SkategraphError):
 
 class GenerationGone(StoreNotFound):
     """The generation a job was given has since been replaced and removed; the current one answers."""
+
+
+class StoreUnavailable(SkategraphError):
+    """The remote store (a SPARQL server) did not answer, refused us, or failed; the message names the
+    server by its address without credentials."""
+
+    status = 503
+
+
+class ResultCapped(SkategraphError):
+    """The remote store cut an answer at its row cap (Virtuoso's ResultSetMaxRows): what came back is
+    not the whole answer, so none of it is served."""
+
+    status = 502
+
+    def __init__(self, message: str, *, rows: int) -> None:
+        super().__init__(message)
+        self.rows = rows
+
+    def details(self) -> dict[str, Any]:
+        return {"rows": self.rows}
 
 
 class ValidationFailed(SkategraphError):
