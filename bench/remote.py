@@ -33,19 +33,20 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import requests
-from skategraph.sparql.values import bind_values
 from tests import remotes
 from tests.server import running_app
 
 from bench.build import TOP_SKATER, _corpus_values
 from bench.corpus import write_corpus
-from skategraph.engine.jobs import evaluate
+from skategraph.engine.jobs import QueryJob, evaluate
 from skategraph.graph.vocab import PREFIXES
 from skategraph.saved.catalogue import load_catalogue
 from skategraph.saved.lookups import read_lookups
 from skategraph.saved.prepare import prepare
+from skategraph.sparql.values import bind_values
 from skategraph.store import generations
 from skategraph.store.address import StoreAt, publisher, store_at, sync
+from skategraph.store.base import GraphStore
 from skategraph.store.build import build_from_files
 from skategraph.store.embedded import EmbeddedStore
 from skategraph.store.remote import RemoteStore
@@ -58,6 +59,10 @@ def best(repeat: int, work: Callable[[], object]) -> float:
         work()
         times.append(time.perf_counter() - started)
     return min(times)
+
+
+def timed(repeat: int, store: GraphStore, job: QueryJob) -> float:
+    return best(repeat, lambda: list(evaluate(store, job)))
 
 
 def saved_jobs(store: Any, season: str) -> dict[str, Any]:
@@ -115,9 +120,7 @@ def measure(
     local = EmbeddedStore(generations.current(embedded.path))
     season = local.manifest["articles"][0]["season"]
     jobs = saved_jobs(local, season)
-    row["saved"] = {
-        "embedded": {name: best(repeat, lambda j=job: list(evaluate(local, j))) for name, job in jobs.items()}
-    }
+    row["saved"] = {"embedded": {name: timed(repeat, local, job) for name, job in jobs.items()}}
     skater = next(iter(local.query(TOP_SKATER)))["skater"].value.rsplit("/", 1)[1]
     row["page"] = {"embedded": page_time(embedded, skater, repeat)}
     row["direct"] = {}
@@ -127,8 +130,9 @@ def measure(
         build_from_files(paths, at.path, validate=False, publish=publisher(at))
         row["build"][kind] = time.perf_counter() - started
         sync(at)
-        remote = RemoteStore(at.remote)  # type: ignore[arg-type]
-        row["saved"][kind] = {n: best(repeat, lambda j=job, r=remote: list(evaluate(r, j))) for n, job in jobs.items()}
+        assert at.remote is not None
+        remote = RemoteStore(at.remote)
+        row["saved"][kind] = {name: timed(repeat, remote, job) for name, job in jobs.items()}
         row["direct"][kind] = {name: best(repeat, direct(server, remote, job)) for name, job in jobs.items()}
         row["page"][kind] = page_time(at, skater, repeat)
     return row

@@ -17,7 +17,7 @@ from skategraph.store.address import store_at
 
 from . import remotes
 from .remotes import served_remotely
-from .server import running_app
+from .server import Reply, running_app
 
 COUNT = "SELECT (COUNT(*) AS ?n) WHERE { ?s a sg:Skater }"
 
@@ -32,8 +32,8 @@ def own_oxigraph(tmp_path: Path) -> Iterator[remotes.Server]:
         server.stop()
 
 
-def error_of(reply: object) -> str:
-    body = json.loads(reply.body)  # type: ignore[attr-defined]
+def error_of(reply: Reply) -> str:
+    body = json.loads(reply.body)
     assert set(body) >= {"error", "message"}, body
     return str(body["error"])
 

@@ -44,8 +44,7 @@ from skategraph.errors import (
 from skategraph.graph.vocab import PREFIXES
 from skategraph.sparql.text import check_nesting, check_outbound, check_standard_functions, read
 from skategraph.sparql.values import bind_values
-from skategraph.store.base import QueryResult
-from skategraph.store.embedded import EmbeddedStore
+from skategraph.store.base import GraphStore, QueryResult
 
 CHUNK = 64 * 1024
 
@@ -112,7 +111,7 @@ class DumpJob:
 # A task's function: (the generation's store, the worker's memo for that generation, the argument)
 # -> a JSON value. The memo keeps what a task derives from a generation once (an index) for the
 # next task on it; it is dropped with the generation.
-Task = Callable[[EmbeddedStore, dict[str, Any], Any], Any]
+Task = Callable[[GraphStore, dict[str, Any], Any], Any]
 
 
 @dataclass(frozen=True)
@@ -155,7 +154,7 @@ def admit(job: QueryJob | ChangeJob, allowed: frozenset[str], *, remote: bool = 
         check_outbound(found, allowed, PREFIXES, base=job.base_iri)
 
 
-def evaluate(store: EmbeddedStore, job: QueryJob) -> QueryResult:
+def evaluate(store: GraphStore, job: QueryJob) -> QueryResult:
     """Evaluate a query job on a store in this process: its dataset, bound values and base.
 
     The bound values are written into the text as a VALUES block at the start of its WHERE group
@@ -168,6 +167,7 @@ def evaluate(store: EmbeddedStore, job: QueryJob) -> QueryResult:
             default_graph=[_graph(g) for g in job.default_graphs] if job.default_graphs is not None else None,
             named_graphs=[ox.NamedNode(g) for g in job.named_graphs] if job.named_graphs is not None else None,
             base_iri=job.base_iri,
+            timeout=job.time_limit,
         )
     except (OSError, ValueError, RuntimeError) as error:  # RuntimeError: e.g. an unknown custom function
         raise QueryError(f"the query could not be evaluated: {error}") from None

@@ -39,6 +39,7 @@ from skategraph.graph.vocab import PREFIXES
 from skategraph.sparql import formats
 from skategraph.sparql.results import SolutionsWriter, select_page, write_boolean
 from skategraph.store.address import open_generation
+from skategraph.store.base import GraphStore
 from skategraph.store.changes import write_change, write_remote_change
 from skategraph.store.embedded import EmbeddedStore
 from skategraph.store.remote import Remote, RemoteStore
@@ -178,7 +179,7 @@ def _open(
     return opened[generation]
 
 
-def _answer(conn: multiprocessing.connection.Connection, job: QueryJob, store: EmbeddedStore, spool: Spool) -> None:
+def _answer(conn: multiprocessing.connection.Connection, job: QueryJob, store: GraphStore, spool: Spool) -> None:
     try:
         result = evaluate(store, job)
     except QueryError as error:
@@ -277,7 +278,7 @@ def _not_acceptable(what: str) -> NotAcceptable:
     return NotAcceptable(f"the client accepts no format in which {what} can be written")
 
 
-def _run(conn: multiprocessing.connection.Connection, job: TaskJob, store: EmbeddedStore, memo: dict[str, Any]) -> None:
+def _run(conn: multiprocessing.connection.Connection, job: TaskJob, store: GraphStore, memo: dict[str, Any]) -> None:
     try:
         result = job.task(store, memo, job.argument)
     except SkategraphError as error:
@@ -286,7 +287,7 @@ def _run(conn: multiprocessing.connection.Connection, job: TaskJob, store: Embed
     conn.send_bytes(b"E" + json.dumps(result).encode())
 
 
-def _dump(conn: multiprocessing.connection.Connection, job: DumpJob, store: EmbeddedStore) -> None:
+def _dump(conn: multiprocessing.connection.Connection, job: DumpJob, store: GraphStore) -> None:
     target = Path(job.target)
     partial = target.with_name(f".{target.name}.{os.getpid()}")
     try:

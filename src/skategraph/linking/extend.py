@@ -16,7 +16,7 @@ from typing import Any
 
 import pyoxigraph as ox
 
-from skategraph.store.embedded import EmbeddedStore
+from skategraph.store.base import GraphStore
 
 # Property id -> (name, the type of entity its values are, or "" for literal values).
 PROPERTIES: dict[str, tuple[str, str]] = {
@@ -64,7 +64,7 @@ def meta(properties: tuple[str, ...]) -> list[dict[str, Any]]:
     return out
 
 
-def _facts(store: EmbeddedStore) -> Values:
+def _facts(store: GraphStore) -> Values:
     base = store.manifest["base"] + "id/"
 
     def local(iri: str) -> str:
@@ -87,7 +87,7 @@ def _facts(store: EmbeddedStore) -> Values:
     return found
 
 
-def extend_batch(store: EmbeddedStore, memo: dict[str, Any], argument: tuple[tuple[str, ...], tuple[str, ...]]) -> Any:
+def extend_batch(store: GraphStore, memo: dict[str, Any], argument: tuple[tuple[str, ...], tuple[str, ...]]) -> Any:
     """The answer to one extend query (ids, property ids, as the web shell checked them): what a
     query worker runs. An id the graph does not hold gets a row with no values."""
     ids, properties = argument

@@ -21,7 +21,7 @@ from typing import Any
 import pyoxigraph as ox
 
 from skategraph.linking.names import dbpedia_name, folded, name_key
-from skategraph.store.embedded import EmbeddedStore
+from skategraph.store.base import GraphStore
 
 # The types a client can reconcile against, and what each is.
 TYPES = {
@@ -167,7 +167,7 @@ class Query:
 
 
 def reconcile_batch(
-    store: EmbeddedStore, memo: dict[str, Any], queries: tuple[tuple[str, Query], ...]
+    store: GraphStore, memo: dict[str, Any], queries: tuple[tuple[str, Query], ...]
 ) -> dict[str, list[dict[str, Any]]]:
     """Each query's candidates (the API's result objects, best first), by key: what a query worker
     runs for a batch. The index is built from the store once per generation and kept in `memo`."""

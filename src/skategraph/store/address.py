@@ -15,22 +15,24 @@ second notion of "the store changed". `sync` brings the mirror up to the server'
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any
 
 import platformdirs
+import pyoxigraph as ox
 
 from skategraph.errors import BuildError, StoreLocked, StoreNotFound
 from skategraph.store import generations
 from skategraph.store.base import read_manifest, write_manifest
 from skategraph.store.embedded import EmbeddedStore
+from skategraph.store.remote import Remote, RemoteStore, build_remote, open_remote, parse_remote
 
-if TYPE_CHECKING:
-    from skategraph.store.remote import Remote, RemoteStore
+SWITCH_WAIT = 10.0  # seconds a command waits for a build's switch under way in a remote store's server
 
 
 @dataclass(frozen=True)
@@ -47,8 +49,6 @@ class StoreAt:
 
 def store_at(text: str | Path) -> StoreAt:
     """What `text` names: a remote store's address, or else a directory."""
-    from skategraph.store.remote import parse_remote
-
     remote = parse_remote(str(text)) if isinstance(text, str) else None
     if remote is None:
         return StoreAt(Path(text).expanduser())
@@ -63,13 +63,12 @@ def mirror_path(remote: Remote) -> Path:
     return platformdirs.user_cache_path("skategraph") / "remotes" / f"{slug}-{digest}"
 
 
-def open_store(at: StoreAt) -> EmbeddedStore | RemoteStore:
-    """The store `at` names, as its current build: the embedded generation in place, or the server."""
+def open_store(at: StoreAt, *, wait: float = SWITCH_WAIT) -> EmbeddedStore | RemoteStore:
+    """The store `at` names, as its current build: the embedded generation in place, or the server's
+    build (waiting up to `wait` seconds for a switch under way there)."""
     if at.remote is None:
         return EmbeddedStore(generations.current(at.path))
-    from skategraph.store.remote import RemoteStore
-
-    return RemoteStore(at.remote)
+    return open_remote(at.remote, wait=wait)
 
 
 def open_generation(generation: Path, remote: Remote | None) -> EmbeddedStore | RemoteStore:
@@ -77,45 +76,49 @@ def open_generation(generation: Path, remote: Remote | None) -> EmbeddedStore | 
     store's mirror, the server with that generation's manifest."""
     if remote is None:
         return EmbeddedStore(generation)
-    from skategraph.store.remote import RemoteStore
-
     return RemoteStore(remote, read_manifest(generation))
 
 
 def publisher(at: StoreAt) -> Callable[[EmbeddedStore], None] | None:
     """What a build of `at` gives its finished, valid generation to: for a remote store, the step that
-    puts it in place in the server (`RemoteStore.replace`, atomic for readers); None for the embedded
-    store, whose generation is already where it serves from."""
-    if at.remote is None:
+    puts it in place in the server (`skategraph.store.switch`: staged, counted, then switched in as
+    readers see whole); None for the embedded store, whose generation is where it serves from."""
+    remote = at.remote
+    if remote is None:
         return None
-    from skategraph.store.remote import RemoteStore
-
-    server = RemoteStore(at.remote)
 
     def publish(candidate: EmbeddedStore) -> None:
-        server.replace(candidate, candidate.manifest)
+        publish_generation(remote, candidate.generation, candidate.manifest)
 
     return publish
+
+
+def publish_generation(remote: Remote, generation: Path, manifest: dict[str, Any]) -> None:
+    """Put the embedded generation at `generation` (its database) in place in `remote`'s server."""
+    dataset = ox.Store.read_only(str(generation / "oxigraph"))
+    try:
+        build_remote(remote, dataset, manifest)
+    finally:
+        del dataset
+        gc.collect()  # the read-only handle goes now, before the generation is changed or removed
 
 
 def current_build_id(at: StoreAt) -> str:
     """The id of the build in place, for anything that needs to notice a rebuild."""
     if at.remote is None:
         return generations.current_id(at.path)
-    return open_store(at).current_id()  # type: ignore[union-attr]
+    return str(open_store(at).manifest["build_id"])
 
 
-def sync(at: StoreAt, *, wait: float = 10.0) -> Path:
+def sync(at: StoreAt, *, wait: float = SWITCH_WAIT) -> Path:
     """The mirror's generation for the server's build now in place, written first if it is new.
 
-    Raises StoreNotFound if nothing was ever built into the server. Two processes syncing at once
-    take turns on the mirror's writer lock; the second finds the generation written.
+    Raises StoreNotFound if nothing was ever built into the server, StoreUnavailable if it cannot be
+    reached. Two processes syncing at once take turns on the mirror's writer lock; the second finds
+    the generation written.
     """
     assert at.remote is not None, "only a remote store has a mirror"
-    from skategraph.store.remote import RemoteStore
-
-    store = RemoteStore(at.remote)
-    manifest = store.manifest
+    manifest = open_remote(at.remote, wait=wait).manifest
     build_id = str(manifest["build_id"])
     try:
         current = generations.current(at.path)

@@ -33,9 +33,12 @@ class GraphStore(Protocol):
         default_graph: list[ox.NamedNode | ox.DefaultGraph] | None = None,
         named_graphs: list[ox.NamedNode] | None = None,
         base_iri: str | None = None,
+        timeout: float | None = None,
     ) -> QueryResult:
         """Evaluate `sparql`, whose values are bound in its text (`skategraph.sparql.values`): a
-        remote server takes nothing else, so no store is given them apart (issue 15)."""
+        remote server takes nothing else, so no store is given them apart (issue 15). `timeout`
+        (seconds) bounds a store whose engine is elsewhere; an embedded store's query is bounded by
+        killing the worker that runs it."""
         ...
 
     def dump(self, output: IO[bytes], format: ox.RdfFormat) -> None: ...

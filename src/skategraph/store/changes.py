@@ -21,8 +21,9 @@ from typing import Any
 import pyoxigraph as ox
 
 from skategraph.errors import StoreChanged
+from skategraph.store.address import publish_generation
 from skategraph.store.base import read_manifest
-from skategraph.store.embedded import EmbeddedStore, describe
+from skategraph.store.embedded import describe
 from skategraph.store.remote import Remote, RemoteStore
 
 
@@ -54,12 +55,7 @@ def write_remote_change(
     manifest = _changed(source, target, change, note)
     if server.current_id() != source.name:
         raise StoreChanged(f"{remote} was rebuilt or changed while this change was being made; make it again")
-    built = EmbeddedStore(target, manifest)
-    try:
-        server.replace(built, manifest)
-    finally:
-        del built
-        gc.collect()
+    publish_generation(remote, target, manifest)
     shutil.rmtree(target / "oxigraph")  # the data is in the server now
     return manifest
 

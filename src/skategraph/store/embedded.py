@@ -39,8 +39,11 @@ class EmbeddedStore:
         default_graph: list[ox.NamedNode | ox.DefaultGraph] | None = None,
         named_graphs: list[ox.NamedNode] | None = None,
         base_iri: str | None = None,
+        timeout: float | None = None,
     ) -> QueryResult:
         """Run a SPARQL query; the default graph is the union of all graphs unless one is named.
+        `timeout` is not applied here: pyoxigraph has no cancellation, and a query is stopped by
+        killing the worker that runs it.
 
         A dataset named by the request (`default_graph`, `named_graphs`) overrides the query's own
         `FROM`/`FROM NAMED`, as the SPARQL protocol says; the union applies only when neither names one

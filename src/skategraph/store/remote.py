@@ -32,7 +32,7 @@ from skategraph.graph.vocab import PREFIXES
 from skategraph.sparql import formats
 from skategraph.sparql.text import declares_dataset, read
 from skategraph.store import switch
-from skategraph.store.base import QueryResult, Substitutions
+from skategraph.store.base import QueryResult
 from skategraph.store.connection import (
     BUILD,
     CANCELLED,
@@ -87,7 +87,6 @@ class RemoteStore:
         self,
         sparql: str,
         *,
-        substitutions: Substitutions | None = None,
         default_graph: list[ox.NamedNode | ox.DefaultGraph] | None = None,
         named_graphs: list[ox.NamedNode] | None = None,
         base_iri: str | None = None,
@@ -96,10 +95,8 @@ class RemoteStore:
         """Run a SPARQL query on the server, on this build's dataset, as the embedded store would.
 
         `timeout` (seconds) bounds the whole call; values are bound into the text before any store
-        sees it, so `substitutions` must be empty (the parameter is kept for the older protocol).
+        sees it (`skategraph.sparql.values`).
         """
-        if substitutions:
-            raise TypeError("a remote store takes no substitutions: bind values into the query text")
         deadline = time.monotonic() + timeout if timeout is not None else None
         form = self._form(sparql, base_iri)
         text, dataset = self._request_text(sparql, base_iri, default_graph, named_graphs)
