@@ -33,12 +33,18 @@ import pyoxigraph as ox
 
 from skategraph.errors import (
     BadParameter,
+    BuildError,
+    GenerationGone,
     GraphNotFound,
     NotAcceptable,
     OutboundRefused,
     QueryError,
+    QueryTimeout,
+    ResultCapped,
     SkategraphError,
     StoreChanged,
+    StoreNotFound,
+    StoreUnavailable,
     WorkerFailed,
 )
 from skategraph.graph.vocab import PREFIXES
@@ -179,7 +185,8 @@ def _graph(name: str) -> ox.NamedNode | ox.DefaultGraph:
 
 
 # Errors a worker reports by class name; any other is rebuilt as the base class.
-_SENT = (QueryError, BadParameter, OutboundRefused, NotAcceptable, WorkerFailed, GraphNotFound, StoreChanged)
+_SENT = (QueryError, BadParameter, OutboundRefused, NotAcceptable, WorkerFailed, GraphNotFound, StoreChanged,
+         QueryTimeout, StoreUnavailable, GenerationGone, StoreNotFound, BuildError, ResultCapped)  # fmt: skip
 ERRORS: dict[str, type[SkategraphError]] = {cls.__name__: cls for cls in (*_SENT, SkategraphError)}
 
 
@@ -192,6 +199,8 @@ def decode_error(payload: bytes) -> SkategraphError:
     cls = ERRORS.get(data["error"], SkategraphError)
     if issubclass(cls, QueryError):
         return cls(data["message"], line=data.get("line"), column=data.get("column"))
+    if cls is ResultCapped:
+        return ResultCapped(data["message"], rows=int(data.get("rows", 0)))
     return cls(data["message"])
 
 

@@ -34,7 +34,7 @@ from skategraph.engine.jobs import (
     head,
 )
 from skategraph.engine.sandbox import forbid_network
-from skategraph.errors import GraphNotFound, NotAcceptable, QueryError, SkategraphError, StoreChanged
+from skategraph.errors import GraphNotFound, NotAcceptable, QueryError, SkategraphError
 from skategraph.graph.vocab import PREFIXES
 from skategraph.sparql import formats
 from skategraph.sparql.results import SolutionsWriter, select_page, write_boolean
@@ -331,14 +331,14 @@ def _change(conn: multiprocessing.connection.Connection, job: ChangeJob, remote:
             write_change(Path(job.source), Path(job.target), apply, job.kind)
         else:
             write_remote_change(remote, Path(job.source), Path(job.target), apply, job.kind)
-    except (GraphNotFound, StoreChanged) as error:
-        _fail(conn, error)
-        return
     except SyntaxError as error:
         _fail(conn, QueryError.from_syntax("the update" if job.kind == "update" else "the data", error))
         return
     except (OSError, ValueError, RuntimeError) as error:
         _fail(conn, QueryError(f"the {job.kind} could not be applied: {error}"))
+        return
+    except SkategraphError as error:  # a graph that is not there; a remote store's server out of reach or moved on
+        _fail(conn, error)
         return
     conn.send_bytes(b"E" + json.dumps(outcome).encode())
 

@@ -20,7 +20,7 @@ from typing import Any
 
 import pyoxigraph as ox
 
-from skategraph.errors import StoreChanged
+from skategraph.errors import QueryError, StoreChanged
 from skategraph.store.address import publish_generation
 from skategraph.store.base import read_manifest
 from skategraph.store.embedded import describe
@@ -52,7 +52,7 @@ def write_remote_change(
     loading.flush()
     del loading, dump
     gc.collect()
-    manifest = _changed(source, target, change, note)
+    manifest = _changed(source, target, change, note, named_only=True)
     if server.current_id() != source.name:
         raise StoreChanged(f"{remote} was rebuilt or changed while this change was being made; make it again")
     publish_generation(remote, target, manifest)
@@ -60,11 +60,19 @@ def write_remote_change(
     return manifest
 
 
-def _changed(source: Path, target: Path, change: Callable[[ox.Store], None], note: str) -> dict[str, Any]:
-    """Apply `change` to the database in `target` (a copy of `source`'s) and write its manifest."""
+def _changed(
+    source: Path, target: Path, change: Callable[[ox.Store], None], note: str, *, named_only: bool = False
+) -> dict[str, Any]:
+    """Apply `change` to the database in `target` (a copy of `source`'s) and write its manifest;
+    `named_only`: refuse a change that leaves triples in the default graph."""
     writable = ox.Store(str(target / "oxigraph"))
     try:
         change(writable)
+        if named_only and next(writable.quads_for_pattern(None, None, None, ox.DefaultGraph()), None) is not None:
+            raise QueryError(
+                "the change puts triples in the default graph, and a remote store keeps named graphs only: "
+                "write them in a named graph (INSERT DATA { GRAPH <...> { ... } }, or ?graph= in the Graph Store)"
+            )
         writable.flush()
     finally:
         del writable

@@ -78,8 +78,9 @@ def _get(graph: str | None) -> Response:
         query, defaults = "CONSTRUCT WHERE { ?s ?p ?o }", ("",)
     else:
         substitutions = (("g", ox.NamedNode(graph)),)
-        exists = svc.job("ASK { GRAPH ?g { } }", generation=generation, results_format="json",
-                         substitutions=substitutions)  # fmt: skip
+        # The graph written as the term pyoxigraph serialises, as a VALUES block would write it: Virtuoso
+        # answers `VALUES ?g { <g> } GRAPH ?g { }` false whenever the dataset names several graphs (measured)
+        exists = svc.job(f"ASK {{ GRAPH {ox.NamedNode(graph)} {{ }} }}", generation=generation, results_format="json")
         if b"true" not in b"".join(svc.query(exists, limit).body):
             raise NotFound(f"there is no graph {graph} in the store")
         query, defaults = "CONSTRUCT { ?s ?p ?o } WHERE { GRAPH ?g { ?s ?p ?o } }", None
