@@ -67,7 +67,7 @@ def test_sparql_and_saved_queries_print_the_same(remote: str, embedded: str) -> 
         assert mine.exit_code == 0, mine.output
         assert theirs.exit_code == 0, theirs.output
         assert sorted(theirs.stdout.splitlines()) == sorted(mine.stdout.splitlines()), args
-        assert len(mine.stdout.splitlines()) > 1
+        assert len(mine.stdout.splitlines()) > 1 or "true" in mine.stdout
 
 
 def test_export_holds_every_quad(remote: str, tmp_path: Path) -> None:

@@ -182,7 +182,7 @@ def _open(
 def _answer(conn: multiprocessing.connection.Connection, job: QueryJob, store: GraphStore, spool: Spool) -> None:
     try:
         result = evaluate(store, job)
-    except QueryError as error:
+    except SkategraphError as error:  # the query's, or a remote store's (out of reach, its limit, its cap)
         _fail(conn, error)
         return
     if isinstance(result, ox.QueryTriples):
@@ -297,6 +297,10 @@ def _dump(conn: multiprocessing.connection.Connection, job: DumpJob, store: Grap
     except OSError as error:
         partial.unlink(missing_ok=True)
         _fail(conn, SkategraphError(f"the dump could not be written: {error}"))
+        return
+    except SkategraphError as error:  # a remote store's server out of reach, or its answer short
+        partial.unlink(missing_ok=True)
+        _fail(conn, error)
         return
     conn.send_bytes(b"E")
 

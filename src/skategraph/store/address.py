@@ -110,15 +110,15 @@ def current_build_id(at: StoreAt) -> str:
     return str(open_store(at).manifest["build_id"])
 
 
-def sync(at: StoreAt, *, wait: float = SWITCH_WAIT) -> Path:
+def sync(at: StoreAt, *, wait: float = SWITCH_WAIT, timeout: float = SWITCH_WAIT) -> Path:
     """The mirror's generation for the server's build now in place, written first if it is new.
 
     Raises StoreNotFound if nothing was ever built into the server, StoreUnavailable if it cannot be
-    reached. Two processes syncing at once take turns on the mirror's writer lock; the second finds
-    the generation written.
+    reached within `timeout` seconds. Two processes syncing at once take turns on the mirror's writer
+    lock; the second finds the generation written.
     """
     assert at.remote is not None, "only a remote store has a mirror"
-    manifest = open_remote(at.remote, wait=wait).manifest
+    manifest = open_remote(at.remote, wait=wait, timeout=timeout).manifest
     build_id = str(manifest["build_id"])
     try:
         current = generations.current(at.path)

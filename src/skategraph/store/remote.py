@@ -299,13 +299,14 @@ def build_remote(remote: Remote, dataset: ox.Store, manifest: dict[str, Any]) ->
     return RemoteStore(remote, manifest)
 
 
-def open_remote(remote: Remote, *, wait: float = 0.0) -> RemoteStore:
+def open_remote(remote: Remote, *, wait: float = 0.0, timeout: float = CONNECT_TIMEOUT * 2) -> RemoteStore:
     """The build in place on the remote store; while a build's switch is journaled (under way, or
-    interrupted), wait for it up to `wait` seconds, then StoreUnavailable."""
+    interrupted), wait for it up to `wait` seconds, then StoreUnavailable. Each read of the server
+    takes at most `timeout` seconds."""
     client = Client(remote)
     deadline = time.monotonic() + wait
     while True:
-        control = read_control(client, max(deadline, time.monotonic() + CONNECT_TIMEOUT * 2))
+        control = read_control(client, time.monotonic() + timeout)
         if control.switching is None:
             if control.manifest is None:
                 raise StoreNotFound(f"no dataset at the remote store {remote}: run 'skategraph build' first")

@@ -91,7 +91,8 @@ class Service:
         now = time.monotonic()
         when, generation = self._synced
         if now - when >= SYNC_EVERY:
-            generation = sync(StoreAt(self.settings.store, self.settings.remote), wait=self.settings.timeout)
+            limit = self.settings.timeout
+            generation = sync(StoreAt(self.settings.store, self.settings.remote), wait=limit, timeout=limit)
             self._synced = (now, generation)
         return generation
 
