@@ -36,7 +36,8 @@ from skategraph.source.nations import Nation, bundled_nations
 from skategraph.source.records import Article, SourceWarning
 from skategraph.store import generations
 from skategraph.store.base import MANIFEST_FORMAT
-from skategraph.store.embedded import EmbeddedStore, describe
+from skategraph.store.embedded import EmbeddedStore, write_stats
+from skategraph.store.stats import quad_stats
 from skategraph.store.validate import require_valid
 
 # A long step, as `with progress("Validating"):`; the CLI shows it on a terminal.
@@ -103,6 +104,7 @@ def build_store(
     with progress(f"Mapping {len(articles):,} season{'s' * (len(articles) != 1)} to RDF"), _collection_paused():
         quads = _ontology_quads()
         quads += rdf.dataset_quads(articles, nations, minter, rdf.BuildInfo(build_id, now), links)
+        numbers = quad_stats(quads)
     with generations.writing(path, build_id) as generation:
         with progress(f"Loading {len(quads):,} quads"):
             _load(generation / "oxigraph", quads)
@@ -116,22 +118,22 @@ def build_store(
                 {"source": a.source, "season": a.season, "title": a.title, "sha256": a.sha256} for a in articles
             ],
         }
-        candidate = describe(generation, manifest)
-        try:
-            if validate is not None:
+        write_stats(generation, manifest, numbers)
+        if validate is not None:
+            candidate = EmbeddedStore(generation, manifest)
+            try:
                 with progress("Validating against ontology/shapes.ttl"):
                     validate(candidate)
-            skaters = int(candidate.manifest["stats"]["classes"].get(SG + "Skater", 0))
-            triples = int(candidate.manifest["stats"]["triples"])
-        finally:
-            del candidate
-            gc.collect()
+            finally:
+                del candidate
+                gc.collect()
+    skaters = dict(numbers.classes).get(SG + "Skater", 0)
     races = sum(len(a.races) for a in articles)
     warnings = tuple(warning for article in articles for warning in article.warnings)
     return BuildSummary(
         path,
         path / "generations" / build_id,
-        triples,
+        numbers.triples,
         len(articles),
         races,
         skaters,
