@@ -21,8 +21,8 @@ from pathlib import Path
 import pytest
 
 from skategraph.store import generations
-from skategraph.store.address import StoreAt, publisher, store_at, sync
-from skategraph.store.embedded import EmbeddedStore
+from skategraph.store.address import StoreAt, publish_generation, store_at, sync
+from skategraph.store.base import read_manifest
 
 USER = "skategraph"
 PASSWORD = "test-secret-5f3a"  # the tests look for it in every message and log line
@@ -192,8 +192,8 @@ def served_remotely(server: Server, seed_dir: Path, monkeypatch: pytest.MonkeyPa
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("XDG_CACHE_HOME", str(cache))
     at = store_at(server.address)
-    publish = publisher(at)
-    assert publish is not None
-    publish(EmbeddedStore(generations.current(seed_dir)))
+    assert at.remote is not None
+    generation = generations.current(seed_dir)
+    publish_generation(at.remote, generation, read_manifest(generation))
     sync(at)
     return at

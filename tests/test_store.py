@@ -24,6 +24,7 @@ from skategraph.source.articles import read_articles
 from skategraph.source.nations import bundled_nations
 from skategraph.store.build import build_store
 from skategraph.store.embedded import EmbeddedStore, current_build_id, open_store
+from skategraph.store.stats import dataset_stats, quad_stats
 
 from .conftest import BASE, ID, SEED, ask, build, copy_store, scalar, select, shift_season
 
@@ -168,6 +169,37 @@ def test_manifest_statistics_count_the_dump(seed_store: EmbeddedStore, two_seaso
             "classes": dict(sorted(Counter(c for c, _ in typed if c.startswith(SG)).items())),
         }
         assert any(isinstance(q.subject, ox.BlankNode) for q in quads)
+
+
+def test_manifest_statistics_are_the_stores_own(seed_store: EmbeddedStore, two_seasons: EmbeddedStore) -> None:
+    """A build counts its statistics from the quads it loads (`quad_stats`); the queries that count them
+    over a store (`dataset_stats`, as `skategraph stats` and a SPARQL update do) give the same numbers. Two
+    seasons name each other as previous and next, so their mapping gives some quads twice."""
+    for store in (seed_store, two_seasons):
+        numbers = dataset_stats(store)
+        assert store.manifest["stats"] == {
+            "triples": numbers.triples,
+            "entities": numbers.entities,
+            "properties": numbers.properties,
+            "graphs": dict(numbers.graphs),
+            "classes": dict(numbers.classes),
+        }
+
+
+def test_statistics_of_quads_given_twice(tmp_path: Path, seed_store: EmbeddedStore) -> None:
+    """`quad_stats` counts what a store keeps of the quads given: each quad once, however often it is
+    given, a triple once in each graph that holds it, the default graph's triples too."""
+    output = io.BytesIO()
+    seed_store.dump(output, ox.RdfFormat.N_QUADS)
+    quads = list(ox.parse(output.getvalue(), ox.RdfFormat.N_QUADS))
+    other = ox.NamedNode(BASE + "graph/other")
+    quads += quads[::10] + [ox.Quad(q.subject, q.predicate, q.object, other) for q in quads[::7]]
+    quads += [ox.Quad(q.subject, q.predicate, q.object, ox.DefaultGraph()) for q in quads[::13]]
+    store = ox.Store(str(tmp_path / "oxigraph"))
+    store.bulk_extend(quads)
+    del store
+    assert quad_stats(quads) == dataset_stats(EmbeddedStore(tmp_path, {}))
+    assert quad_stats(quads).triples < len(quads)
 
 
 def test_provenance_of_the_season_graph(seed_store: EmbeddedStore) -> None:

@@ -310,7 +310,8 @@ class TableReader:
                 places.append(Placing(int(role), entrant))
         if unread:
             return tuple(places)
-        missing = [COLUMN[role] for role in PODIUM if not any(p.rank == int(role) for p in places)]
+        ranks = {p.rank for p in places}
+        missing = [COLUMN[role] for role in PODIUM if int(role) not in ranks]
         if len(missing) == 3:
             self.warn(number, "no podium is given: the race is loaded without results")
         elif missing:

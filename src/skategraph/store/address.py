@@ -79,7 +79,7 @@ def open_generation(generation: Path, remote: Remote | None) -> EmbeddedStore | 
     return RemoteStore(remote, read_manifest(generation))
 
 
-def publisher(at: StoreAt) -> Callable[[EmbeddedStore], None] | None:
+def publisher(at: StoreAt) -> Callable[[Path, dict[str, Any]], None] | None:
     """What a build of `at` gives its finished, valid generation to: for a remote store, the step that
     puts it in place in the server (`skategraph.store.switch`: staged, counted, then switched in as
     readers see whole); None for the embedded store, whose generation is where it serves from."""
@@ -87,8 +87,8 @@ def publisher(at: StoreAt) -> Callable[[EmbeddedStore], None] | None:
     if remote is None:
         return None
 
-    def publish(candidate: EmbeddedStore) -> None:
-        publish_generation(remote, candidate.generation, candidate.manifest)
+    def publish(generation: Path, manifest: dict[str, Any]) -> None:
+        publish_generation(remote, generation, manifest)
 
     return publish
 

@@ -19,7 +19,7 @@ from skategraph.sparql import formats
 from skategraph.sparql.text import declares_dataset
 from skategraph.store import generations
 from skategraph.store.base import QueryResult, write_manifest
-from skategraph.store.stats import dataset_stats
+from skategraph.store.stats import Stats, dataset_stats
 
 
 class EmbeddedStore:
@@ -87,7 +87,12 @@ def current_build_id(path: Path) -> str:
 def describe(generation: Path, manifest: dict[str, Any]) -> EmbeddedStore:
     """Write `manifest` with the generation's statistics into it, and open the generation."""
     store = EmbeddedStore(generation, manifest)
-    numbers = dataset_stats(store)
+    write_stats(generation, manifest, dataset_stats(store))
+    return store
+
+
+def write_stats(generation: Path, manifest: dict[str, Any], numbers: Stats) -> None:
+    """Write `manifest` with `numbers`, the generation's statistics, into it."""
     manifest["stats"] = {
         "triples": numbers.triples,
         "entities": numbers.entities,
@@ -96,4 +101,3 @@ def describe(generation: Path, manifest: dict[str, Any]) -> EmbeddedStore:
         "classes": dict(numbers.classes),
     }
     write_manifest(generation, manifest)
-    return store
