@@ -43,7 +43,7 @@ from skategraph.errors import (
 from skategraph.graph.vocab import PREFIXES
 from skategraph.sparql.text import check_nesting, check_outbound, read
 from skategraph.sparql.values import bind_values
-from skategraph.store.base import QueryResult
+from skategraph.store.base import GraphStore, QueryResult
 from skategraph.store.embedded import EmbeddedStore
 
 CHUNK = 64 * 1024
@@ -148,8 +148,9 @@ def admit(job: QueryJob | ChangeJob, allowed: frozenset[str]) -> None:
         check_outbound(found, allowed, PREFIXES, base=job.base_iri)
 
 
-def evaluate(store: EmbeddedStore, job: QueryJob) -> QueryResult:
-    """Evaluate a query job on a store in this process: its dataset, bound values and base.
+def evaluate(store: GraphStore, job: QueryJob) -> QueryResult:
+    """Evaluate a query job on a store (embedded, or a remote one behind the same protocol) from this
+    process: its dataset, bound values and base.
 
     The bound values are written into the text as a VALUES block at the start of its WHERE group
     (`skategraph.sparql.values`), as a remote store must be sent them, rather than given to pyoxigraph's
