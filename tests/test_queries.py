@@ -8,13 +8,16 @@ import io
 from collections import Counter
 from pathlib import Path
 
+import pyoxigraph as ox
 import pytest
 from click.testing import CliRunner, Result
 
 from skategraph.cli import cli
 from skategraph.cli.queries import markdown_table
-from skategraph.errors import QueryFileError
+from skategraph.errors import BadParameter, QueryFileError
+from skategraph.saved.binding import convert
 from skategraph.saved.catalogue import load_catalogue
+from skategraph.saved.query import Param
 from skategraph.saved.queryfile import read_query
 from skategraph.sparql.values import unreached
 
@@ -512,6 +515,14 @@ SELECT ?date ?name ?_after ?_venue ?_rank WHERE {
     bad = write(tmp_path / "broken", "oops", GOOD.replace("WHERE {", "WHER {"))
     result = run("queries", "--queries", str(tmp_path / "broken"))
     assert result.exit_code == 1 and f"{bad}, line 7: the query does not parse" in result.stderr
+
+
+def test_a_nul_in_a_string_value_is_refused() -> None:
+    """Virtuoso cuts a string bound in a query's text at a NUL (issue 15); no store is given one."""
+    param = Param("word", "string")
+    assert convert(param, 'a\\u0041 "b"\nc', None) == ox.Literal('a\\u0041 "b"\nc')
+    with pytest.raises(BadParameter, match="parameter word: a NUL character"):
+        convert(param, "a\x00b", None)
 
 
 def test_an_optional_filter_written_with_bound_and_a_parameter_not_projected(tmp_path: Path, store: str) -> None:
