@@ -8,14 +8,18 @@ import io
 from collections import Counter
 from pathlib import Path
 
+import pyoxigraph as ox
 import pytest
 from click.testing import CliRunner, Result
 
 from skategraph.cli import cli
 from skategraph.cli.queries import markdown_table
-from skategraph.errors import QueryFileError
+from skategraph.errors import BadParameter, QueryFileError
+from skategraph.saved.binding import convert
 from skategraph.saved.catalogue import load_catalogue
+from skategraph.saved.query import Param
 from skategraph.saved.queryfile import read_query
+from skategraph.sparql.values import unreached
 
 from .conftest import ROOT
 from .source_facts import RACES, STANDINGS
@@ -397,6 +401,14 @@ def write(folder: Path, name: str, text: str) -> Path:
             "?_nation is used inside a sub-SELECT, which is evaluated on its own: the VALUES block",
         ),
         (
+            GOOD.replace(
+                "?r sg:race ?race ; sg:rank 1 ; sg:nation ?_nation }",
+                "{ ?r sg:race ?race FILTER NOT EXISTS { ?r sg:nation ?_nation } } UNION { ?r sg:stage ?race } }",
+            ),
+            7,
+            "?_nation is used inside a FILTER (NOT) EXISTS of a group that does not see it: the VALUES block",
+        ),
+        (
             # Bound by the VALUES block, ?_nation is in scope already: SPARQL refuses to BIND it again.
             GOOD.replace("sg:nation ?_nation }", "sg:nation ?n BIND(?n AS ?_nation) }"),
             8,
@@ -427,6 +439,17 @@ def test_broken_query_files_are_errors_with_file_and_line(tmp_path: Path, text: 
     with pytest.raises(QueryFileError) as raised:
         load_catalogue([tmp_path / "mine"])
     assert str(path) in str(raised.value)
+
+
+@pytest.mark.parametrize("name", sorted(CATALOGUE.queries))
+def test_every_saved_query_binds_alike_on_every_store(name: str) -> None:
+    """Its optional filters are the BOUND form, and the VALUES block reaches every use of a parameter."""
+    saved = CATALOGUE.get(name)
+    assert read_query(saved.path)[1] == []
+    assert unreached(saved.text, [p.variable for p in saved.params]) == []
+    optional = [p for p in saved.params if not p.required and p.default is None and p.type != "iri"]
+    for param in optional:
+        assert f"FILTER(!BOUND(?{param.variable}) || " in saved.text
 
 
 def test_every_problem_is_reported_and_nothing_loads(tmp_path: Path) -> None:
@@ -492,6 +515,14 @@ SELECT ?date ?name ?_after ?_venue ?_rank WHERE {
     bad = write(tmp_path / "broken", "oops", GOOD.replace("WHERE {", "WHER {"))
     result = run("queries", "--queries", str(tmp_path / "broken"))
     assert result.exit_code == 1 and f"{bad}, line 7: the query does not parse" in result.stderr
+
+
+def test_a_nul_in_a_string_value_is_refused() -> None:
+    """Virtuoso cuts a string bound in a query's text at a NUL (issue 15); no store is given one."""
+    param = Param("word", "string")
+    assert convert(param, 'a\\u0041 "b"\nc', None) == ox.Literal('a\\u0041 "b"\nc')
+    with pytest.raises(BadParameter, match="parameter word: a NUL character"):
+        convert(param, "a\x00b", None)
 
 
 def test_an_optional_filter_written_with_bound_and_a_parameter_not_projected(tmp_path: Path, store: str) -> None:

@@ -161,7 +161,8 @@ def admit(job: QueryJob | ChangeJob, allowed: frozenset[str], *, remote: bool = 
 
 
 def evaluate(store: GraphStore, job: QueryJob) -> QueryResult:
-    """Evaluate a query job on a store in this process: its dataset, bound values and base.
+    """Evaluate a query job on a store (embedded, or a remote one behind the same protocol) from this
+    process: its dataset, bound values and base.
 
     The bound values are written into the text as a VALUES block at the start of its WHERE group
     (`skategraph.sparql.values`), as a remote store must be sent them, rather than given to pyoxigraph's
