@@ -36,7 +36,7 @@ import requests
 from tests import remotes
 from tests.server import running_app
 
-from bench.build import TOP_SKATER, _corpus_values
+from bench.build import TOP_SKATER, _corpus_values, best
 from bench.corpus import write_corpus
 from skategraph.engine.jobs import QueryJob, evaluate
 from skategraph.graph.vocab import PREFIXES
@@ -50,15 +50,6 @@ from skategraph.store.base import GraphStore
 from skategraph.store.build import build_from_files
 from skategraph.store.embedded import EmbeddedStore
 from skategraph.store.remote import RemoteStore
-
-
-def best(repeat: int, work: Callable[[], object]) -> float:
-    times = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        work()
-        times.append(time.perf_counter() - started)
-    return min(times)
 
 
 def timed(repeat: int, store: GraphStore, job: QueryJob) -> float:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -85,21 +85,19 @@ def seed_store(seed_dir: Path) -> Iterator[EmbeddedStore]:
 @pytest.fixture(scope="session")
 def oxigraph_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[remotes.Server]:
     """Oxigraph's server on a free 127.0.0.1 port, its database in a temporary directory (issue 15)."""
-    directory = tmp_path_factory.mktemp("oxigraph-server")
-    server = remotes.oxigraph(directory)
-    try:
-        yield server
-    finally:
-        server.stop()
-        shutil.rmtree(directory, ignore_errors=True)
+    yield from _serving(remotes.oxigraph, tmp_path_factory.mktemp("oxigraph-server"))
 
 
 @pytest.fixture(scope="session")
 def virtuoso_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[remotes.Server]:
     """Virtuoso on free 127.0.0.1 ports, every file in a temporary directory, every result capped at
     `max_rows` rows, with a SQL user that may update (issue 15)."""
-    directory = tmp_path_factory.mktemp("virtuoso-server")
-    server = remotes.virtuoso(directory)
+    yield from _serving(remotes.virtuoso, tmp_path_factory.mktemp("virtuoso-server"))
+
+
+def _serving(start: Callable[[Path], remotes.Server], directory: Path) -> Iterator[remotes.Server]:
+    """A test server started in `directory`, stopped and its directory removed at the end."""
+    server = start(directory)
     try:
         yield server
     finally:

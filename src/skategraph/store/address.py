@@ -71,12 +71,14 @@ def open_store(at: StoreAt, *, wait: float = SWITCH_WAIT) -> EmbeddedStore | Rem
     return open_remote(at.remote, wait=wait)
 
 
-def open_generation(generation: Path, remote: Remote | None) -> EmbeddedStore | RemoteStore:
+def open_generation(
+    generation: Path, remote: Remote | None, manifest: dict[str, Any] | None = None
+) -> EmbeddedStore | RemoteStore:
     """A generation of a store's directory, opened: the embedded database in it, or, for a remote
-    store's mirror, the server with that generation's manifest."""
+    store's mirror, the server with that generation's manifest (`manifest`, if already read)."""
     if remote is None:
-        return EmbeddedStore(generation)
-    return RemoteStore(remote, read_manifest(generation))
+        return EmbeddedStore(generation, manifest)
+    return RemoteStore(remote, manifest if manifest is not None else read_manifest(generation))
 
 
 def publisher(at: StoreAt) -> Callable[[Path, dict[str, Any]], None] | None:

@@ -34,7 +34,7 @@ from skategraph.saved.catalogue import Catalogue, load_catalogue
 from skategraph.saved.lookups import Lookups, lookup_queries, lookups_from
 from skategraph.sparql.results import json_term
 from skategraph.store import generations
-from skategraph.store.address import StoreAt, sync
+from skategraph.store.address import StoreAt, open_generation, sync
 from skategraph.store.base import read_manifest
 from skategraph.store.embedded import EmbeddedStore
 from skategraph.store.remote import RemoteStore
@@ -155,11 +155,7 @@ class Service:
             opened = self._opened
             if opened is not None and opened[:2] == (pid, generation.name):
                 return opened[2]
-        store = (
-            EmbeddedStore(generation, self.manifest(generation))
-            if self.settings.remote is None
-            else RemoteStore(self.settings.remote, self.manifest(generation))
-        )
+        store = open_generation(generation, self.settings.remote, self.manifest(generation))
         if generation == self.generation():
             with self._lock:
                 self._opened = (pid, generation.name, store)
