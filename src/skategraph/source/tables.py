@@ -241,7 +241,7 @@ class TableReader:
             current = table.group
             new_meeting = (
                 current is None
-                or (place_given and place_text != current.places[-1][1])
+                or (place_given and (not current.places or place_text != current.places[-1][1]))
                 or (days is not None and date_given)
             )
             key = ("place", number) if new_meeting or current is None else current.key
