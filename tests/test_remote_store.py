@@ -7,6 +7,7 @@ from __future__ import annotations
 import collections
 import copy
 import io
+import json
 import logging
 import socket
 import subprocess
@@ -30,7 +31,7 @@ from skategraph.errors import (
     StoreUnavailable,
 )
 from skategraph.store import switch
-from skategraph.store.connection import CONTROL, PASSWORD_ENV, PASSWORD_FILE_ENV, USER_ENV, Client, read_control
+from skategraph.store.connection import CONTROL, LOCK, PASSWORD_ENV, PASSWORD_FILE_ENV, USER_ENV, Client, read_control
 from skategraph.store.embedded import EmbeddedStore
 from skategraph.store.remote import Remote, RemoteStore, build_remote, open_remote, parse_remote
 from skategraph.store.stats import dataset_stats
@@ -491,6 +492,58 @@ def test_a_killed_build_leaves_the_old_dataset_answering(remote: Remote, server:
     assert counts_of(open_remote(remote).query(COUNTS)) == before
 
 
+def test_one_build_at_a_time_and_a_killed_builds_lock_lapses(
+    remote: Remote, server: remotes.Server, seed_dataset
+) -> None:
+    """A build under way holds the store's lock: a second build is refused, naming the first, and
+    changes nothing; once the first is killed its lock is taken as lapsed (its process is gone)."""
+    build_remote(remote, seed_dataset, manifest_of(seed_dataset, f"before-lock-{server.kind}"))
+    script = KILLED_BUILD.format(user=server.user, password=server.password)
+    builder = subprocess.Popen([sys.executable, "-c", script, server.address], cwd=ROOT)
+    client = Client(remote)
+    try:
+        while not read_control(client).staged:
+            assert builder.poll() is None, "the first build ended before a second could meet it"
+            time.sleep(0.01)
+        assert len(read_control(client).locks) == 1
+        second = versioned("A")
+        with pytest.raises(BuildError, match=rf"another build \(build killed, process {builder.pid} on "):
+            build_remote(remote, second, manifest_of(second, "second"))
+        assert builder.poll() is None, "the first build must still be under way for this test to mean anything"
+        assert "killed" in read_control(client).locks[0]  # the second build left the first's lock alone
+    finally:
+        builder.kill()
+        builder.wait()
+    assert open_remote(remote).manifest["build_id"] == f"before-lock-{server.kind}"
+    build_remote(remote, seed_dataset, manifest_of(seed_dataset, f"after-lock-{server.kind}"))
+    assert read_control(client).locks == ()
+    assert open_remote(remote).manifest["build_id"] == f"after-lock-{server.kind}"
+
+
+def lock_of(build_id: str, *, host: str, until: float) -> str:
+    return json.dumps({"build_id": build_id, "host": host, "pid": 1, "started": time.time(), "until": until})
+
+
+def test_a_lock_held_elsewhere_is_respected_until_its_lease_ends(remote: Remote, server: remotes.Server, seed_dataset):
+    build_remote(remote, seed_dataset, manifest_of(seed_dataset, f"before-lease-{server.kind}"))
+    client = Client(remote)
+    held = lock_of("elsewhere", host="another-machine.example", until=time.time() + 600)
+    client.update(f"INSERT DATA {{ GRAPH <{CONTROL}> {{ <{CONTROL}> <{LOCK}> {switch._literal(held)} }} }}")
+    new = versioned("B")
+    try:
+        with pytest.raises(BuildError, match=r"build elsewhere, process 1 on another-machine\.example.*lapses at 20"):
+            build_remote(remote, new, manifest_of(new, "refused"))
+        assert open_remote(remote).manifest["build_id"] == f"before-lease-{server.kind}"
+        assert read_control(client).locks == (held,)
+    finally:
+        client.update(f"DELETE DATA {{ GRAPH <{CONTROL}> {{ <{CONTROL}> <{LOCK}> {switch._literal(held)} }} }}")
+    lapsed = lock_of("gone", host="another-machine.example", until=time.time() - 1)
+    client.update(f"INSERT DATA {{ GRAPH <{CONTROL}> {{ <{CONTROL}> <{LOCK}> {switch._literal(lapsed)} }} }}")
+    build_remote(remote, new, manifest_of(new, f"after-lease-{server.kind}"))
+    assert open_remote(remote).manifest["build_id"] == f"after-lease-{server.kind}"
+    assert read_control(client).locks == ()
+
+
 def test_a_switch_killed_half_done_is_rolled_forward_by_the_next_build(virtuoso_server, seed_dataset) -> None:
     """Virtuoso's switch is journaled: a build stopped after its first MOVE leaves a journal; readers
     are told to wait, and the next build completes the switch before its own."""
@@ -521,6 +574,7 @@ def test_a_switch_killed_half_done_is_rolled_forward_by_the_next_build(virtuoso_
     build_remote(remote, following, manifest_of(following, "after-half"))
     store = open_remote(remote)
     assert store.manifest["build_id"] == "after-half"
+    assert read_control(client).locks == ()  # the roll-forward's control update kept the lock; the build let it go
     assert counts_of(store.query(COUNTS)) == manifest_of(following, "x")["stats"]["graphs"]
 
 

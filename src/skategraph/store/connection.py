@@ -42,6 +42,7 @@ MANIFEST = OURS + "manifest"
 SWITCHING = OURS + "switching"
 STAGED = OURS + "staged"
 STAGING = OURS + "staging:"
+LOCK = OURS + "lock"  # the build putting a dataset in place now, and until when its lease holds
 
 # Debian's Virtuoso caps every result at 10,000 rows; Oxigraph's server has no cap.
 VIRTUOSO_MAX_ROWS = 10_000
@@ -236,12 +237,14 @@ class Client:
 
 @dataclass(frozen=True)
 class Control:
-    """What the control graph says: the build in place, its manifest, a switch journaled, staging graphs."""
+    """What the control graph says: the build in place, its manifest, a switch journaled, staging
+    graphs, and the locks of builds under way (`skategraph.store.switch`)."""
 
     build_id: str | None
     manifest: dict[str, Any] | None
     switching: dict[str, Any] | None
     staged: tuple[str, ...]
+    locks: tuple[str, ...] = ()
 
 
 def read_control(client: Client, deadline: float | None = None) -> Control:
@@ -266,6 +269,7 @@ def read_control(client: Client, deadline: float | None = None) -> Control:
         json.loads(manifest) if manifest else None,
         json.loads(switching) if switching else None,
         tuple(sorted(values.get(STAGED, []))),
+        tuple(sorted(values.get(LOCK, []))),
     )
 
 

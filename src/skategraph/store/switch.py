@@ -2,6 +2,8 @@
 in so that readers never see a partial or empty graph, and a failed or killed build leaves the old
 dataset answering (issue 15).
 
+    0. the build takes the store's lock in the control graph (`Lease`): one build at a time, so
+       that no build removes another's staging graphs or switches over it;
     1. each graph is uploaded to a staging graph of its own (Graph Store PUT, then POSTs of at most
        CHUNK triples; a graph with blank nodes goes whole, since a blank node is one document's),
        the staging graphs first recorded in the control graph, so that the next build removes
@@ -32,31 +34,55 @@ of a graph that is gone empties the target, measured, so nothing is moved blind)
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import socket
 import time
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from typing import Any
 
 import pyoxigraph as ox
 
 from skategraph.errors import BuildError, QueryTimeout, SkategraphError, StoreUnavailable
-from skategraph.store.connection import BUILD, CONTROL, MANIFEST, STAGED, STAGING, SWITCHING, Client, read_control
+from skategraph.store.connection import (
+    BUILD,
+    CONTROL,
+    LOCK,
+    MANIFEST,
+    STAGED,
+    STAGING,
+    SWITCHING,
+    Client,
+    read_control,
+)
 
 CHUNK = 50_000  # triples a Graph Store request: Virtuoso took 25,000 in one PUT in half a second
 
 
 def replace(client: Client, dataset: ox.Store, manifest: dict[str, Any]) -> None:
     """Put `dataset` and `manifest` in place of the build on the server (see the module docstring)."""
-    remote = client.remote
     graphs = _graph_counts(dataset)
     stated = manifest.get("stats", {}).get("graphs")
     if stated != graphs:
         raise BuildError(f"the manifest's graphs ({stated}) are not the dataset's ({graphs})")
     build_id = str(manifest["build_id"])
     _authenticate(client)
+    lease = Lease.take(client, build_id)
+    try:
+        _replace_holding(client, lease, dataset, graphs, manifest)
+    finally:
+        lease.release()
+
+
+def _replace_holding(
+    client: Client, lease: Lease, dataset: ox.Store, graphs: dict[str, int], manifest: dict[str, Any]
+) -> None:
+    remote, build_id = client.remote, str(manifest["build_id"])
     control = read_control(client)
     if control.switching is not None:
-        roll_forward(client, control.switching)
+        complete(client, control.switching)
         control = read_control(client)
     if control.staged:
         _drop(client, control.staged)
@@ -69,6 +95,7 @@ def replace(client: Client, dataset: ox.Store, manifest: dict[str, Any]) -> None
             client.update(f"INSERT DATA {{ GRAPH <{CONTROL}> {{ <{CONTROL}> <{STAGED}> {records} }} }}")
         for graph, target in staging.items():
             _upload(client, dataset, graph, target)
+            lease.renew()
         found = counts(client, staging.values())
         wrong = {g: (found.get(s, 0), graphs[g]) for g, s in staging.items() if found.get(s, 0) != graphs[g]}
         if wrong:
@@ -76,6 +103,7 @@ def replace(client: Client, dataset: ox.Store, manifest: dict[str, Any]) -> None
             raise BuildError(f"the remote store {remote} did not keep every triple uploaded ({listed})")
         moves = [(staging[g], g, graphs[g]) for g in sorted(graphs)]
         drops = sorted(old - set(graphs))
+        lease.check()
         if remote.kind == "oxigraph":
             client.update(" ;\n".join([*_moves(moves), *_drops(drops), _control_update(manifest)]))
         else:
@@ -89,6 +117,116 @@ def replace(client: Client, dataset: ox.Store, manifest: dict[str, Any]) -> None
         if isinstance(error, SkategraphError) and not isinstance(error, BuildError):
             raise BuildError(f"the build could not be put in the remote store {remote}: {error}") from error
         raise
+
+
+LEASE = 300.0  # seconds a build's lock holds without being renewed (it is renewed after every graph)
+
+
+class Lease:
+    """One build at a time in a remote store: the lock a build holds in the control graph while it
+    stages and switches, so that another build neither removes its staging graphs nor switches over it.
+
+    The lock is a triple in the control graph (`LOCK`): the build, its process and host, and the time
+    its lease ends. Taking it is the two-flag protocol: write ours, read back, and back off if another
+    live lock is there (two builds starting together may both back off; neither ever proceeds beside
+    the other). A lock whose lease has ended, or whose process is gone on this machine, was left by a
+    build that was killed, and is removed by the next.
+    """
+
+    def __init__(self, client: Client, build_id: str) -> None:
+        self.client, self.build_id = client, build_id
+        self.started = time.time()
+        self.text = self._text()
+
+    def _text(self) -> str:
+        held = {"build_id": self.build_id, "host": socket.gethostname(), "pid": os.getpid(),
+                "started": round(self.started, 3), "until": round(time.time() + LEASE, 3)}  # fmt: skip
+        return json.dumps(held, sort_keys=True)
+
+    @classmethod
+    def take(cls, client: Client, build_id: str) -> Lease:
+        for held in read_control(client).locks:
+            if not _lapsed(held):
+                raise BuildError(_held_message(client, held))
+            client.update(f"DELETE DATA {{ {_lock_triple(held)} }}")
+        lease = cls(client, build_id)
+        client.update(f"INSERT DATA {{ {_lock_triple(lease.text)} }}")
+        others = [held for held in read_control(client).locks if held != lease.text and not _lapsed(held)]
+        if others:
+            lease.release()
+            raise BuildError(_held_message(client, others[0]))
+        return lease
+
+    def renew(self) -> None:
+        """The lease extended (one operation: atomic on both servers, and a no-op if the lock is gone)."""
+        renewed = self._text()
+        self.client.update(
+            f"DELETE {{ {_lock_triple(self.text)} }} INSERT {{ {_lock_triple(renewed)} }} "
+            f"WHERE {{ {_lock_triple(self.text)} }}"
+        )
+        self.text = renewed
+
+    def check(self) -> None:
+        """BuildError unless the lock is still this build's (its lease lapsed and another build took it)."""
+        if self.text not in read_control(self.client).locks:
+            raise BuildError(
+                f"this build's lock on the remote store {self.client.remote} lapsed and another build took "
+                "the store over: nothing was switched"
+            )
+
+    def release(self) -> None:
+        with contextlib.suppress(SkategraphError):  # the server went away: the lock lapses with its lease
+            self.client.update(f"DELETE DATA {{ {_lock_triple(self.text)} }}")
+
+
+def _lock_triple(text: str) -> str:
+    return f"GRAPH <{CONTROL}> {{ <{CONTROL}> <{LOCK}> {_literal(text)} }}"
+
+
+def _lapsed(text: str) -> bool:
+    """A lock whose lease has ended, or left by a process gone from this machine (or unreadable)."""
+    try:
+        held = json.loads(text)
+        until, host, pid = float(held["until"]), str(held["host"]), int(held["pid"])
+    except (ValueError, KeyError, TypeError):
+        return True
+    if until < time.time():
+        return True
+    return host == socket.gethostname() and not _alive(pid)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process
+    return True
+
+
+def _held_message(client: Client, text: str) -> str:
+    try:
+        held = json.loads(text)
+        who = f"build {held['build_id']}, process {held['pid']} on {held['host']}"
+        until = datetime.fromtimestamp(float(held["until"]), UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    except (ValueError, KeyError, TypeError):
+        who, until = "another build", "soon"
+    return (
+        f"another build ({who}) is putting a dataset in the remote store {client.remote}: try again when it "
+        f"has finished (the lock of a build that was killed lapses at {until}, or at once on its own machine)"
+    )
+
+
+def complete(client: Client, journal: dict[str, Any]) -> None:
+    """Complete the journaled switch a stopped build left, or say clearly why it cannot be."""
+    try:
+        _switch_journaled(client, journal)
+    except (QueryTimeout, StoreUnavailable) as error:
+        raise BuildError(
+            f"the remote store {client.remote} has a switch to build {journal['build_id']} left by a build that "
+            f"was stopped, and completing it failed ({error}); readers wait until a build completes it"
+        ) from error
 
 
 SWITCH_ATTEMPTS = 3
@@ -127,8 +265,10 @@ def roll_forward(client: Client, journal: dict[str, Any]) -> None:
 
 
 def _finish(client: Client, moves: list[tuple[str, str, int]], drops: list[str], manifest: dict[str, Any]) -> None:
-    if moves or drops:
-        client.update(" ;\n".join([*_moves(moves), *_drops(drops)]))
+    """One request an operation: Virtuoso applies a request's operations one by one, so a request it
+    stops part way leaves an unknown number applied; one at a time, what was done is what succeeded."""
+    for operation in [*_moves(moves), *_drops(drops)]:
+        client.update(operation)
     client.update(_control_update(manifest))
 
 
@@ -142,12 +282,13 @@ def _drops(graphs: Iterable[str]) -> list[str]:
 
 
 def _control_update(manifest: dict[str, Any]) -> str:
-    """One operation (atomic on both servers): the control graph says the new build, and nothing else."""
+    """One operation (atomic on both servers): the control graph says the new build, and nothing else
+    but the build locks (the build holding one releases it after)."""
     build = _literal(str(manifest["build_id"]))
     return (
         f"DELETE {{ GRAPH <{CONTROL}> {{ <{CONTROL}> ?p ?o }} }} "
         f"INSERT {{ GRAPH <{CONTROL}> {{ <{CONTROL}> <{BUILD}> {build} ; <{MANIFEST}> {_literal(manifest)} }} }} "
-        f"WHERE {{ OPTIONAL {{ GRAPH <{CONTROL}> {{ <{CONTROL}> ?p ?o }} }} }}"
+        f"WHERE {{ OPTIONAL {{ GRAPH <{CONTROL}> {{ <{CONTROL}> ?p ?o }} FILTER(?p != <{LOCK}>) }} }}"
     )
 
 
