@@ -31,13 +31,16 @@ from skategraph.errors import (
     StoreUnavailable,
 )
 from skategraph.store import switch
+from skategraph.store.address import answering, store_at, sync
 from skategraph.store.connection import CONTROL, LOCK, PASSWORD_ENV, PASSWORD_FILE_ENV, USER_ENV, Client, read_control
 from skategraph.store.embedded import EmbeddedStore
 from skategraph.store.remote import Remote, RemoteStore, build_remote, open_remote, parse_remote
 from skategraph.store.stats import dataset_stats
+from skategraph.web import service
 
 from . import remotes
 from .conftest import ROOT
+from .server import running_app
 
 SERVERS = ["oxigraph_server", "virtuoso_server"]
 ENTITIES = "https://w3id.org/skategraph/graph/entities"
@@ -576,6 +579,72 @@ def test_a_switch_killed_half_done_is_rolled_forward_by_the_next_build(virtuoso_
     assert store.manifest["build_id"] == "after-half"
     assert read_control(client).locks == ()  # the roll-forward's control update kept the lock; the build let it go
     assert counts_of(store.query(COUNTS)) == manifest_of(following, "x")["stats"]["graphs"]
+
+
+def half_switch(client: Client, old: ox.Store, new: ox.Store, build_id: str) -> dict[str, Any]:
+    """A journaled switch to `new` (staged, journaled, its first graph moved) as a build stopped there
+    leaves it: the journal, for `switch.complete`."""
+    manifest = manifest_of(new, build_id)
+    staged = {g: f"{switch.STAGING}{build_id}:{i}" for i, g in enumerate(sorted(manifest["stats"]["graphs"]))}
+    for graph, target in staged.items():
+        switch._upload(client, new, graph, target)
+    moves = [(staged[g], g, n) for g, n in sorted(manifest["stats"]["graphs"].items())]
+    journal = {"build_id": build_id, "moves": moves, "drops": sorted(seed_dataset_graphs(old) - seed_dataset_graphs(new)),
+               "manifest": manifest}  # fmt: skip
+    client.update(
+        f"INSERT DATA {{ GRAPH <{CONTROL}> {{ <{CONTROL}> <{switch.SWITCHING}> {switch._literal(journal)} }} }}"
+    )
+    client.update(" ;\n".join(switch._moves(moves[:1])))
+    return journal
+
+
+def test_a_query_that_meets_a_switch_answers_from_the_new_build(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Not a 503: the answer that overlapped the switch is dropped, the switch waited for, and the
+    query run again on the build switched in, within its time limit."""
+    server = remotes.virtuoso(tmp_path / "virtuoso")
+    try:
+        for name, value in remotes.credentials(server).items():
+            monkeypatch.setenv(name, value)
+        monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+        at = store_at(server.address)
+        assert at.remote is not None
+        old, new = versioned("A"), versioned("B")
+        build_remote(at.remote, old, manifest_of(old, "before-switch"))
+        # The mirror is brought up only when an answer says it must be, so the query below is sent for
+        # the old build, meets the journal, and must be run again.
+        monkeypatch.setattr(service, "SYNC_EVERY", 3600.0)
+        sync(at)
+        with running_app(at.path, remote=at.remote, cache_mb=0, timeout=20) as app:
+            assert app.query(COUNTS).status == 200
+            client = Client(at.remote)
+            journal = half_switch(client, old, new, "after-switch")
+            finisher = threading.Timer(1.0, switch.complete, (client, journal))
+            finisher.start()
+            try:
+                reply = app.query(COUNTS)
+            finally:
+                finisher.join()
+            assert reply.status == 200, reply.text
+            assert reply.headers["X-Skategraph-Build"] == "after-switch"
+            found = {b["g"]["value"]: int(b["n"]["value"]) for b in json.loads(reply.body)["results"]["bindings"]}
+            assert found == manifest_of(new, "x")["stats"]["graphs"]
+        # The commands' way (`answering`): the same, with a switch begun while the query runs
+        client = Client(at.remote)
+        tries: list[str] = []
+
+        def run(store: Any) -> dict[str, int]:
+            tries.append(store.manifest["build_id"])
+            if len(tries) == 1:
+                journal = half_switch(client, new, old, "switched-again")
+                threading.Timer(1.0, switch.complete, (client, journal)).start()
+            return counts_of(store.query(COUNTS))
+
+        assert answering(at, run) == manifest_of(old, "x")["stats"]["graphs"]
+        assert tries == ["after-switch", "switched-again"]
+    finally:
+        server.stop()
 
 
 def seed_dataset_graphs(dataset: ox.Store) -> set[str]:

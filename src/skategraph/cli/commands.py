@@ -23,7 +23,7 @@ from skategraph.errors import SkategraphError, StoreNotFound
 from skategraph.saved.catalogue import load_catalogue
 from skategraph.source.linkfiles import LinkFiles
 from skategraph.sparql import formats
-from skategraph.store.address import StoreAt, current_build_id, open_store, publisher
+from skategraph.store.address import StoreAt, answering, current_build_id, open_store, publisher
 from skategraph.store.build import BuildSummary, build_from_files
 from skategraph.store.stats import dataset_stats
 from skategraph.store.validate import check_file, check_store
@@ -132,7 +132,7 @@ def sparql(
     text = _query_text(query, query_file)
     job = QueryJob(str(store), text)
     admit(job, allow_service, remote=store.remote is not None)
-    print_result(evaluate(open_store(store), job), format_name)
+    print_result(answering(store, lambda opened: evaluate(opened, job)), format_name)
 
 
 def _query_text(query: str | None, query_file: io.TextIOBase | None) -> str:

@@ -11,13 +11,14 @@ import functools
 import json
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import click
 from click.shell_completion import CompletionItem
 
 from skategraph.cli.options import allow_service_option, queries_option, store_option
 from skategraph.cli.output import print_result, print_table
-from skategraph.engine.jobs import evaluate
+from skategraph.engine.jobs import QueryJob, evaluate
 from skategraph.errors import SkategraphError
 from skategraph.saved.catalogue import Catalogue, load_catalogue, metadata
 from skategraph.saved.lookups import read_lookups
@@ -25,7 +26,9 @@ from skategraph.saved.prepare import prepare
 from skategraph.saved.query import Param, SavedQuery
 from skategraph.saved.types import describe
 from skategraph.sparql import formats
-from skategraph.store.address import StoreAt, open_store
+from skategraph.store.address import StoreAt, answering, open_store
+from skategraph.store.embedded import EmbeddedStore
+from skategraph.store.remote import RemoteStore
 
 
 @click.command("queries")
@@ -186,7 +189,11 @@ def query_command(
         click.echo(query_help(query))
         return
     given = [_pair(p) for p in pairs]
-    opened = open_store(store)
-    lookups = functools.cache(lambda: read_lookups(opened, catalogue))
-    job = prepare(query, given, lookups, allow_service, generation=str(store))
-    print_result(evaluate(opened, job), format_name, offset=offset, limit=limit, hidden=job.hidden)
+
+    def run(opened: EmbeddedStore | RemoteStore) -> tuple[QueryJob, Any]:
+        lookups = functools.cache(lambda: read_lookups(opened, catalogue))
+        job = prepare(query, given, lookups, allow_service, generation=str(store))
+        return job, evaluate(opened, job)
+
+    job, result = answering(store, run)
+    print_result(result, format_name, offset=offset, limit=limit, hidden=job.hidden)

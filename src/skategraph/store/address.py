@@ -21,12 +21,12 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import platformdirs
 import pyoxigraph as ox
 
-from skategraph.errors import BuildError, StoreLocked, StoreNotFound
+from skategraph.errors import BuildError, GenerationGone, StoreLocked, StoreNotFound
 from skategraph.store import generations
 from skategraph.store.base import read_manifest, write_manifest
 from skategraph.store.embedded import EmbeddedStore
@@ -69,6 +69,24 @@ def open_store(at: StoreAt, *, wait: float = SWITCH_WAIT) -> EmbeddedStore | Rem
     if at.remote is None:
         return EmbeddedStore(generations.current(at.path))
     return open_remote(at.remote, wait=wait)
+
+
+T = TypeVar("T")
+ATTEMPTS = 3  # times a command's query runs on a remote store whose server switches builds under it
+
+
+def answering(at: StoreAt, run: Callable[[EmbeddedStore | RemoteStore], T]) -> T:
+    """`run` on the store `at` names, as its current build; on a remote store whose server switched
+    builds while `run` queried it (GenerationGone: the answer may mix two builds, and is dropped),
+    again on the build switched in."""
+    attempts = 1
+    while True:
+        try:
+            return run(open_store(at))
+        except GenerationGone:
+            if at.remote is None or attempts == ATTEMPTS:
+                raise
+            attempts += 1
 
 
 def open_generation(

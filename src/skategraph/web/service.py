@@ -47,6 +47,7 @@ Row = dict[str, dict[str, str]]
 MIN_TIMEOUT = 0.1
 HEALTH_WAIT = 5.0  # seconds /health waits for a remote store's server
 SYNC_EVERY = 1.0  # seconds: how stale a remote store's build may be when a request starts
+SWITCH_ATTEMPTS = 3  # times a query runs on a remote store whose server switches builds under it
 
 
 def get_service() -> Service:
@@ -70,7 +71,8 @@ class Service:
         self._holds = generations.Holds(settings.store)
         # (pid, generation, store) of `select_here`
         self._opened: tuple[int, str, EmbeddedStore | RemoteStore] | None = None
-        self._synced = (0.0, Path())  # a remote store's: when its mirror was last brought up to it, to what
+        # a remote store's: when its mirror was last brought up to its server, and to what (None: never)
+        self._synced: tuple[float, Path] | None = None
 
     def close(self) -> None:
         self.pool.close()
@@ -89,11 +91,11 @@ class Service:
         if self.settings.remote is None:
             return generations.current(self.settings.store)
         now = time.monotonic()
-        when, generation = self._synced
-        if now - when >= SYNC_EVERY:
-            limit = self.settings.timeout
-            generation = sync(StoreAt(self.settings.store, self.settings.remote), wait=limit, timeout=limit)
-            self._synced = (now, generation)
+        if self._synced is not None and now - self._synced[0] < SYNC_EVERY:
+            return self._synced[1]
+        limit = self.settings.timeout
+        generation = sync(StoreAt(self.settings.store, self.settings.remote), wait=limit, timeout=limit)
+        self._synced = (now, generation)
         return generation
 
     def check_store(self) -> None:
@@ -236,8 +238,24 @@ class Service:
     def query(self, job: QueryJob, limit: float) -> Reply:
         """Run a query on its generation, which is held from now until its answer is written: a job
         queued behind busy workers keeps it through any number of writes (a generation removed before
-        the hold was taken is swapped for the current one)."""
+        the hold was taken is swapped for the current one).
+
+        On a remote store an answer that overlapped a switch of builds in the server is never served
+        (`RemoteStore`): the query runs again on the build switched in, within the same time limit."""
         admit(job, self.settings.allow_service, remote=self.settings.remote is not None)
+        deadline, attempts = time.monotonic() + limit, 1
+        while True:
+            try:
+                return self._query(job, limit)
+            except GenerationGone:
+                limit = deadline - time.monotonic()
+                if self.settings.remote is None or attempts == SWITCH_ATTEMPTS or limit < MIN_TIMEOUT:
+                    raise
+                attempts += 1
+                self._synced = None  # bring the mirror up to the server's build now
+                job = dataclasses.replace(job, generation=str(self.generation()))
+
+    def _query(self, job: QueryJob, limit: float) -> Reply:
         generation, release = self.hold(Path(job.generation))
         if str(generation) != job.generation:
             job = dataclasses.replace(job, generation=str(generation))
@@ -269,7 +287,7 @@ class Service:
         with generations.writing(self.settings.store, generations.new_id(), wait=limit) as target:
             source = synced or self.generation()
             outcome = self.pool.change(dataclasses.replace(job, source=str(source), target=str(target)), limit)
-        self._synced = (0.0, Path())  # a remote store's: the mirror has moved on, and this process sees it now
+        self._synced = None  # a remote store's: the mirror has moved on, and this process sees it now
         outcome["build_id"] = target.name
         return outcome
 
