@@ -5,6 +5,7 @@ server, builds readers never see half done, and credentials nowhere in what we p
 from __future__ import annotations
 
 import collections
+import contextlib
 import copy
 import io
 import json
@@ -336,6 +337,35 @@ def test_a_server_that_accepts_and_never_answers_is_bounded_by_our_limit(seed_da
         store = RemoteStore(remote, manifest_of(seed_dataset, "x"))
         with pytest.raises(QueryTimeout):
             store.query("ASK {}", timeout=1)
+
+
+def test_a_server_that_trickles_its_answer_is_cut_at_our_limit(seed_dataset) -> None:
+    """A whole answer, a byte every 0.1 s: every read gets data, so no read timeout ever fires; our
+    limit still ends the call (before, it took the 30 s the server took and answered)."""
+    body = b'{"head":{},"boolean":true}'.ljust(300)
+
+    def trickle(listener: socket.socket) -> None:
+        connection, _ = listener.accept()
+        with connection, contextlib.suppress(OSError):
+            connection.recv(65536)
+            connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/sparql-results+json\r\n"
+                               b"Content-Length: %d\r\n\r\n" % len(body))  # fmt: skip
+            for byte in body:
+                connection.sendall(bytes([byte]))
+                time.sleep(0.1)
+
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(1)
+        server = threading.Thread(target=trickle, args=(listener,), daemon=True)
+        server.start()
+        remote = parse_remote(f"oxigraph+http://127.0.0.1:{listener.getsockname()[1]}", {})
+        assert remote is not None
+        started = time.monotonic()
+        with pytest.raises(QueryTimeout, match="time limit of 1 s"):
+            RemoteStore(remote, manifest_of(seed_dataset, "x")).query("ASK {}", timeout=1)
+        assert time.monotonic() - started < 10, "the call ran past our limit while the server trickled"
+        server.join()
 
 
 def test_a_server_that_fails_is_store_unavailable(seed_dataset) -> None:

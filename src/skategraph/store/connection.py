@@ -13,9 +13,11 @@ dataset in place, the staging graphs a build is filling, and the journal of a sw
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
+import socket
 import threading
 import time
 import urllib.parse
@@ -185,26 +187,42 @@ class Client:
         remaining = end - start
         if remaining <= 0:
             raise self.timeout(limit)
+        cut = threading.Event()
         try:
             response = self.session().request(
                 method, url, timeout=(min(CONNECT_TIMEOUT, remaining), remaining), stream=True, **kwargs
             )
-            with response:
-                chunks = []
-                for chunk in response.iter_content(64 * 1024):
-                    chunks.append(chunk)
-                    if time.monotonic() > end:
+            # The body by `end` however the server sends it: a read waits for a whole chunk, so a
+            # server trickling bytes would hold it past any per-read timeout (measured: 20 s for a
+            # limit of 1 s); at `end` the connection is shut, which ends the read.
+            timer = threading.Timer(max(0.0, end - time.monotonic()), _shut, (response, cut))
+            timer.start()
+            try:
+                with response:
+                    chunks = []
+                    for chunk in response.iter_content(64 * 1024):
+                        chunks.append(chunk)
+                        if time.monotonic() > end:
+                            raise self.timeout(limit)
+                    if cut.is_set():
                         raise self.timeout(limit)
-                return response, b"".join(chunks)
-        except requests.ConnectTimeout:
-            raise StoreUnavailable(f"the remote store {self.remote} did not accept a connection in time") from None
-        except requests.Timeout:
-            if deadline is None:
-                raise StoreUnavailable(f"the remote store {self.remote} did not answer in time") from None
-            raise self.timeout(limit) from None
+                    return response, b"".join(chunks)
+            finally:
+                timer.cancel()
         except requests.RequestException as error:
-            reason = type(error).__name__ if isinstance(error, requests.ConnectionError) else str(error)
-            raise StoreUnavailable(f"the remote store {self.remote} cannot be reached ({reason})") from None
+            raise self._failure(error, cut.is_set(), deadline, limit) from None
+
+    def _failure(
+        self, error: requests.RequestException, cut: bool, deadline: float | None, limit: float | None
+    ) -> SkategraphError:
+        if isinstance(error, requests.ConnectTimeout):
+            return StoreUnavailable(f"the remote store {self.remote} did not accept a connection in time")
+        if cut or isinstance(error, requests.Timeout):  # our deadline, or the read timeout within it
+            if deadline is None:
+                return StoreUnavailable(f"the remote store {self.remote} did not answer in time")
+            return self.timeout(limit)
+        reason = type(error).__name__ if isinstance(error, requests.ConnectionError) else str(error)
+        return StoreUnavailable(f"the remote store {self.remote} cannot be reached ({reason})")
 
     def timeout(self, limit: float | None) -> QueryTimeout:
         after = f" of {limit:g} s" if limit is not None else ""
@@ -233,6 +251,16 @@ class Client:
         if response.status_code == 400 or re.match(r"Virtuoso \w+ Error SP\d+", message):
             raise QueryError(f"the remote store {self.remote} refused {what}: {message}")
         raise StoreUnavailable(f"the remote store {self.remote} failed {what} ({response.status_code}): {message}")
+
+
+def _shut(response: requests.Response, cut: threading.Event) -> None:
+    """Shut the connection `response` is read from (from another thread: a blocked read then ends)."""
+    cut.set()
+    connection = getattr(response.raw, "connection", None)
+    sock = getattr(connection, "sock", None)
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
 
 
 @dataclass(frozen=True)
