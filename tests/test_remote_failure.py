@@ -22,10 +22,11 @@ from .server import Reply, running_app
 COUNT = "SELECT (COUNT(*) AS ?n) WHERE { ?s a sg:Skater }"
 
 
-@pytest.fixture
-def own_oxigraph(tmp_path: Path) -> Iterator[remotes.Server]:
-    """An Oxigraph server of this test's own, which it may stop and start again (same port, same data)."""
-    server = remotes.oxigraph(tmp_path / "oxigraph")
+@pytest.fixture(params=["oxigraph", "virtuoso"])
+def own_server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[remotes.Server]:
+    """A server of this test's own, which it may stop and start again (same port, same data)."""
+    start = remotes.oxigraph if request.param == "oxigraph" else remotes.virtuoso
+    server = start(tmp_path / request.param)
     try:
         yield server
     finally:
@@ -39,23 +40,23 @@ def error_of(reply: Reply) -> str:
 
 
 def test_the_server_down_is_a_503_health_says_so_and_it_recovers(
-    own_oxigraph: remotes.Server, seed_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    own_server: remotes.Server, seed_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    at = served_remotely(own_oxigraph, seed_dir, monkeypatch, tmp_path / "cache")
+    at = served_remotely(own_server, seed_dir, monkeypatch, tmp_path / "cache")
     with running_app(at.path, remote=at.remote, cache_mb=0, timeout=5) as app:
         assert app.query(COUNT).status == 200
         assert app.get("/health").status == 200
-        own_oxigraph.stop()
+        own_server.stop()
         started = time.monotonic()
         down = app.query(COUNT)
         assert time.monotonic() - started < 5 + 2, "not answered within the time limit"
         assert down.status == 503, down.text
         assert error_of(down) == "store_unavailable"
-        assert own_oxigraph.url.split("//")[1] in json.loads(down.body)["message"]  # names the server
+        assert own_server.url.split("//")[1] in json.loads(down.body)["message"]  # names the server
         health = app.get("/health")
         assert health.status == 503
         assert error_of(health) == "store_unavailable"
-        own_oxigraph.start()
+        own_server.start()
         deadline = time.monotonic() + 30
         while app.query(COUNT).status != 200:  # it comes back by itself: no restart of ours
             assert time.monotonic() < deadline, "the endpoint did not recover when the server came back"
@@ -95,11 +96,11 @@ def silent_server() -> Iterator[int]:
 
 
 def test_a_server_that_does_not_answer_is_cut_at_the_time_limit(
-    own_oxigraph: remotes.Server, seed_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, silent_server: int
+    own_server: remotes.Server, seed_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, silent_server: int
 ) -> None:
     """The mirror knows the build; then the server goes silent: the request's own limit cuts it."""
-    at = served_remotely(own_oxigraph, seed_dir, monkeypatch, tmp_path / "cache")
-    silent = store_at(f"oxigraph+http://127.0.0.1:{silent_server}")
+    at = served_remotely(own_server, seed_dir, monkeypatch, tmp_path / "cache")
+    silent = store_at(f"{own_server.kind}+http://127.0.0.1:{silent_server}")
     silent.path.parent.mkdir(parents=True, exist_ok=True)
     with running_app(at.path, remote=silent.remote, cache_mb=0, timeout=3) as app:
         started = time.monotonic()
