@@ -8,6 +8,7 @@ from __future__ import annotations
 import collections
 import contextlib
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -74,6 +75,15 @@ def same_page(pair: Pair, path: str) -> None:
         ours, others = mine.text.splitlines(), theirs.text.splitlines()
         differ = [(a, b) for a, b in zip(ours, others, strict=False) if a != b][:5]
         raise AssertionError(f"{path} on {pair.name} differs: {len(ours)} lines, {len(others)} there; {differ}")
+
+
+def same_chart(pair: Pair, path: str, status: int = 200) -> None:
+    """The chart at `path`, the same SVG on both but for the id pygal draws at random for each."""
+    mine, theirs = both(pair, path)
+    assert mine.status == status, (path, mine.status, mine.text[:300])
+    assert theirs.status == mine.status, (path, pair.name, theirs.text[:300])
+    ours, others = (re.sub(r"chart-[0-9a-f-]{36}", "chart-ID", reply.text) for reply in (mine, theirs))
+    assert others == ours, (path, pair.name)
 
 
 def same_graph(pair: Pair, path: str, accept: str = "text/turtle") -> None:
