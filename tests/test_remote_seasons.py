@@ -7,13 +7,15 @@ The seed alone (`test_remote_answers.py`) has one nation per skater, no relay te
 season without races; these have skaters who changed nation (Ahn Hyun-soo for Russia as Viktor Ahn,
 John-Henry Krueger for Hungary), relay teams named by their skaters, a cancelled season and races that
 share a distance at a stage. Every saved query is run bare, with its example and with values from these
-seasons; the pages of skaters, nations, seasons, stages and races, their RDF, lookups and
-reconciliation are compared whole: rows as multisets, pages byte for byte, RDF as graphs.
+seasons; the pages of skaters, nations, relay teams, venues, seasons, stages and races, their RDF and
+charts, lookups and reconciliation are compared whole: rows as multisets, pages byte for byte, RDF as
+graphs.
 """
 
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from urllib.parse import urlencode
@@ -58,6 +60,7 @@ def pair(
             yield apps
     finally:
         server.stop()
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 def select(pair: Pair, sparql: str) -> list[str]:
@@ -160,6 +163,7 @@ def test_relay_team_pages_are_the_same(pair: Pair) -> None:
     assert len(teams) > 10
     for iri in teams:
         same_page(pair, iri.removeprefix("https://w3id.org/skategraph"))
+        same_graph(pair, iri.removeprefix("https://w3id.org/skategraph"))
 
 
 @pytest.mark.parametrize("season", [path.stem for path in REAL])
