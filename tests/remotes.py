@@ -186,14 +186,15 @@ def credentials(server: Server) -> dict[str, str]:
     return {"SKATEGRAPH_REMOTE_USER": server.user, "SKATEGRAPH_REMOTE_PASSWORD": server.password or ""}
 
 
-def served_remotely(server: Server, seed_dir: Path, monkeypatch: pytest.MonkeyPatch, cache: Path) -> StoreAt:
-    """The seed's generation put in place in `server`, and this machine's mirror brought up to it."""
+def served_remotely(server: Server, store: Path, monkeypatch: pytest.MonkeyPatch, cache: Path) -> StoreAt:
+    """The current generation of the embedded store at `store` (the seed's, or another build) put in
+    place in `server`, and this machine's mirror brought up to it."""
     for name, value in credentials(server).items():
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("XDG_CACHE_HOME", str(cache))
     at = store_at(server.address)
     assert at.remote is not None
-    generation = generations.current(seed_dir)
+    generation = generations.current(store)
     publish_generation(at.remote, generation, read_manifest(generation))
     sync(at)
     return at

@@ -463,3 +463,22 @@ def test_what_points_here_is_what_the_plain_query_gives(seasons: App) -> None:
             linked += any("via" in row for row in found)
             cut += len(found) == pages.INCOMING_SHOWN
     assert linked and cut  # link statements pointing here, and resources with more than are shown
+
+
+@pytest.mark.parametrize(
+    ("skater", "nation", "name"),
+    [
+        ("ahn-hyun-soo", "RUS", "Russia"),  # KOR in 2002-03, RUS as Viktor Ahn in 2014-15
+        ("john-henry-krueger", "HUN", "Hungary"),  # USA in 2014-15, HUN in 2021-22
+        ("apolo-anton-ohno", "USA", "United States"),
+    ],
+)
+def test_a_skater_skates_for_the_nation_of_their_latest_result(
+    seasons: App, skater: str, nation: str, name: str
+) -> None:
+    """The page names one nation, the latest a skater won a place for, in its text and its schema.org
+    data alike, whatever order the store keeps a skater's nations in (issue 15)."""
+    page = seasons.get(f"/id/skater/{skater}", Accept="text/html").text
+    assert f'Skates for\n  <a href="/id/nation/{nation}">{name}</a> ({nation})</p>' in page
+    block = page.split('<script type="application/ld+json">', 1)[1].split("</script>", 1)[0]
+    assert json.loads(block)["nationality"] == {"@id": f"{BASE}id/nation/{nation}"}

@@ -9,12 +9,9 @@ way), pages and documents byte for byte.
 
 from __future__ import annotations
 
-import collections
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlencode
 
 import pytest
@@ -23,40 +20,19 @@ from rdflib.compare import isomorphic
 
 from skategraph.saved.catalogue import load_catalogue
 
-from .conftest import ID
-from .remotes import Server, served_remotely
-from .server import App, running_app, seed_app
+from .answers import Pair, both, paired, rows
+from .conftest import ID, copy_store
 
 SERVERS = ["oxigraph_server", "virtuoso_server"]
 
 
-@dataclass
-class Pair:
-    name: str
-    embedded: App
-    remote: App
-
-
 @pytest.fixture(scope="module", params=SERVERS)
 def pair(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, seed_dir: Path) -> Iterator[Pair]:
-    server: Server = request.getfixturevalue(request.param)
-    with pytest.MonkeyPatch.context() as monkeypatch:
-        at = served_remotely(server, seed_dir, monkeypatch, tmp_path_factory.mktemp("cache"))
-        with (
-            seed_app(tmp_path_factory.mktemp("embedded"), seed=seed_dir, cache_mb=0) as embedded,
-            running_app(at.path, remote=at.remote, cache_mb=0, update_token="secret") as remote,
-        ):
-            yield Pair(request.param, embedded, remote)
-
-
-def rows(reply: Any) -> collections.Counter[str]:
-    assert reply.status == 200, reply.text
-    bindings = json.loads(reply.body)["results"]["bindings"]
-    return collections.Counter(json.dumps(row, sort_keys=True) for row in bindings)
-
-
-def both(pair: Pair, path: str, **headers: str) -> tuple[Any, Any]:
-    return pair.embedded.get(path, **headers), pair.remote.get(path, **headers)
+    """The seed's generation on the session's server (the one other modules use too), beside a copy of
+    the seed's embedded store."""
+    store = copy_store(seed_dir, tmp_path_factory.mktemp("embedded") / "store")
+    with paired(request.param, request.getfixturevalue(request.param), store, tmp_path_factory) as both_apps:
+        yield both_apps
 
 
 SAVED = sorted(query.name for query in load_catalogue(()) if "SERVICE" not in query.text)  # not the one asking Wikidata

@@ -32,10 +32,19 @@ RDF = PREFIXES["rdf"]
 WIKIDATA = "http://www.wikidata.org/entity/"
 DBPEDIA = "http://dbpedia.org/resource/"
 TYPES = "SELECT ?type ?_this WHERE { ?_this a ?type }"
+# The nation a skater or team skates for: the nation of their latest podium place or standing (each
+# keeps the nation it was won for; a standing is dated by the last day of its season's stages). A
+# skater who changed nation has both as sg:nation (Ahn Hyun-soo: KOR, then RUS as Viktor Ahn), and
+# `?_this sg:nation ?nation LIMIT 1` was whichever the engine met first: Virtuoso showed KOR, the
+# embedded store RUS (issue 15).
 NATION_OF = (
     P
-    + """SELECT ?nation ?name ?code ?_this WHERE { ?_this sg:nation ?nation
-  OPTIONAL { ?nation rdfs:label ?name } OPTIONAL { ?nation skos:notation ?code } } LIMIT 1"""
+    + """SELECT ?nation ?name ?code ?_this WHERE {
+  { ?r sg:competitor ?_this ; sg:nation ?nation ; sg:race ?race . ?race (sg:date|sg:startDate) ?date }
+  UNION { ?r sg:competitor ?_this ; sg:nation ?nation ; sg:classification ?c . ?c sg:season ?season .
+          ?stage sg:season ?season ; sg:endDate ?date }
+  OPTIONAL { ?nation rdfs:label ?name } OPTIONAL { ?nation skos:notation ?code } }
+  ORDER BY DESC(?date) ?nation LIMIT 1"""
 )
 
 OUTGOING = (
@@ -358,6 +367,7 @@ def resource_page(iri: str) -> Response:
         if chart and section.title == chart.section and section.rows:  # no podiums, no chart
             section.chart, section.chart_url = chart, f"{local(iri)}/{chart.name}.svg"
     nation = svc.select_here(NATION_OF, this) if kind in ("Skater", "RelayTeam") else []
+    shown = nation[0]["nation"]["value"] if nation else None
     body = render_template(
         "resource.html",
         iri=iri,
@@ -371,7 +381,7 @@ def resource_page(iri: str) -> Response:
         chart_height=charts.HEIGHT,
         outgoing=outgoing,
         incoming=incoming_rows,
-        jsonld=_script_safe(json.dumps(_jsonld(iri, label, kind, outgoing), ensure_ascii=False, indent=1)),
+        jsonld=_script_safe(json.dumps(_jsonld(iri, label, kind, outgoing, shown), ensure_ascii=False, indent=1)),
         local=local,
         short=short,
         table=table,
@@ -435,7 +445,8 @@ def chart_response(iri: str, name: str) -> Response:
     return response
 
 
-def _jsonld(iri: str, label: str, kind: str, outgoing: list[Row]) -> dict[str, Any]:
+def _jsonld(iri: str, label: str, kind: str, outgoing: list[Row], nation: str | None) -> dict[str, Any]:
+    """The page's schema.org data; `nation` is the one the page says the skater or team skates for."""
     data: dict[str, Any] = {"@context": "https://schema.org", "@id": iri, "@type": SCHEMA.get(kind, "Thing"),
                             "name": label, "url": iri}  # fmt: skip
     values: dict[str, list[str]] = {}
@@ -450,8 +461,8 @@ def _jsonld(iri: str, label: str, kind: str, outgoing: list[Row]) -> dict[str, A
         data["endDate"] = sg["endDate"][0]
     if "venue" in sg:
         data["location"] = {"@id": sg["venue"][0]}
-    if "nation" in sg and kind in ("Skater", "RelayTeam"):
-        data["nationality" if kind == "Skater" else "location"] = {"@id": sg["nation"][0]}
+    if nation is not None and kind in ("Skater", "RelayTeam"):
+        data["nationality" if kind == "Skater" else "location"] = {"@id": nation}
     same = values.get(PREFIXES["owl"] + "sameAs", [])
     if same:
         data["sameAs"] = same
