@@ -19,6 +19,7 @@ from rdflib import Graph
 from rdflib.compare import isomorphic
 
 from skategraph.saved.catalogue import load_catalogue
+from skategraph.web import linkeddata
 
 from .answers import Pair, both, paired, rows
 from .conftest import ID, copy_store
@@ -146,3 +147,17 @@ def test_health_names_the_same_build(pair: Pair) -> None:
     assert mine.status == theirs.status == 200
     assert json.loads(theirs.body)["build_id"] == json.loads(mine.body)["build_id"]
     assert json.loads(theirs.body)["triples"] == json.loads(mine.body)["triples"]
+
+
+def test_a_much_cited_resource_lists_the_same_triples_pointing_at_it(
+    pair: Pair, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past INCOMING_LIMIT a resource's RDF lists only some of the triples pointing at it: the same
+    ones on every store (here the limit is lowered, so a nation of the seed is past it)."""
+    monkeypatch.setattr(linkeddata, "INCOMING_LIMIT", 5)
+    mine, theirs = both(pair, "/id/nation/KOR", Accept="application/n-triples")
+    assert mine.status == theirs.status == 200
+    pointing = [line for line in mine.text.splitlines()
+                if line.startswith("<https://w3id.org/") and line.endswith("/nation/KOR> .")]  # fmt: skip
+    assert len(pointing) == 5, mine.text
+    assert sorted(theirs.text.splitlines()) == sorted(mine.text.splitlines())

@@ -46,7 +46,8 @@ PAGE_OFFERS = [("text/html", "html"), ("application/xhtml+xml", "html"), *negoti
 INCOMING_LIMIT = 2000  # a much-cited resource (a nation, a category) lists at most this many triples
 
 OWN = "SELECT ?p ?o ?_this WHERE { ?_this ?p ?o }"
-POINTING = f"SELECT ?s ?p ?_this WHERE {{ ?s ?p ?_this }} LIMIT {INCOMING_LIMIT}"
+# In order, so that past the limit every store (and every run) lists the same ones.
+POINTING = "SELECT ?s ?p ?_this WHERE {{ ?s ?p ?_this }} ORDER BY ?s ?p LIMIT {limit}"
 # One row if the IRI is in the dataset; ?target bound if it is only `owl:sameAs` another resource of
 # ours (a spelling merged into a skater, data/identities.tsv). One worker round trip for both.
 FOUND = """SELECT ?target ?_this WHERE { { ?_this ?p ?o } UNION { ?s ?q ?_this }
@@ -111,7 +112,7 @@ def describe(iri: str, name: str, document: str) -> Response:
     bound = (("_this", this),)
     own = svc.select_here(OWN, bound, generation)
     triples = [ox.Triple(this, ox.NamedNode(r["p"]["value"]), term(r["o"])) for r in own]
-    pointing = svc.select_here(POINTING, bound, generation)
+    pointing = svc.select_here(POINTING.format(limit=INCOMING_LIMIT), bound, generation)
     triples += [ox.Triple(subject(r["s"]), ox.NamedNode(r["p"]["value"]), this) for r in pointing]
     doc, dataset = ox.NamedNode(document), void.dataset_iri()
     triples += [
