@@ -94,7 +94,7 @@ class Client:
 class Server(Client):
     url: str
     process: subprocess.Popen[bytes]
-    store: Path
+    store: Path | str  # a directory, or a remote store's address
     log: list[str] = field(default_factory=list)
     drain: threading.Thread | None = None
 
@@ -127,7 +127,8 @@ class Server(Client):
         return code
 
 
-def start_server(store: Path, *args: str, env: dict[str, str] | None = None) -> Server:
+def start_server(store: Path | str, *args: str, env: dict[str, str] | None = None) -> Server:
+    """`skategraph serve --store STORE` (a directory, or a remote store's address) on a free port."""
     environment = {**os.environ, **(env or {})}
     process = subprocess.Popen(
         [sys.executable, "-m", "skategraph", "serve", "--store", str(store), "--port", "0", *args],
