@@ -116,6 +116,13 @@ class Server(Client):
         finally:
             connection.close()
 
+    def engine_threads(self) -> list[str]:
+        """The store engine's (RocksDB's) threads in the server's own process, gunicorn's master: there
+        must be none, since a web process forked from a process holding them hangs at exit (in
+        RocksDB's exit handler) until gunicorn kills it at the end of its grace period."""
+        names = (task.read_text().strip() for task in Path(f"/proc/{self.process.pid}/task").glob("*/comm"))
+        return [name for name in names if name.startswith("rocksdb")]
+
     def stop(self) -> int:
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)

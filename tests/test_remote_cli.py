@@ -198,6 +198,7 @@ def test_serve_says_when_the_remote_store_is_down_and_recovers(tmp_path: Path, m
         try:
             assert f"No store at {own.address} yet: building it first." in "".join(server.log)
             assert server.get("/health").status == 200
+            assert server.engine_threads() == []  # the first build ran in a process of its own
             own.stop()
             for reply in (server.get("/health"), server.query(COUNT)):
                 assert reply.status == 503, reply.text
