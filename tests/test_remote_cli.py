@@ -6,6 +6,7 @@ a clear `Error:` when the server is down. The password (of Virtuoso's SQL user) 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import socket
 import subprocess
@@ -259,3 +260,26 @@ def test_a_server_that_is_not_there_is_an_error(
     assert output.startswith(f"Error: the remote store {address} cannot be reached"), output
     assert "Traceback" not in output
     assert PASSWORD not in output
+
+
+@pytest.fixture
+def silent_port() -> Iterator[int]:
+    """A port that takes connections (into its backlog) and never answers: a server gone silent."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(64)
+        yield int(listener.getsockname()[1])
+
+
+@pytest.mark.parametrize("command", ["stats", "build"])
+def test_a_server_that_never_answers_is_an_error(command: str, silent_port: int, tmp_path: Path) -> None:
+    """Said as the server not answering (no query of the user's ran out of time), and for a build at
+    its first request, not after the uploads' ten-minute timeout: the subprocess's timeout would fail
+    the test."""
+    address = f"oxigraph+http://127.0.0.1:{silent_port}"
+    args = [sys.executable, "-m", "skategraph", *DOWN_COMMANDS[command], "--store", address]
+    environment = {**os.environ, "XDG_CACHE_HOME": str(tmp_path)}
+    done = subprocess.run(args, capture_output=True, text=True, timeout=120, env=environment)
+    assert done.returncode == 1, done.stderr
+    assert done.stderr.startswith(f"Error: the remote store {address} did not answer within 10 s"), done.stderr
+    assert "Traceback" not in done.stderr

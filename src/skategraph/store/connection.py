@@ -177,13 +177,14 @@ class Client:
         **kwargs: Any,
     ) -> tuple[requests.Response, bytes]:
         """The response and its whole body, read by `deadline` (time.monotonic(); None: the write
-        timeout). Reaching it is a QueryTimeout naming `limit`; the server unreachable, a
-        StoreUnavailable."""
+        timeout). Reaching it is a QueryTimeout naming `limit`, a query's time limit; with no `limit`
+        (a read of ours, such as the control graph's) it is the server not answering, a
+        StoreUnavailable, as is the server unreachable."""
         start = time.monotonic()
         end = deadline if deadline is not None else start + WRITE_TIMEOUT
         remaining = end - start
         if remaining <= 0:
-            raise self.timeout(limit)
+            raise self._late(limit, end - start)
         try:
             response = self.session().request(
                 method, url, timeout=(min(CONNECT_TIMEOUT, remaining), remaining), stream=True, **kwargs
@@ -193,17 +194,22 @@ class Client:
                 for chunk in response.iter_content(64 * 1024):
                     chunks.append(chunk)
                     if time.monotonic() > end:
-                        raise self.timeout(limit)
+                        raise self._late(limit, end - start)
                 return response, b"".join(chunks)
         except requests.ConnectTimeout:
             raise StoreUnavailable(f"the remote store {self.remote} did not accept a connection in time") from None
         except requests.Timeout:
-            if deadline is None:
-                raise StoreUnavailable(f"the remote store {self.remote} did not answer in time") from None
-            raise self.timeout(limit) from None
+            raise self._late(limit, end - start) from None
         except requests.RequestException as error:
             reason = type(error).__name__ if isinstance(error, requests.ConnectionError) else str(error)
             raise StoreUnavailable(f"the remote store {self.remote} cannot be reached ({reason})") from None
+
+    def _late(self, limit: float | None, waited: float) -> SkategraphError:
+        """The error for an answer not had in time: a query's (`limit`) is a QueryTimeout; a read of
+        ours, or a write, the server not answering."""
+        if limit is not None:
+            return self.timeout(limit)
+        return StoreUnavailable(f"the remote store {self.remote} did not answer within {waited:.0f} s")
 
     def timeout(self, limit: float | None) -> QueryTimeout:
         after = f" of {limit:g} s" if limit is not None else ""

@@ -40,7 +40,17 @@ from typing import Any
 import pyoxigraph as ox
 
 from skategraph.errors import BuildError, QueryTimeout, SkategraphError, StoreUnavailable
-from skategraph.store.connection import BUILD, CONTROL, MANIFEST, STAGED, STAGING, SWITCHING, Client, read_control
+from skategraph.store.connection import (
+    BUILD,
+    CONNECT_TIMEOUT,
+    CONTROL,
+    MANIFEST,
+    STAGED,
+    STAGING,
+    SWITCHING,
+    Client,
+    read_control,
+)
 
 CHUNK = 50_000  # triples a Graph Store request: Virtuoso took 25,000 in one PUT in half a second
 
@@ -183,8 +193,11 @@ def counts(client: Client, graphs: Iterable[str]) -> dict[str, int]:
 
 def _authenticate(client: Client) -> None:
     """A small authenticated request first: Virtuoso cuts the connection of a large upload that meets
-    a digest challenge; after this one the session sends its credentials with the next request."""
-    response, _ = client.request("GET", client.remote.store_url, params={"graph": CONTROL}, headers={"Accept": "*/*"})
+    a digest challenge; after this one the session sends its credentials with the next request. Being
+    small, it has a short deadline: a server that accepts and never answers fails the build within
+    seconds, not after the write timeout (ten minutes) that the uploads after it need."""
+    response, _ = client.request("GET", client.remote.store_url, params={"graph": CONTROL}, headers={"Accept": "*/*"},
+                                 deadline=time.monotonic() + CONNECT_TIMEOUT * 2)  # fmt: skip
     if response.status_code in (401, 403):
         client.check(response, b"", "a build")
 
