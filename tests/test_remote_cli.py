@@ -283,3 +283,26 @@ def test_a_server_that_never_answers_is_an_error(command: str, silent_port: int,
     assert done.returncode == 1, done.stderr
     assert done.stderr.startswith(f"Error: the remote store {address} did not answer within 10 s"), done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_link_on_a_server_that_caps_every_answer_below_the_results(
+    tmp_path: Path, wikidata: str, links_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Virtuoso cuts every answer at its ResultSetMaxRows (10,000 in Debian's config: forty seasons'
+    podium places). `link` (and `identities`) read one row per skater, spelling and nation, not one
+    per result, so a cap below the seed's 180 podium places stops neither."""
+    server = remotes.virtuoso(tmp_path / "virtuoso", max_rows=100)  # this test's own, with a cap that low
+    try:
+        for name, value in credentials(server).items():
+            monkeypatch.setenv(name, value)
+        monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+        address = f"{server.address}?max-rows=100"
+        built = run("build", str(SEED), "--store", address)
+        assert built.exit_code == 0, built.output
+        made = run("link", "--store", address, "--links", str(links_dir), "--endpoint", wikidata, "--interval", "0")
+        assert made.exit_code == 0, made.output
+        assert "Linked 4 of 35 skaters and 3 venues; 3 candidates to review in review.tsv" in made.stdout
+        pairs = run("identities", "--store", address)  # reads the skaters the same way
+        assert pairs.exit_code == 0, pairs.output
+    finally:
+        server.stop()
