@@ -237,6 +237,7 @@ DOWN_COMMANDS = {
     "stats": ["stats"],
     "link": ["link", "--endpoint", "http://127.0.0.1:9/query", "--retries", "0", "--interval", "0"],
     "serve": ["serve", "--port", "0", "--processes", "1", "--workers", "1"],
+    "identities": ["identities"],
 }
 
 
