@@ -246,6 +246,7 @@ DOWN_COMMANDS = {
 def test_a_server_that_is_not_there_is_an_error(
     command: str, kind: str, closed_port: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Each command on a server that refuses connections: one `Error:` line naming it, status 1."""
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     monkeypatch.setenv("SKATEGRAPH_REMOTE_USER", remotes.USER)
     monkeypatch.setenv("SKATEGRAPH_REMOTE_PASSWORD", PASSWORD)
