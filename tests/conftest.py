@@ -10,6 +10,7 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 
+from skategraph import resources
 from skategraph.store.build import build_from_files
 from skategraph.store.embedded import EmbeddedStore, open_store
 
@@ -19,6 +20,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SEED = ROOT / "data" / "2002-03_ISU_Short_Track_Speed_Skating_World_Cup.txt"
 BASE = "https://w3id.org/skategraph/"
 ID = BASE + "id/"
+WIKIDATA_LIKE = ROOT / "tests" / "fixtures" / "wikidata-like.ttl"
 
 
 @pytest.fixture(autouse=True)
@@ -93,6 +95,23 @@ def virtuoso_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[remote
     """Virtuoso on free 127.0.0.1 ports, every file in a temporary directory, every result capped at
     `max_rows` rows, with a SQL user that may update (issue 15)."""
     yield from _serving(remotes.virtuoso, tmp_path_factory.mktemp("virtuoso-server"))
+
+
+@pytest.fixture(scope="session")
+def wikidata(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The query URL of Oxigraph's server (read-only) on 127.0.0.1 with the Wikidata-shaped test data,
+    which `skategraph link --endpoint` asks in place of Wikidata and DBpedia."""
+    directory = tmp_path_factory.mktemp("wikidata")
+    for server in _serving(lambda d: remotes.wikidata_like(d, WIKIDATA_LIKE), directory):
+        yield server.url + "/query"
+
+
+@pytest.fixture
+def links_dir(tmp_path: Path) -> Path:
+    """A copy of the bundled links directory, so tests can write to it."""
+    target = tmp_path / "links"
+    shutil.copytree(resources.bundled("data") / "links", target, ignore=shutil.ignore_patterns(".cache"))
+    return target
 
 
 def _serving(start: Callable[[Path], remotes.Server], directory: Path) -> Iterator[remotes.Server]:

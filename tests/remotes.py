@@ -105,6 +105,21 @@ def oxigraph(directory: Path, *, timeout_s: float = 3) -> Server:
     return server
 
 
+def wikidata_like(directory: Path, data: Path) -> Server:
+    """Oxigraph's server, read-only, holding `data` (the Wikidata-shaped test data): the endpoint
+    `skategraph link` asks in the tests, in place of Wikidata and DBpedia (its `/query`)."""
+    binary = _binary("oxigraph", "pip install '.[test]' installs it (PyPI's oxigraph)")
+    location = directory / "db"
+    subprocess.run([binary, "load", "--location", str(location), "--file", str(data)], check=True,
+                   capture_output=True)  # fmt: skip
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    command = [binary, "serve-read-only", "--location", str(location), "--bind", f"127.0.0.1:{port}"]
+    server = Server("oxigraph", f"oxigraph+{url}", url, f"{url}/query?query=ASK%7B%7D", directory, command)
+    server.start()
+    return server
+
+
 VIRTUOSO_INI = """\
 [Database]
 DatabaseFile       = {dir}/virtuoso.db

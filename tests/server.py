@@ -94,7 +94,7 @@ class Client:
 class Server(Client):
     url: str
     process: subprocess.Popen[bytes]
-    store: Path
+    store: Path | str  # a directory, or a remote store's address
     log: list[str] = field(default_factory=list)
     drain: threading.Thread | None = None
 
@@ -116,6 +116,13 @@ class Server(Client):
         finally:
             connection.close()
 
+    def engine_threads(self) -> list[str]:
+        """The store engine's (RocksDB's) threads in the server's own process, gunicorn's master: there
+        must be none, since a web process forked from a process holding them hangs at exit (in
+        RocksDB's exit handler) until gunicorn kills it at the end of its grace period."""
+        names = (task.read_text().strip() for task in Path(f"/proc/{self.process.pid}/task").glob("*/comm"))
+        return [name for name in names if name.startswith("rocksdb")]
+
     def stop(self) -> int:
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
@@ -127,7 +134,8 @@ class Server(Client):
         return code
 
 
-def start_server(store: Path, *args: str, env: dict[str, str] | None = None) -> Server:
+def start_server(store: Path | str, *args: str, env: dict[str, str] | None = None) -> Server:
+    """`skategraph serve --store STORE` (a directory, or a remote store's address) on a free port."""
     environment = {**os.environ, **(env or {})}
     process = subprocess.Popen(
         [sys.executable, "-m", "skategraph", "serve", "--store", str(store), "--port", "0", *args],

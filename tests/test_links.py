@@ -7,12 +7,9 @@ import csv
 import http.server
 import io
 import json
-import shutil
 import socket
-import subprocess
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import ClassVar
 
@@ -27,9 +24,8 @@ from skategraph.linking.remote import Endpoint
 from skategraph.linking.scoring import Candidate, Skater, decide, score
 from skategraph.source.linkfiles import read_tsv
 
-from .conftest import ROOT, ask, select
+from .conftest import ask, select
 
-FIXTURE = ROOT / "tests" / "fixtures" / "wikidata-like.ttl"
 WD = "http://www.wikidata.org/entity/"
 AHN = Skater("skater/ahn-hyun-soo", ("Ahn Hyun-soo",), frozenset({"KOR"}), 2002)
 
@@ -42,39 +38,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-@pytest.fixture(scope="module")
-def wikidata(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Oxigraph's server (PyPI's `oxigraph`) on 127.0.0.1 with the Wikidata-shaped test data."""
-    binary = shutil.which("oxigraph")
-    assert binary, "Oxigraph's server is needed: pip install '.[test]' installs it"
-    location = tmp_path_factory.mktemp("wikidata") / "store"
-    subprocess.run([binary, "load", "--location", str(location), "--file", str(FIXTURE)], check=True,
-                   capture_output=True)  # fmt: skip
-    port = free_port()
-    server = subprocess.Popen([binary, "serve-read-only", "--location", str(location), "--bind", f"127.0.0.1:{port}"],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
-    url = f"http://127.0.0.1:{port}/query"
-    try:
-        for _ in range(100):
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                    break
-            except OSError:
-                time.sleep(0.1)
-        yield url
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
-
-
-@pytest.fixture
-def links_dir(tmp_path: Path) -> Path:
-    """A copy of the bundled links directory, so tests can write to it."""
-    target = tmp_path / "links"
-    shutil.copytree(resources.bundled("data") / "links", target, ignore=shutil.ignore_patterns(".cache"))
-    return target
 
 
 @pytest.fixture(scope="module")

@@ -26,7 +26,6 @@ import pytest
 from .conftest import ROOT, SEED
 from .server import Server, start_server
 from .terminal import in_a_terminal
-from .test_links import wikidata  # noqa: F401  (the fixture)
 
 README = ROOT / "README.md"
 NOT_RUN = {
@@ -160,7 +159,7 @@ def test_every_readme_example_runs_as_printed(
     workspace: Path,
     environment: dict[str, str],
     server: list[Server],
-    wikidata: str,  # noqa: F811
+    wikidata: str,
 ) -> None:
     home = Path(environment["HOME"])
     wrong = []

@@ -15,6 +15,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -366,6 +367,67 @@ def test_a_server_that_trickles_its_answer_is_cut_at_our_limit(seed_dataset) -> 
             RemoteStore(remote, manifest_of(seed_dataset, "x")).query("ASK {}", timeout=1)
         assert time.monotonic() - started < 10, "the call ran past our limit while the server trickled"
         server.join()
+
+
+@pytest.fixture
+def timing_out() -> Iterator[tuple[Remote, list[str]]]:
+    """A server answering its first two writes as Virtuoso answers a write it timed out (500, SR171),
+    and the rest 200; the list holds each request's method."""
+    import http.server
+
+    seen: list[str] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            seen.append(self.command)
+            timed_out = len(seen) <= 2
+            body = b"Virtuoso 40001 Error SR171: Transaction timed out" if timed_out else b""
+            self.send_response(500 if timed_out else 200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        do_PUT = do_POST
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        remote = parse_remote(f"virtuoso+http://127.0.0.1:{server.server_address[1]}", {})
+        assert remote is not None
+        yield remote, seen
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_write_the_server_timed_out_is_tried_again(timing_out) -> None:
+    """Virtuoso times out a build's write while a reader holds what it writes (a build right after the
+    suite's runaway queries failed so, measured): each write but a MOVE is tried again."""
+    remote, seen = timing_out
+    Client(remote).update("INSERT DATA { GRAPH <urn:g> { <urn:s> <urn:p> <urn:o> } }")
+    assert seen == ["POST"] * 3
+
+
+def test_a_move_the_server_timed_out_is_not_tried_blind(timing_out) -> None:
+    remote, seen = timing_out
+    with pytest.raises(QueryTimeout):
+        Client(remote).update("MOVE SILENT GRAPH <urn:a> TO GRAPH <urn:b>", again=False)
+    assert seen == ["POST"]
+
+
+def test_a_write_that_keeps_timing_out_is_the_error(timing_out, monkeypatch: pytest.MonkeyPatch) -> None:
+    from skategraph.store import connection
+
+    remote, seen = timing_out
+    monkeypatch.setattr(connection, "WRITE_PATIENCE", 0.2)
+    with pytest.raises(QueryTimeout, match="an update ran past the time limit"):
+        Client(remote).update("INSERT DATA { GRAPH <urn:g> { <urn:s> <urn:p> <urn:o> } }")
+    assert seen == ["POST"]
 
 
 def test_a_server_that_fails_is_store_unavailable(seed_dataset) -> None:

@@ -175,6 +175,7 @@ def test_serve_builds_on_first_run_and_stops_on_sigint(tmp_path: Path) -> None:
     try:
         assert any("building it first" in line for line in fresh.log)
         assert rows(fresh.query(COUNT).body) == [{"n": "60"}]
+        assert fresh.engine_threads() == []  # the first build ran in a process of its own
     finally:
         fresh.process.send_signal(signal.SIGINT)
         fresh.process.send_signal(signal.SIGTERM)  # a second signal during shutdown must not break it

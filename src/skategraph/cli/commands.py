@@ -5,10 +5,12 @@ from __future__ import annotations
 import dataclasses
 import io
 import json
+import multiprocessing
 import os
 import sys
 import tempfile
 from collections.abc import Sequence
+from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
@@ -284,7 +286,7 @@ def serve(
         current_build_id(store)
     except StoreNotFound:
         click.echo(f"No store at {store} yet: building it first.", err=True)
-        click.echo(_build([], store, base, validate=True, links=links).line(), err=True)
+        click.echo(_first_build(store, base, links), err=True)
     settings = Settings(
         store=store.path,
         remote=store.remote,
@@ -300,6 +302,46 @@ def serve(
         queries=query_dirs,
     )
     server.serve(settings, host, port, processes)
+
+
+def _first_build(store: StoreAt, base: str, links: LinkFiles) -> str:
+    """The first build of `serve`, in a process of its own; its summary line.
+
+    The engine (RocksDB) starts background threads in a process that opens a store on disk, as a
+    build does, and never stops them. A gunicorn web process forked from a process holding them hangs
+    at exit, in RocksDB's exit handler on the threads' state it inherited, until gunicorn kills it at
+    the end of its grace period: a SIGTERM took 10 s, not 1. So the serving process opens no store
+    before it forks (a remote store is read over HTTP only), and a first build runs elsewhere.
+    """
+    context = multiprocessing.get_context("spawn")
+    receiver, sender = context.Pipe(duplex=False)
+    builder = context.Process(target=_build_elsewhere, args=(sender, store, base, links), name="skategraph-build")
+    builder.start()
+    sender.close()
+    try:
+        outcome, text = receiver.recv()
+    except EOFError:
+        outcome, text = "unexpected", f"the build process ended with status {builder.exitcode}"
+    finally:
+        builder.join()
+        receiver.close()
+    if outcome == "error":
+        raise SkategraphError(text)
+    if outcome == "unexpected":
+        raise SkategraphError(f"the first build failed unexpectedly: {text}")
+    return str(text)
+
+
+def _build_elsewhere(sender: Connection, store: StoreAt, base: str, links: LinkFiles) -> None:
+    """In the build process: the build, and what came of it sent back as (outcome, text)."""
+    try:
+        sender.send(("built", _build([], store, base, validate=True, links=links).line()))
+    except SkategraphError as error:  # sent as its message: our errors do not all survive pickling
+        sender.send(("error", str(error)))
+    except Exception as error:
+        sender.send(("unexpected", f"{type(error).__name__}: {error}"))
+    finally:
+        sender.close()
 
 
 COMMANDS = [build, sparql, validate, export, stats, serve]

@@ -40,11 +40,13 @@ WIKIDATA = "https://query.wikidata.org/sparql"
 DBPEDIA = "https://dbpedia.org/sparql"
 BATCH = 40  # spellings per candidate query
 
-SKATERS = """SELECT ?skater ?label ?alt ?code ?date WHERE {
+# One row per skater, spelling and nation, with the first date they raced: a row per result instead
+# would pass a remote store's row cap (Virtuoso's ResultSetMaxRows) at a few dozen seasons (issue 15).
+SKATERS = """SELECT ?skater ?label ?alt ?code (MIN(?date) AS ?first) WHERE {
   ?skater a sg:Skater ; rdfs:label ?label ; sg:nation/skos:notation ?code .
   OPTIONAL { ?skater skos:altLabel ?alt }
   OPTIONAL { ?result sg:competitor ?skater ; sg:race/(sg:date|sg:startDate) ?date }
-}"""
+} GROUP BY ?skater ?label ?alt ?code"""
 VENUES = (
     """SELECT ?venue ?label ?code WHERE { ?venue a sg:Venue ; rdfs:label ?label ; sg:nation/skos:notation ?code }"""
 )
@@ -69,9 +71,14 @@ class LinkReport:
 
 @dataclass
 class _Seen:
-    names: list[str]
+    label: str
+    alts: set[str] = field(default_factory=set)
     nations: set[str] = field(default_factory=set)
     years: set[int] = field(default_factory=set)
+
+    def names(self) -> tuple[str, ...]:
+        """The label, then the other spellings in order: the same whatever order a store gave the rows."""
+        return (self.label, *sorted(self.alts - {self.label}))
 
 
 def read_skaters(store: GraphStore) -> list[Skater]:
@@ -82,15 +89,15 @@ def read_skaters(store: GraphStore) -> list[Skater]:
     assert isinstance(result, ox.QuerySolutions)
     for row in result:
         iri, label, alt, code, date = ("" if t is None else t.value for t in row)
-        entry = seen.setdefault(iri, _Seen([label]))
-        if alt and alt not in entry.names:
-            entry.names.append(alt)
+        entry = seen.setdefault(iri, _Seen(label))
+        if alt:
+            entry.alts.add(alt)
         entry.nations.add(code)
         if date:
             day = datetime.date.fromisoformat(date)
             entry.years.add(day.year if day.month >= 7 else day.year - 1)  # the year its season starts
     return [
-        Skater(iri[len(base) :], tuple(e.names), frozenset(e.nations), min(e.years) if e.years else 0)
+        Skater(iri[len(base) :], e.names(), frozenset(e.nations), min(e.years) if e.years else 0)
         for iri, e in sorted(seen.items())
     ]
 

@@ -21,7 +21,8 @@ import pyoxigraph as ox
 from skategraph.linking.names import folded, name_key, squashed
 from skategraph.store.base import GraphStore
 
-SKATERS = """SELECT ?skater ?name ?code ?category ?same WHERE {
+# DISTINCT: a row per result instead would pass a remote store's row cap (issue 15).
+SKATERS = """SELECT DISTINCT ?skater ?name ?code ?category ?same WHERE {
   ?skater a sg:Skater ; sg:nation/skos:notation ?code .
   { ?skater rdfs:label ?name } UNION { ?skater skos:altLabel ?name }
   OPTIONAL { ?r sg:competitor ?skater ; sg:race/sg:category/rdfs:label ?category }

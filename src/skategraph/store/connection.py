@@ -49,6 +49,7 @@ LOCK = OURS + "lock"  # the build putting a dataset in place now, and until when
 # Debian's Virtuoso caps every result at 10,000 rows; Oxigraph's server has no cap.
 VIRTUOSO_MAX_ROWS = 10_000
 CONNECT_TIMEOUT = 5.0  # seconds to connect, at most (less when the query's own limit is nearer)
+WRITE_PATIENCE = 60.0  # seconds a build's write is tried again while the server times it out (Client.write)
 WRITE_TIMEOUT = 600.0  # a build's uploads and updates: no query limit applies, but a dead server must not hang it
 CANCELLED = b"The SPARQL operation has been cancelled"  # Oxigraph's server, inside a 200 body, at its time limit
 
@@ -180,13 +181,14 @@ class Client:
         **kwargs: Any,
     ) -> tuple[requests.Response, bytes]:
         """The response and its whole body, read by `deadline` (time.monotonic(); None: the write
-        timeout). Reaching it is a QueryTimeout naming `limit`; the server unreachable, a
-        StoreUnavailable."""
+        timeout). Reaching it is a QueryTimeout naming `limit`, a query's time limit; with no `limit`
+        (a read of ours, such as the control graph's) it is the server not answering, a
+        StoreUnavailable, as is the server unreachable."""
         start = time.monotonic()
         end = deadline if deadline is not None else start + WRITE_TIMEOUT
         remaining = end - start
         if remaining <= 0:
-            raise self.timeout(limit)
+            raise self._late(limit, end - start)
         cut = threading.Event()
         try:
             response = self.session().request(
@@ -203,38 +205,59 @@ class Client:
                     for chunk in response.iter_content(64 * 1024):
                         chunks.append(chunk)
                         if time.monotonic() > end:
-                            raise self.timeout(limit)
+                            raise self._late(limit, end - start)
                     if cut.is_set():
-                        raise self.timeout(limit)
+                        raise self._late(limit, end - start)
                     return response, b"".join(chunks)
             finally:
                 timer.cancel()
+        except requests.ConnectTimeout:
+            raise StoreUnavailable(f"the remote store {self.remote} did not accept a connection in time") from None
         except requests.RequestException as error:
-            raise self._failure(error, cut.is_set(), deadline, limit) from None
+            if cut.is_set() or isinstance(error, requests.Timeout):  # our deadline, or a read timeout within it
+                raise self._late(limit, end - start) from None
+            reason = type(error).__name__ if isinstance(error, requests.ConnectionError) else str(error)
+            raise StoreUnavailable(f"the remote store {self.remote} cannot be reached ({reason})") from None
 
-    def _failure(
-        self, error: requests.RequestException, cut: bool, deadline: float | None, limit: float | None
-    ) -> SkategraphError:
-        if isinstance(error, requests.ConnectTimeout):
-            return StoreUnavailable(f"the remote store {self.remote} did not accept a connection in time")
-        if cut or isinstance(error, requests.Timeout):  # our deadline, or the read timeout within it
-            if deadline is None:
-                return StoreUnavailable(f"the remote store {self.remote} did not answer in time")
+    def _late(self, limit: float | None, waited: float) -> SkategraphError:
+        """The error for an answer not had in time: a query's (`limit`) is a QueryTimeout; a read of
+        ours, or a write, the server not answering."""
+        if limit is not None:
             return self.timeout(limit)
-        reason = type(error).__name__ if isinstance(error, requests.ConnectionError) else str(error)
-        return StoreUnavailable(f"the remote store {self.remote} cannot be reached ({reason})")
+        return StoreUnavailable(f"the remote store {self.remote} did not answer within {waited:.0f} s")
 
     def timeout(self, limit: float | None) -> QueryTimeout:
         after = f" of {limit:g} s" if limit is not None else ""
         return QueryTimeout(f"the query ran past its time limit{after} on the remote store {self.remote}: stopped")
 
-    def update(self, text: str) -> None:
-        """Run a SPARQL update (a build's; never a client's: those are not for a remote store yet)."""
-        response, body = self.request(
-            "POST", self.remote.update_url, data={"update": text},
-            headers={"Accept": "*/*"},
-        )  # fmt: skip
-        self.check(response, body, "an update")
+    def update(self, text: str, *, again: bool = True) -> None:
+        """Run a SPARQL update (a build's; never a client's: those are not for a remote store yet);
+        `again`: tried again while the server times it out (`write`)."""
+        self.write("an update", "POST", self.remote.update_url, again=again, data={"update": text},
+                   headers={"Accept": "*/*"})  # fmt: skip
+
+    def write(self, what: str, method: str, url: str, *, again: bool = True, **kwargs: Any) -> None:
+        """A build's write (an update, a Graph Store upload), tried again while the server times it out.
+
+        Virtuoso times a write out (SR171) while a reader's query holds what it writes, and goes on
+        running a query we have stopped waiting for until its own limit: measured, a build right after
+        a client's runaway query failed. Each of a build's writes is one operation, applied whole or
+        not at all, and means the same done twice (INSERT DATA, a conditional DELETE/INSERT, DROP, a
+        PUT), so it is tried again for WRITE_PATIENCE seconds before the timeout is the build's error.
+        Not a MOVE (`again=False`): a MOVE of a graph already moved empties its target, so a switch
+        counts its graphs before it moves again (`skategraph.store.switch.roll_forward`).
+        """
+        give_up, pause = time.monotonic() + WRITE_PATIENCE, 0.5
+        while True:
+            response, body = self.request(method, url, **kwargs)
+            try:
+                self.check(response, body, what)
+                return
+            except QueryTimeout:
+                if not again or time.monotonic() + pause > give_up:
+                    raise
+                time.sleep(pause)
+                pause = min(pause * 2, 8.0)
 
     def check(self, response: requests.Response, body: bytes, what: str) -> None:
         """Raise the error a non-2xx answer means."""

@@ -48,6 +48,7 @@ import pyoxigraph as ox
 from skategraph.errors import BuildError, QueryTimeout, SkategraphError, StoreUnavailable
 from skategraph.store.connection import (
     BUILD,
+    CONNECT_TIMEOUT,
     CONTROL,
     LOCK,
     MANIFEST,
@@ -267,8 +268,10 @@ def roll_forward(client: Client, journal: dict[str, Any]) -> None:
 def _finish(client: Client, moves: list[tuple[str, str, int]], drops: list[str], manifest: dict[str, Any]) -> None:
     """One request an operation: Virtuoso applies a request's operations one by one, so a request it
     stops part way leaves an unknown number applied; one at a time, what was done is what succeeded."""
-    for operation in [*_moves(moves), *_drops(drops)]:
-        client.update(operation)
+    for move in _moves(moves):
+        client.update(move, again=False)  # roll_forward counts before it moves again
+    for drop in _drops(drops):
+        client.update(drop)
     client.update(_control_update(manifest))
 
 
@@ -324,8 +327,11 @@ def counts(client: Client, graphs: Iterable[str]) -> dict[str, int]:
 
 def _authenticate(client: Client) -> None:
     """A small authenticated request first: Virtuoso cuts the connection of a large upload that meets
-    a digest challenge; after this one the session sends its credentials with the next request."""
-    response, _ = client.request("GET", client.remote.store_url, params={"graph": CONTROL}, headers={"Accept": "*/*"})
+    a digest challenge; after this one the session sends its credentials with the next request. Being
+    small, it has a short deadline: a server that accepts and never answers fails the build within
+    seconds, not after the write timeout (ten minutes) that the uploads after it need."""
+    response, _ = client.request("GET", client.remote.store_url, params={"graph": CONTROL}, headers={"Accept": "*/*"},
+                                 deadline=time.monotonic() + CONNECT_TIMEOUT * 2)  # fmt: skip
     if response.status_code in (401, 403):
         client.check(response, b"", "a build")
 
@@ -336,11 +342,12 @@ def _upload(client: Client, dataset: ox.Store, graph: str, target: str) -> None:
     size = len(triples) if blank else CHUNK
     for start in range(0, len(triples), size or 1):
         body = ox.serialize(triples[start : start + size], format=ox.RdfFormat.N_TRIPLES)
-        response, answer = client.request(
-            "PUT" if start == 0 else "POST", client.remote.store_url, params={"graph": target}, data=body,
+        # A PUT, or a POST of triples without blank nodes: the same done twice, as `write` needs
+        client.write(
+            f"the upload of the graph {graph}", "PUT" if start == 0 else "POST", client.remote.store_url,
+            params={"graph": target}, data=body,
             headers={"Content-Type": "application/n-triples", "Accept": "*/*"},  # Virtuoso writes only with */*
         )  # fmt: skip
-        client.check(response, answer, f"the upload of the graph {graph}")
 
 
 def _drop(client: Client, graphs: Iterable[str]) -> None:

@@ -51,10 +51,13 @@ def serve(settings: Settings, host: str, port: int, processes: int | None = None
     """Serve until SIGINT or SIGTERM; gunicorn then stops its workers, which close their pools."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
 
+    # A remote store is named by its address (never its credentials), not by its mirror's directory.
+    store = settings.remote if settings.remote is not None else settings.store
+
     def when_ready(server: Any) -> None:
         bound_host, bound_port = server.LISTENERS[0].sock.getsockname()[:2]
         log.info("serving http://%s:%s/sparql (store %s, %d web processes, %d query workers each)",
-                 bound_host, bound_port, settings.store, server.num_workers, settings.workers)  # fmt: skip
+                 bound_host, bound_port, store, server.num_workers, settings.workers)  # fmt: skip
 
     def post_worker_init(worker: Any) -> None:
         service = worker.wsgi.extensions["skategraph"]
