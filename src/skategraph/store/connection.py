@@ -57,6 +57,8 @@ _KINDS = {
     "oxigraph": ("/query", "/update", "/store"),
     "virtuoso": ("/sparql", "/sparql-auth", "/sparql-graph-crud-auth"),
 }
+# Virtuoso refusing a query before it runs, on its own estimate of the time it would take
+_ESTIMATE = re.compile(r"estimated execution time (\d+) \(sec\) exceeds the limit of (\d+) \(sec\)")
 _SCHEME = re.compile(r"^(?P<kind>[a-z][a-z0-9]*)\+(?P<scheme>https?)://", re.IGNORECASE)
 _URL = re.compile(r"^[a-z][a-z0-9+.\-]*://", re.IGNORECASE)
 
@@ -264,6 +266,12 @@ class Client:
         if response.status_code < 300:
             return
         message = body[:500].decode("utf-8", "replace").strip()
+        estimate = _ESTIMATE.search(message)
+        if estimate is not None:
+            raise QueryTimeout(
+                f"the remote store {self.remote} did not run {what}: it estimated {estimate[1]} s, past its limit of "
+                f"{estimate[2]} s (Virtuoso's [SPARQL] MaxQueryCostEstimationTime: raise it, or ask for less)"
+            )
         if CANCELLED in body or "S1T00" in message or "SR171" in message:
             raise QueryTimeout(f"{what} ran past the time limit of the remote store {self.remote} and was stopped")
         if response.status_code in (401, 403):
