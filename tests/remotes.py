@@ -8,13 +8,17 @@ tests that need it: nothing is skipped.
 
 from __future__ import annotations
 
+import contextlib
+import http.server
 import shutil
 import signal
 import socket
 import subprocess
+import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,6 +30,39 @@ from skategraph.store.base import read_manifest
 
 USER = "skategraph"
 PASSWORD = "test-secret-5f3a"  # the tests look for it in every message and log line
+
+
+@contextlib.contextmanager
+def scripted(answer: Callable[[str, str], tuple[int, bytes]]) -> Iterator[tuple[str, list[str]]]:
+    """A small HTTP server on 127.0.0.1 that answers each request with `answer(method, path)`, a status
+    and a body (a 200 as SPARQL JSON results): a server's answers as measured, or the outside a
+    server must not be made to fetch. Yields its URL and each request's method and path."""
+    seen: list[str] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def answer(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            seen.append(f"{self.command} {self.path}")
+            status, body = answer(self.command, self.path)
+            self.send_response(status)
+            self.send_header("Content-Type", "application/sparql-results+json" if status == 200 else "text/plain")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        do_GET = do_POST = do_PUT = answer
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", seen
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def free_port() -> int:

@@ -6,10 +6,9 @@ would have been fetched, so each refusal is one that matters."""
 
 from __future__ import annotations
 
-import http.server
 import json
-import threading
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -23,45 +22,20 @@ from .server import App, running_app
 SERVERS = ["oxigraph_server", "virtuoso_server"]
 
 
-class Recorder(http.server.ThreadingHTTPServer):
-    """An HTTP server that answers every request with empty SPARQL results and keeps its path."""
+EMPTY = b'{"head":{"vars":[]},"results":{"bindings":[]}}'
 
-    def __init__(self) -> None:
-        self.paths: list[str] = []
-        recorder = self
 
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                recorder.paths.append(self.path)
-                self.send_response(200)
-                self.send_header("Content-Type", "application/sparql-results+json")
-                body = b'{"head":{"vars":[]},"results":{"bindings":[]}}'
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            do_POST = do_GET
-
-            def log_message(self, format: str, *args: object) -> None:
-                pass
-
-        super().__init__(("127.0.0.1", 0), Handler)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}"
+@dataclass
+class Recorder:
+    url: str
+    paths: list[str]
 
 
 @pytest.fixture
 def outside() -> Iterator[Recorder]:
-    recorder = Recorder()
-    thread = threading.Thread(target=recorder.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield recorder
-    finally:
-        recorder.shutdown()
-        recorder.server_close()
+    """An HTTP server answering every request with empty SPARQL results, keeping each request's path."""
+    with remotes.scripted(lambda method, path: (200, EMPTY)) as (url, seen):
+        yield Recorder(url, seen)
 
 
 @pytest.fixture(scope="module", params=SERVERS)

@@ -8,6 +8,7 @@ import collections
 import contextlib
 import copy
 import io
+import itertools
 import json
 import logging
 import socket
@@ -369,40 +370,22 @@ def test_a_server_that_trickles_its_answer_is_cut_at_our_limit(seed_dataset) -> 
         server.join()
 
 
+TIMED_OUT = b"Virtuoso 40001 Error SR171: Transaction timed out"  # Virtuoso's answer to a write it timed out
+
+
 @pytest.fixture
 def timing_out() -> Iterator[tuple[Remote, list[str]]]:
-    """A server answering its first two writes as Virtuoso answers a write it timed out (500, SR171),
-    and the rest 200; the list holds each request's method."""
-    import http.server
+    """A server answering its first two requests as Virtuoso answers a write it timed out (500,
+    SR171), and the rest 200; the list holds each request's method and path."""
+    answers = itertools.count(1)
 
-    seen: list[str] = []
+    def answer(method: str, path: str) -> tuple[int, bytes]:
+        return (500, TIMED_OUT) if next(answers) <= 2 else (200, b"")
 
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            self.rfile.read(int(self.headers.get("Content-Length", 0)))
-            seen.append(self.command)
-            timed_out = len(seen) <= 2
-            body = b"Virtuoso 40001 Error SR171: Transaction timed out" if timed_out else b""
-            self.send_response(500 if timed_out else 200)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        do_PUT = do_POST
-
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        remote = parse_remote(f"virtuoso+http://127.0.0.1:{server.server_address[1]}", {})
+    with remotes.scripted(answer) as (url, seen):
+        remote = parse_remote(f"virtuoso+{url}", {})
         assert remote is not None
         yield remote, seen
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def test_a_write_the_server_timed_out_is_tried_again(timing_out) -> None:
@@ -410,14 +393,14 @@ def test_a_write_the_server_timed_out_is_tried_again(timing_out) -> None:
     suite's runaway queries failed so, measured): each write but a MOVE is tried again."""
     remote, seen = timing_out
     Client(remote).update("INSERT DATA { GRAPH <urn:g> { <urn:s> <urn:p> <urn:o> } }")
-    assert seen == ["POST"] * 3
+    assert seen == ["POST /sparql-auth"] * 3
 
 
 def test_a_move_the_server_timed_out_is_not_tried_blind(timing_out) -> None:
     remote, seen = timing_out
     with pytest.raises(QueryTimeout):
         Client(remote).update("MOVE SILENT GRAPH <urn:a> TO GRAPH <urn:b>", again=False)
-    assert seen == ["POST"]
+    assert seen == ["POST /sparql-auth"]
 
 
 def test_a_write_that_keeps_timing_out_is_the_error(timing_out, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -427,66 +410,28 @@ def test_a_write_that_keeps_timing_out_is_the_error(timing_out, monkeypatch: pyt
     monkeypatch.setattr(connection, "WRITE_PATIENCE", 0.2)
     with pytest.raises(QueryTimeout, match="an update ran past the time limit"):
         Client(remote).update("INSERT DATA { GRAPH <urn:g> { <urn:s> <urn:p> <urn:o> } }")
-    assert seen == ["POST"]
+    assert seen == ["POST /sparql-auth"]
 
 
 def test_a_query_virtuoso_refuses_on_its_estimate_says_so(seed_dataset) -> None:
     """Virtuoso refuses a query it estimates past MaxQueryCostEstimationTime before running it (race_podiums
     at 40 generated seasons, measured; the answer below is its own text): a time limit that says which."""
-    import http.server
-
     refusal = (b"Virtuoso 42000 Error The estimated execution time 404700 (sec) exceeds the limit of 400 (sec).\n\n"
                b"SPARQL query:\nSELECT ...")  # fmt: skip
-
-    class Refusing(http.server.BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            self.rfile.read(int(self.headers.get("Content-Length", 0)))
-            self.send_response(500)
-            self.send_header("Content-Length", str(len(refusal)))
-            self.end_headers()
-            self.wfile.write(refusal)
-
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Refusing)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        remote = parse_remote(f"virtuoso+http://127.0.0.1:{server.server_address[1]}", {})
+    with remotes.scripted(lambda method, path: (500, refusal)) as (url, _):
+        remote = parse_remote(f"virtuoso+{url}", {})
         assert remote is not None
-        with pytest.raises(
-            QueryTimeout, match=r"estimated 404700 s, past its limit of 400 s .*MaxQueryCostEstimationTime"
-        ):
+        with pytest.raises(QueryTimeout, match=r"estimated 404700 s, past its limit of 400 s .*MaxQueryCostEstimation"):
             RemoteStore(remote, manifest_of(seed_dataset, "x")).query("ASK {}", timeout=5)
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def test_a_server_that_fails_is_store_unavailable(seed_dataset) -> None:
     """A 5xx answer (here from a server that says 503 to everything) is the remote failing."""
-    import http.server
-
-    class Failing(http.server.BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            self.send_response(503)
-            self.end_headers()
-            self.wfile.write(b"overloaded")
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Failing)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        remote = parse_remote(f"oxigraph+http://127.0.0.1:{httpd.server_address[1]}", {})
+    with remotes.scripted(lambda method, path: (503, b"overloaded")) as (url, _):
+        remote = parse_remote(f"oxigraph+{url}", {})
         assert remote is not None
         with pytest.raises(StoreUnavailable, match="503"):
             RemoteStore(remote, manifest_of(seed_dataset, "x")).query("ASK {}", timeout=5)
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
 
 
 def test_wrong_credentials_are_refused_without_showing_them(virtuoso_server, seed_dataset, caplog) -> None:
