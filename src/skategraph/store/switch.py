@@ -55,6 +55,7 @@ from skategraph.store.connection import (
     STAGED,
     STAGING,
     SWITCHING,
+    WRITE_PATIENCE,
     Client,
     read_control,
 )
@@ -230,21 +231,21 @@ def complete(client: Client, journal: dict[str, Any]) -> None:
         ) from error
 
 
-SWITCH_ATTEMPTS = 3
-
-
 def _switch_journaled(client: Client, journal: dict[str, Any]) -> None:
-    """Run a journaled switch to its end, trying again where the server gave up part way: a reader's
-    long query holds the graphs, and Virtuoso times the MOVE out (SR171, measured) after some of the
-    request's operations may have been applied. Each attempt moves only what is still staged whole."""
-    for attempt in range(1, SWITCH_ATTEMPTS + 1):
+    """Run a journaled switch to its end, trying again for WRITE_PATIENCE seconds where the server gave
+    up part way: a reader's long query holds the graphs, and Virtuoso times a MOVE out (SR171,
+    measured) until that query ends, at its own limit. Each attempt counts the graphs first and moves
+    only what is still staged whole."""
+    give_up, pause = time.monotonic() + WRITE_PATIENCE, 0.5
+    while True:
         try:
             roll_forward(client, journal)
             return
         except (QueryTimeout, StoreUnavailable):
-            if attempt == SWITCH_ATTEMPTS:
+            if time.monotonic() + pause > give_up:
                 raise
-            time.sleep(attempt)
+            time.sleep(pause)
+            pause = min(pause * 2, 8.0)
 
 
 def roll_forward(client: Client, journal: dict[str, Any]) -> None:
