@@ -21,15 +21,17 @@ import socket
 import threading
 import time
 import urllib.parse
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import pyoxigraph as ox
 import requests
 from requests.auth import HTTPDigestAuth
 
 from skategraph.errors import QueryError, QueryTimeout, SkategraphError, StoreUnavailable
+
+T = TypeVar("T")
 
 USER_ENV = "SKATEGRAPH_REMOTE_USER"
 PASSWORD_ENV = "SKATEGRAPH_REMOTE_PASSWORD"
@@ -249,17 +251,15 @@ class Client:
         Not a MOVE (`again=False`): a MOVE of a graph already moved empties its target, so a switch
         counts its graphs before it moves again (`skategraph.store.switch.roll_forward`).
         """
-        give_up, pause = time.monotonic() + WRITE_PATIENCE, 0.5
-        while True:
+
+        def attempt() -> None:
             response, body = self.request(method, url, **kwargs)
-            try:
-                self.check(response, body, what)
-                return
-            except QueryTimeout:
-                if not again or time.monotonic() + pause > give_up:
-                    raise
-                time.sleep(pause)
-                pause = min(pause * 2, 8.0)
+            self.check(response, body, what)
+
+        if again:
+            patiently(attempt)
+        else:
+            attempt()
 
     def check(self, response: requests.Response, body: bytes, what: str) -> None:
         """Raise the error a non-2xx answer means."""
@@ -282,6 +282,20 @@ class Client:
         if response.status_code == 400 or re.match(r"Virtuoso \w+ Error SP\d+", message):
             raise QueryError(f"the remote store {self.remote} refused {what}: {message}")
         raise StoreUnavailable(f"the remote store {self.remote} failed {what} ({response.status_code}): {message}")
+
+
+def patiently(attempt: Callable[[], T], errors: tuple[type[Exception], ...] = (QueryTimeout,)) -> T:
+    """`attempt()`, tried again after a growing pause while it raises one of `errors`, for
+    WRITE_PATIENCE seconds; then its error."""
+    give_up, pause = time.monotonic() + WRITE_PATIENCE, 0.5
+    while True:
+        try:
+            return attempt()
+        except errors:
+            if time.monotonic() + pause > give_up:
+                raise
+            time.sleep(pause)
+            pause = min(pause * 2, 8.0)
 
 
 def _shut(response: requests.Response, cut: threading.Event) -> None:

@@ -55,8 +55,8 @@ from skategraph.store.connection import (
     STAGED,
     STAGING,
     SWITCHING,
-    WRITE_PATIENCE,
     Client,
+    patiently,
     read_control,
 )
 
@@ -236,16 +236,7 @@ def _switch_journaled(client: Client, journal: dict[str, Any]) -> None:
     up part way: a reader's long query holds the graphs, and Virtuoso times a MOVE out (SR171,
     measured) until that query ends, at its own limit. Each attempt counts the graphs first and moves
     only what is still staged whole."""
-    give_up, pause = time.monotonic() + WRITE_PATIENCE, 0.5
-    while True:
-        try:
-            roll_forward(client, journal)
-            return
-        except (QueryTimeout, StoreUnavailable):
-            if time.monotonic() + pause > give_up:
-                raise
-            time.sleep(pause)
-            pause = min(pause * 2, 8.0)
+    patiently(lambda: roll_forward(client, journal), (QueryTimeout, StoreUnavailable))
 
 
 def roll_forward(client: Client, journal: dict[str, Any]) -> None:

@@ -34,6 +34,7 @@ from skategraph.saved.catalogue import Catalogue, load_catalogue
 from skategraph.saved.lookups import Lookups, lookup_queries, lookups_from
 from skategraph.sparql.results import json_term
 from skategraph.store import generations
+from skategraph.store.address import ATTEMPTS as SWITCH_ATTEMPTS
 from skategraph.store.address import StoreAt, open_generation, sync
 from skategraph.store.base import read_manifest
 from skategraph.store.embedded import EmbeddedStore
@@ -47,7 +48,6 @@ Row = dict[str, dict[str, str]]
 MIN_TIMEOUT = 0.1
 HEALTH_WAIT = 5.0  # seconds /health waits for a remote store's server
 SYNC_EVERY = 1.0  # seconds: how stale a remote store's build may be when a request starts
-SWITCH_ATTEMPTS = 3  # times a query runs on a remote store whose server switches builds under it
 
 
 def get_service() -> Service:
