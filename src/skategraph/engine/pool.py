@@ -20,7 +20,7 @@ import queue
 import select
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -221,22 +221,13 @@ class Pool:
         worker = self._take(deadline)
         self._send(worker, job, deadline, limit)
         message = self._receive(worker, deadline, limit)
-        tag, payload = message[:1], message[1:]
-        if tag == b"X":
+        tag = message[:1]
+        if tag in (b"X", b"C"):
             self._idle.put(worker)
-            raise decode_error(payload)
-        if tag == b"C":
-            self._idle.put(worker)
-            length = int.from_bytes(payload[:4], "big")
-            head = json.loads(payload[4 : 4 + length])
-            body: Iterator[bytes] = iter([payload[4 + length :]])
-        elif tag == b"H":
-            head = json.loads(payload)
-            body = self._body(worker, deadline, limit)
-        else:
+        elif tag != b"H":
             self._replace(worker, f"unexpected message {tag!r}")
             raise WorkerFailed("the query worker answered out of turn")
-        return Reply(head["form"], _media_type(head["form"], head["format"]), head["truncated"], body, job.generation)
+        return reply(job, message, lambda: self._body(worker, deadline, limit))
 
     def _body(self, worker: _Worker, deadline: float, limit: float) -> Iterator[bytes]:
         finished = False
@@ -296,6 +287,33 @@ class Pool:
             if worker.process.is_alive():
                 worker.process.kill()
                 worker.process.join(timeout=2)
+
+
+def reply(job: QueryJob, first: bytes, rest: Callable[[], Iterator[bytes]]) -> Reply:
+    """The reply whose first message from the worker is `first` (X, C or H); `rest` reads the body's
+    messages after an H."""
+    tag, payload = first[:1], first[1:]
+    if tag == b"X":
+        raise decode_error(payload)
+    if tag == b"C":
+        length = int.from_bytes(payload[:4], "big")
+        head = json.loads(payload[4 : 4 + length])
+        body: Iterator[bytes] = iter([payload[4 + length :]])
+    else:
+        head = json.loads(payload)
+        body = rest()
+    return Reply(head["form"], _media_type(head["form"], head["format"]), head["truncated"], body, job.generation)
+
+
+def kept_body(messages: list[bytes]) -> Iterator[bytes]:
+    """The body of an answer made in this process (`worker.answer_here`), from its messages after the
+    head, as `Pool._body` reads them from a worker."""
+    for message in messages:
+        tag, payload = message[:1], message[1:]
+        if tag == b"D":
+            yield payload
+        elif tag == b"A":
+            raise StreamAborted(str(decode_error(payload)))
 
 
 def _media_type(form: str, name: str) -> str:

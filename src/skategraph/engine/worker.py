@@ -2,10 +2,12 @@
 
 pyoxigraph has no timeout or cancellation, and it releases the GIL while it evaluates, so a thread
 cannot be made to stop. Every query (and every change) therefore runs in a worker process, which the
-pool (`skategraph.engine.pool`) kills at the deadline. A worker opens the store after it starts (a
-store opened before `fork()` lost writes; workers are spawned, not forked). A query's evaluation and
-iteration stay on the worker's one thread. The Graph Store's write rules (PUT replaces, POST adds,
-DELETE of a missing graph is 404) are applied here, to a copy of the generation.
+pool (`skategraph.engine.pool`) kills at the deadline, but for one whose work is bounded before it
+starts, which the caller may answer in its own process with the same code (`answer_here`). A worker
+opens the store after it starts (a store opened before `fork()` lost writes; workers are spawned,
+not forked). A query's evaluation and iteration stay on the worker's one thread. The Graph Store's
+write rules (PUT replaces, POST adds, DELETE of a missing graph is 404) are applied here, to a copy
+of the generation.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import os
 import signal
 import tempfile
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Protocol
 
 import pyoxigraph as ox
 
@@ -47,10 +49,35 @@ from skategraph.store.remote import Remote, RemoteStore
 TRIPLE_VARIABLES = ("subject", "predicate", "object")
 
 
+class Sender(Protocol):
+    """Where a job's messages go: the worker's end of its pipe, or a list (`answer_here`)."""
+
+    def send_bytes(self, buf: bytes) -> None: ...
+
+
+class _Kept:
+    """The messages a worker would have sent down its pipe, kept in order."""
+
+    def __init__(self) -> None:
+        self.sent: list[bytes] = []
+
+    def send_bytes(self, buf: bytes) -> None:
+        self.sent.append(buf)
+
+
+def answer_here(job: QueryJob, store: GraphStore, spool: Spool = SPOOL) -> list[bytes]:
+    """The messages a worker sends for `job`, made in this process by the same code: for a query
+    whose work is bounded before it starts (`skategraph.sparql.bounded`), which needs no process
+    that can be killed at its time limit."""
+    kept = _Kept()
+    _answer(kept, job, store, spool)
+    return kept.sent
+
+
 class _Channel:
     """A binary stream into the pipe that holds the head back until there is data to send."""
 
-    def __init__(self, conn: multiprocessing.connection.Connection, head: dict[str, Any]) -> None:
+    def __init__(self, conn: Sender, head: dict[str, Any]) -> None:
         self.conn = conn
         self.head = head
         self.buffer = bytearray()
@@ -126,7 +153,7 @@ class _Spool:
             self.file.close()
 
 
-def _fail(conn: multiprocessing.connection.Connection, error: SkategraphError) -> None:
+def _fail(conn: Sender, error: SkategraphError) -> None:
     conn.send_bytes(b"X" + encode_error(error))
 
 
@@ -179,7 +206,7 @@ def _open(
     return opened[generation]
 
 
-def _answer(conn: multiprocessing.connection.Connection, job: QueryJob, store: GraphStore, spool: Spool) -> None:
+def _answer(conn: Sender, job: QueryJob, store: GraphStore, spool: Spool) -> None:
     try:
         result = evaluate(store, job)
     except SkategraphError as error:  # the query's, or a remote store's (out of reach, its limit, its cap)
@@ -198,7 +225,7 @@ def _answer(conn: multiprocessing.connection.Connection, job: QueryJob, store: G
         _answer_select(conn, job, result, spool)
 
 
-def _answer_graph(conn: multiprocessing.connection.Connection, job: QueryJob, result: ox.QueryTriples) -> None:
+def _answer_graph(conn: Sender, job: QueryJob, result: ox.QueryTriples) -> None:
     if job.graph_format is None:
         if job.results_format is None or not job.graph_as_rows:
             _fail(conn, _not_acceptable("a CONSTRUCT or DESCRIBE result (an RDF graph)"))
@@ -215,7 +242,7 @@ def _answer_graph(conn: multiprocessing.connection.Connection, job: QueryJob, re
     channel.finish()
 
 
-def _answer_triples(conn: multiprocessing.connection.Connection, results_format: str, result: ox.QueryTriples) -> None:
+def _answer_triples(conn: Sender, results_format: str, result: ox.QueryTriples) -> None:
     """A graph for a client that reads only SPARQL results (roqet reads every protocol answer so, and
     Virtuoso answers it the same way): one row per triple, as ?subject ?predicate ?object."""
     channel = _Channel(conn, head("select", results_format, False))
@@ -230,9 +257,7 @@ def _answer_triples(conn: multiprocessing.connection.Connection, results_format:
     channel.finish()
 
 
-def _answer_select(
-    conn: multiprocessing.connection.Connection, job: QueryJob, result: ox.QuerySolutions, spool: Spool
-) -> None:
+def _answer_select(conn: Sender, job: QueryJob, result: ox.QuerySolutions, spool: Spool) -> None:
     if job.results_format is None:
         _fail(conn, _not_acceptable("a SELECT result"))
         return

@@ -4,10 +4,12 @@ A rebuild or an update swaps the store's `current` generation; every request loo
 `readlink`), so the swap is picked up by the next request with none failing. Workers reopen the new
 generation on their next job.
 
-Queries go to the killable workers, with one exception: our own bounded SELECTs (a page's, whose
-cost grows with the resource it shows and not with the store) run in this process (`select_here`)
-on the generation opened read-only here, which saves the hop to a worker (issue 14). A client's
-query text never runs here: only a worker can be killed at its time limit.
+Queries go to the killable workers, with two exceptions, which run in this process on the
+generation opened read-only here and save the hop to a worker (issue 14): our own bounded SELECTs (a
+page's, whose cost grows with the resource it shows and not with the store: `select_here`), and a
+client's query that is one triple pattern read up to a known number of solutions
+(`skategraph.sparql.bounded`), answered by the worker's own code. Any other client's text runs in a
+worker: only a worker can be killed at its time limit.
 """
 
 from __future__ import annotations
@@ -26,12 +28,15 @@ import pyoxigraph as ox
 from flask import current_app
 
 from skategraph.engine.jobs import Bound, ChangeJob, QueryJob, Reply, TaskJob, admit, evaluate
-from skategraph.engine.pool import Pool
+from skategraph.engine.pool import Pool, kept_body
+from skategraph.engine.pool import reply as reply_of
+from skategraph.engine.worker import answer_here
 from skategraph.errors import Forbidden, GenerationGone, QueryError, ReadOnly, Unauthorized
 from skategraph.linking.extend import extend_batch
 from skategraph.linking.reconcile import ENTITIES, Index, Query, reconcile_batch
 from skategraph.saved.catalogue import Catalogue, load_catalogue
 from skategraph.saved.lookups import Lookups, lookup_queries, lookups_from
+from skategraph.sparql import bounded
 from skategraph.sparql.results import json_term
 from skategraph.store import generations
 from skategraph.store.address import ATTEMPTS as SWITCH_ATTEMPTS
@@ -48,6 +53,9 @@ Row = dict[str, dict[str, str]]
 MIN_TIMEOUT = 0.1
 HEALTH_WAIT = 5.0  # seconds /health waits for a remote store's server
 SYNC_EVERY = 1.0  # seconds: how stale a remote store's build may be when a request starts
+# The most solutions a client's query may read to be answered in this process instead of a worker:
+# one past the default row limit, so a lookup with no LIMIT of its own qualifies.
+HERE_READS = 10_001
 
 
 def get_service() -> Service:
@@ -259,6 +267,12 @@ class Service:
         generation, release = self.hold(Path(job.generation))
         if str(generation) != job.generation:
             job = dataclasses.replace(job, generation=str(generation))
+        if self._bounded(job):
+            try:
+                messages = answer_here(job, self._store_here(generation))
+            finally:
+                release()
+            return reply_of(job, messages[0], lambda: kept_body(messages[1:]))
         if self.settings.remote is not None:
             job = dataclasses.replace(job, time_limit=limit)
         try:
@@ -267,6 +281,17 @@ class Service:
             release()
             raise
         return dataclasses.replace(reply, body=_releasing(reply.body, release))
+
+    def _bounded(self, job: QueryJob) -> bool:
+        """Whether `job` is answered in this process: an embedded store's, on its own dataset, with
+        nothing bound in, whose text is one triple pattern that reads at most HERE_READS solutions
+        (`skategraph.sparql.bounded`)."""
+        if self.settings.remote is not None or job.substitutions or job.offset:
+            return False
+        if job.default_graphs is not None or job.named_graphs is not None:
+            return False
+        reads = bounded.needed(job.query, job.row_limit + 1 if job.row_limit else None)
+        return reads is not None and reads <= HERE_READS
 
     def hold(self, generation: Path) -> tuple[Path, Callable[[], None]]:
         """`generation`, held against pruning until the function returned is called; if it was removed
