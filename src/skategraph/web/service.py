@@ -267,7 +267,7 @@ class Service:
         generation, release = self.hold(Path(job.generation))
         if str(generation) != job.generation:
             job = dataclasses.replace(job, generation=str(generation))
-        if self._bounded(job):
+        if self.answers_here(job):
             try:
                 messages = answer_here(job, self._store_here(generation))
             finally:
@@ -282,7 +282,7 @@ class Service:
             raise
         return dataclasses.replace(reply, body=_releasing(reply.body, release))
 
-    def _bounded(self, job: QueryJob) -> bool:
+    def answers_here(self, job: QueryJob) -> bool:
         """Whether `job` is answered in this process: an embedded store's, on its own dataset, with
         nothing bound in, whose text is one triple pattern that reads at most HERE_READS solutions
         (`skategraph.sparql.bounded`)."""
