@@ -1,6 +1,7 @@
 """HTTP throughput and latency of `skategraph serve`, against two baselines measured in the same run.
 
-    python bench/endpoint.py [--seasons 10] [--duration 5] [--clients 1 4 16]
+    python bench/endpoint.py [--seasons 10] [--duration 5] [--clients 1 4 16] [--queries tiny heavy]
+                             [--row-limit N] [--before TREE]
 
 Baselines: the same queries in-process with pyoxigraph (threads, which release the GIL), Oxigraph's
 own Rust server (`oxigraph serve-read-only`, PyPI's `oxigraph`) on the same data, and the ceiling of
@@ -11,7 +12,10 @@ lookup and a heavy aggregation over every result. skategraph runs twice: with it
 default: wrk repeats one request, so after the first every answer is a cache hit) and without it
 (`--cache-mb 0`: every request is evaluated by a worker). The same uncached app also runs on granian
 (`bench/granian_app.py`), a Rust HTTP server for WSGI apps, to show what a faster HTTP server than
-gunicorn would give. Each figure is requests per second and p50/p99 latency; the ratios are what to
+gunicorn would give. With `--before TREE` (e.g. `git worktree add /tmp/before <commit>`) one more
+uncached server runs that tree's code (`PYTHONPATH=TREE/src`) on the same store, so that a change is
+measured before and after in one run. Servers run with the default row limit unless `--row-limit`
+says otherwise. Each figure is requests per second and p50/p99 latency; the ratios are what to
 compare, since these machines are shared and noisy.
 """
 
@@ -40,6 +44,7 @@ from skategraph.graph.ids import DEFAULT_BASE
 from skategraph.store import generations
 from skategraph.store.build import build_from_files
 from skategraph.store.embedded import open_store
+from skategraph.web.settings import Settings
 
 PREFIXES = "PREFIX sg: <https://w3id.org/skategraph/ontology#> PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#> "
 QUERIES = {
@@ -66,6 +71,9 @@ def main() -> None:
     parser.add_argument("--seasons", type=int, default=10)
     parser.add_argument("--duration", type=int, default=5)
     parser.add_argument("--clients", type=int, nargs="+", default=[1, 4, 16])
+    parser.add_argument("--queries", nargs="+", choices=sorted(QUERIES), default=list(QUERIES))
+    parser.add_argument("--row-limit", type=int, default=Settings.row_limit, help="the servers' (0: none)")
+    parser.add_argument("--before", type=Path, help="also serve, uncached, the code in this tree (a git worktree)")
     args = parser.parse_args()
     oxigraph = shutil.which("oxigraph") or str(Path(sys.executable).parent / "oxigraph")
     if not Path(oxigraph).exists():
@@ -89,12 +97,19 @@ def main() -> None:
         subprocess.run([oxigraph, "load", "--location", str(work / "oxigraph"), "--file", str(dump)],
                        check=True, capture_output=True)  # fmt: skip
 
-        ours_port, uncached_port, theirs_port, ceiling_port, granian_port = (free_port() for _ in range(5))
-        env = {**os.environ, "SKATEGRAPH_STORE": str(store_path)}
-        serve = [sys.executable, "-m", "skategraph", "serve", "--row-limit", "0"]
+        ports = [free_port() for _ in range(6)]
+        ours_port, uncached_port, theirs_port, ceiling_port, granian_port, before_port = ports
+        env = {**os.environ, "SKATEGRAPH_STORE": str(store_path), "SKATEGRAPH_ROW_LIMIT": str(args.row_limit)}
+        serve = [sys.executable, "-m", "skategraph", "serve", "--row-limit", str(args.row_limit)]
         ours = subprocess.Popen([*serve, "--port", str(ours_port)], env=env, stderr=subprocess.DEVNULL)
         uncached = subprocess.Popen([*serve, "--port", str(uncached_port), "--cache-mb", "0"], env=env,
                                     stderr=subprocess.DEVNULL)  # fmt: skip
+        servers = [ours, uncached]
+        if args.before:
+            servers.append(subprocess.Popen(
+                [*serve, "--port", str(before_port), "--cache-mb", "0"], cwd=args.before, stderr=subprocess.DEVNULL,
+                env={**env, "PYTHONPATH": str(args.before.resolve() / "src")},
+            ))  # fmt: skip
         theirs = subprocess.Popen([oxigraph, "serve-read-only", "--location", str(work / "oxigraph"),
                                    "--bind", f"127.0.0.1:{theirs_port}", "--union-default-graph"],
                                   stderr=subprocess.DEVNULL)  # fmt: skip
@@ -115,6 +130,8 @@ def main() -> None:
             wait_for(f"http://127.0.0.1:{ceiling_port}/?query=ASK%7B%7D")
             wait_for(f"http://127.0.0.1:{ours_port}/health")
             wait_for(f"http://127.0.0.1:{uncached_port}/health")
+            if args.before:
+                wait_for(f"http://127.0.0.1:{before_port}/health")
             wait_for(f"http://127.0.0.1:{theirs_port}/query?query=ASK%7B%7D")
             local = ox.Store.read_only(str(generations.current(store_path) / "oxigraph"))
             print(f"{args.seasons} seasons, {triples:,} triples; {args.duration} s per cell; {os.cpu_count()} cores\n")
@@ -124,10 +141,12 @@ def main() -> None:
                 f"{'in-proc rps':>11} {'p50':>8} | {'granian rps':>11} {'p99':>8} | {'cached/oxi':>10} "
                 f"{'uncached/oxi':>12} {'ceiling/oxi':>11} {'uncached/ceiling':>16} {'uncached/in-proc':>16} "
                 f"{'granian/oxi':>11}"
+                + (f" | {'before rps':>10} {'p99':>8} {'before/oxi':>10} {'after/before':>12}" if args.before else "")
             )
             print(header)
             print("-" * len(header))
-            for name, query in QUERIES.items():
+            for name in args.queries:
+                query = QUERIES[name]
                 for clients in args.clients:
                     request = f"?query={quote(query)}"
                     c_rps, _c50, c99 = wrk(f"http://127.0.0.1:{ours_port}/sparql{request}", clients, args.duration)
@@ -136,16 +155,21 @@ def main() -> None:
                     x_rps, _x50, x99 = wrk(f"http://127.0.0.1:{ceiling_port}/{request}", clients, args.duration)
                     i_rps, i50, _i99 = in_process(local, query, clients, args.duration)
                     g_rps, _g50, g99 = wrk(f"http://127.0.0.1:{granian_port}/sparql{request}", clients, args.duration)
+                    before = ""
+                    if args.before:
+                        b_url = f"http://127.0.0.1:{before_port}/sparql{request}"
+                        b_rps, _b50, b99 = wrk(b_url, clients, args.duration)
+                        before = f" | {b_rps:>10,.0f} {b99:>6.2f}ms {b_rps / o_rps:>9.2f}x {u_rps / b_rps:>11.2f}x"
                     print(
                         f"{name:6} {clients:>7} | {c_rps:>10,.0f} {c99:>6.2f}ms | {u_rps:>12,.0f} {u50:>6.2f}ms "
                         f"{u99:>6.2f}ms | {o_rps:>12,.0f} {o99:>6.2f}ms | {x_rps:>11,.0f} {x99:>6.2f}ms | "
                         f"{i_rps:>11,.0f} {i50:>6.2f}ms | {g_rps:>11,.0f} {g99:>6.2f}ms | {c_rps / o_rps:>9.2f}x "
                         f"{u_rps / o_rps:>11.2f}x {x_rps / o_rps:>10.2f}x {u_rps / x_rps:>15.2f}x "
-                        f"{u_rps / i_rps:>15.2f}x {g_rps / o_rps:>10.2f}x",
+                        f"{u_rps / i_rps:>15.2f}x {g_rps / o_rps:>10.2f}x{before}",
                         flush=True,
                     )
         finally:
-            for process in (ours, uncached, theirs, ceiling, granian):
+            for process in (*servers, theirs, ceiling, granian):
                 process.terminate()
                 process.wait(timeout=20)
 

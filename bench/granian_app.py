@@ -18,4 +18,5 @@ from skategraph.web.settings import Settings
 
 
 def factory() -> Flask:
-    return create_app(Settings(store=Path(os.environ["SKATEGRAPH_STORE"]), cache_mb=0, row_limit=0))
+    row_limit = int(os.environ.get("SKATEGRAPH_ROW_LIMIT", Settings.row_limit))
+    return create_app(Settings(store=Path(os.environ["SKATEGRAPH_STORE"]), cache_mb=0, row_limit=row_limit))

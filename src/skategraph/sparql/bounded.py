@@ -21,7 +21,10 @@ accepted by Oxigraph's parser as the same pattern: the same structure, no escape
 
 from __future__ import annotations
 
+import functools
 import re
+
+from skategraph.sparql.text import REMEMBERED_TEXT
 
 _TOKEN = re.compile(
     r"""
@@ -46,7 +49,17 @@ def needed(text: str, cap: int | None) -> int | None:
     """How many solutions evaluating `text` can read, when its caller reads at most `cap` rows of it
     (None: all it gives): for a SELECT, its OFFSET plus the lesser of its LIMIT and `cap`; 1 for an
     ASK. None if that is not bounded (no LIMIT and no cap), or if the text is not one triple pattern
-    read so: any query the engine may have to work for."""
+    read so: any query the engine may have to work for. Remembered for short texts (the 512 most
+    recent), as the tokens of a text are (`skategraph.sparql.text.read`)."""
+    return _remembered(text, cap) if len(text) <= REMEMBERED_TEXT else _needed(text, cap)
+
+
+@functools.lru_cache(maxsize=512)
+def _remembered(text: str, cap: int | None) -> int | None:
+    return _needed(text, cap)
+
+
+def _needed(text: str, cap: int | None) -> int | None:
     if "\r" in text and "#" in text:
         return None  # SPARQL ends a comment at CR too; read here, a comment never holds one
     words = _tokens(text)

@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from skategraph.errors import SkategraphError
+from skategraph.web.inloop import IN_LOOP, Deferred
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -58,6 +59,8 @@ class ResponseCache:
         key = (generation, environ["PATH_INFO"], environ.get("QUERY_STRING", ""),
                environ.get("HTTP_ACCEPT", ""), environ.get("HTTP_ORIGIN", ""), *origin(environ))  # fmt: skip
         hit, making, leads = self._look(key)
+        if making is not None and not leads and IN_LOOP in environ:
+            raise Deferred("another request is making this answer")  # the event loop never waits
         if making is not None and not leads:  # another request is making it: wait, then look again
             making.wait(self.wait)
             hit, making, leads = self._look(key, follow=False)

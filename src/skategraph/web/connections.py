@@ -35,8 +35,9 @@ import time
 from functools import partial
 from typing import Any, ClassVar
 
-from gunicorn.workers.gthread import TConn, ThreadWorker
+from gunicorn.workers.gthread import STOP_KEEPALIVE_LINGER, TConn, ThreadWorker
 
+from skategraph.web import inloop
 from skategraph.web.errors import body_too_large, error_bytes
 
 log = logging.getLogger("skategraph.web")
@@ -173,6 +174,9 @@ class _Conn(TConn):  # type: ignore[misc]
 class Worker(ThreadWorker):  # type: ignore[misc]
     max_body: ClassVar[int]
 
+    in_loop: ClassVar[bool] = True  # answer in the event loop what needs no thread (`inloop`)
+    alive: bool  # gunicorn's: False once the worker is stopping
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.arriving: set[_Arrival] = set()
@@ -289,9 +293,12 @@ class Worker(ThreadWorker):  # type: ignore[misc]
         return len(buf) >= arrival.need and self.dispatch(arrival)
 
     def dispatch(self, arrival: _Arrival) -> bool:
-        """The request is in: to a thread, which parses it from memory."""
+        """The request is in: answered here if it can be at once (`inloop`), else to a thread, which
+        parses it from memory."""
         self.forget(arrival)
         conn, data = arrival.conn, bytes(arrival.buf)
+        if not arrival.continued and self.answer_in_loop(conn, data):
+            return True
         if arrival.continued:  # answered already; gunicorn must not send a second 100 Continue
             head_end = arrival.head_end or 0
             data = _EXPECT.sub(b"", data[:head_end], count=1) + data[head_end:]
@@ -300,6 +307,68 @@ class Worker(ThreadWorker):  # type: ignore[misc]
         conn.data_ready = True
         ThreadWorker.enqueue_req(self, conn)
         return True
+
+    def answer_in_loop(self, conn: TConn, data: bytes) -> bool:
+        """Answer the request `data` here, in the event loop, if it is a plain protocol query the app
+        can answer without waiting (`inloop`); False, with nothing done, if it is not."""
+        head = inloop.read_head(data) if self.in_loop else None
+        if head is None:
+            return False
+        environ = inloop.environ_of(head, self.cfg, conn.sock, conn.client, conn.server)
+        # gthread's reasons to close a connection after its response (`handle_request`)
+        self.nr += 1
+        if self.nr >= self.max_requests and self.alive:
+            self.log.info("Autorestarting worker after current request.")
+            self.alive = False
+        close = self.nr >= self.max_requests or not self.alive or not self.cfg.keepalive
+        close = close or len(self.keepalived_conns) >= self.max_keepalived
+        try:
+            sent, keep = inloop.answer(self.wsgi, head, environ, self.cfg, close)
+        except inloop.Deferred:
+            self.nr -= 1
+            return False
+        except Exception:  # a failure of ours: the thread answers it as gunicorn answers failures
+            log.exception("answering in the event loop failed; handing the request to a thread")
+            self.nr -= 1
+            return False
+        try:
+            done = conn.sock.send(sent)
+        except (BlockingIOError, InterruptedError):
+            done = 0
+        except OSError:  # the client has gone
+            self.nr_conns -= 1
+            conn.close()
+            return True
+        if done < len(sent):  # the client reads slowly: a thread sends the rest, as gunicorn would
+            rest = self.tpool.submit(self.send_rest, conn, sent[done:], keep)
+            rest.add_done_callback(lambda sending: self.method_queue.defer(self.after_loop, conn, sending.result()))
+        else:
+            self.after_loop(conn, keep)
+        return True
+
+    def send_rest(self, conn: TConn, data: bytes, keep: bool) -> bool:
+        """In a request thread: the rest of an answer made in the event loop; whether to keep the
+        connection."""
+        try:
+            conn.sock.setblocking(True)
+            conn.sock.sendall(data)
+        except OSError:
+            return False
+        return keep
+
+    def after_loop(self, conn: TConn, keep: bool) -> None:
+        """An answer made in the event loop has gone: the connection waits for its next request, as
+        gthread's own keep-alive does (`finish_request`), or is closed."""
+        if not keep:
+            self.nr_conns -= 1
+            conn.close(graceful=True)
+            return
+        conn.sock.setblocking(False)
+        conn.set_timeout()
+        if not self.alive:  # stopping: gthread keeps the connection a moment only
+            conn.timeout = min(conn.timeout, time.monotonic() + STOP_KEEPALIVE_LINGER)
+        self.keepalived_conns.append(conn)
+        self.poller.register(conn.sock, selectors.EVENT_READ, partial(self.on_client_socket_readable, conn))
 
     def refuse(self, arrival: _Arrival, status: int, reason: str, code: str, message: str) -> bool:
         """Answer a request that will not be served with our JSON error, and close its connection."""

@@ -27,6 +27,7 @@ from werkzeug.wrappers import Request
 
 from skategraph.web import negotiate, protocol
 from skategraph.web.body import TOO_LARGE
+from skategraph.web.inloop import IN_LOOP, Deferred
 from skategraph.web.service import Service
 
 if TYPE_CHECKING:
@@ -59,8 +60,9 @@ class FastPath:
         self.max_body = service.settings.max_body
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        in_loop = IN_LOOP in environ  # answer only what needs no wait and no Flask (`inloop`)
         if environ.get("PATH_INFO") != "/sparql":
-            return self.app(environ, start_response)
+            return self._flask(environ, start_response, in_loop)
         started = time.monotonic()
         method = environ.get("REQUEST_METHOD")
         req = Request(environ, populate_request=False)
@@ -71,17 +73,26 @@ class FastPath:
         else:
             found = None
         if found is None:
-            return self.app(environ, start_response)
+            return self._flask(environ, start_response, in_loop)
         text, params = found
         try:
             base_iri, limits_url = protocol.urls(req)
             job, limit = protocol.query_job(self.service, text, params, req.accept_mimetypes, base_iri, limits_url)
+            if in_loop and not self.service.answers_here(job):
+                raise Deferred("the query is for a worker")
             answer = protocol.answer(self.service, job, limit, req.method, req.if_none_match.contains)
+        except Deferred:
+            raise
         except Exception as error:  # ours (a 4xx, a 503) or not (a 500): Flask renders and logs it
             environ[protocol.FAILED] = error
-            return self.app(environ, start_response)
+            return self._flask(environ, start_response, in_loop)
         start_response(f"{answer.status} {HTTP_STATUS_CODES[answer.status].upper()}", [*answer.headers, *ADDED])
         return _Logged(answer.body, req, answer.status, started)
+
+    def _flask(self, environ: WSGIEnvironment, start_response: StartResponse, in_loop: bool) -> Iterable[bytes]:
+        if in_loop:
+            raise Deferred("Flask answers this request")
+        return self.app(environ, start_response)
 
     @staticmethod
     def _query(params: MultiDict[str, str]) -> tuple[str, MultiDict[str, str]] | None:

@@ -1,0 +1,168 @@
+"""Plain protocol queries answered in the event loop (`web/inloop.py`), without a request thread.
+
+What is read there must be read as gunicorn reads it (the environ is compared with gunicorn's own, from
+its own parser), anything else must be left to gunicorn, the bytes sent must be those gunicorn's
+thread would have sent (a real server, each request once as it comes and once with a header that
+keeps it from the loop), and a query the loop can answer must be answered while every request thread
+is taken.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+from gunicorn.config import Config
+from gunicorn.http.parser import RequestParser
+from gunicorn.http.wsgi import create
+
+from skategraph.web import inloop
+
+from .server import Server, start_server
+
+SKATER = "<https://w3id.org/skategraph/id/skater/ahn-hyun-soo>"
+TINY = f"SELECT ?label WHERE {{ {SKATER} <http://www.w3.org/2000/01/rdf-schema#label> ?label }}"
+MANY = "SELECT * WHERE { ?s ?p ?o }"  # bounded by the row limit, and cut at it
+SORTED = "SELECT ?s WHERE { ?s ?p ?o } ORDER BY ?s LIMIT 3"  # for a worker
+# Streams until its time limit: its thread stays busy as long as its client does not read.
+ENDLESS = "CONSTRUCT { ?a ?b ?c } WHERE { ?a ?b ?c . ?d ?e ?f }"
+
+
+def _get(query: str, *headers: str, method: str = "GET", version: str = "1.1") -> bytes:
+    lines = [f"{method} /sparql?query={quote(query)} HTTP/{version}", "Host: 127.0.0.1:8000", *headers]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+
+
+HEADS = [
+    _get(TINY),
+    _get(TINY, "Accept: application/sparql-results+xml", "Origin: https://example.org", "User-Agent: t/1"),
+    _get(TINY, "accept:   text/csv  ", "Connection: close"),
+    _get(TINY, method="HEAD", version="1.0"),
+    _get(MANY, 'If-None-Match: "x"', "Accept-Encoding: gzip, deflate"),
+    _get(TINY).replace(b"Host: 127.0.0.1:8000\r\n", b""),  # no Host at all
+]
+
+
+@pytest.mark.parametrize("data", HEADS)
+def test_the_environ_is_gunicorns(data: bytes) -> None:
+    cfg = Config()
+    client, server = ("127.0.0.1", 40000), ("127.0.0.1", 8000)
+    request = next(RequestParser(cfg, iter([data]), client))
+    _response, theirs = create(request, None, client, server, cfg)
+    head = inloop.read_head(data)
+    assert head is not None
+    ours = inloop.environ_of(head, cfg, None, client, server)
+    objects = ("wsgi.input", "wsgi.errors", "wsgi.early_hints", "gunicorn.socket", "wsgi.file_wrapper")
+    theirs["wsgi.multithread"] = True  # gthread's
+    assert {k: v for k, v in ours.items() if k not in objects and k != inloop.IN_LOOP} == {
+        k: v for k, v in theirs.items() if k not in objects
+    }
+    assert head.should_close() == request.should_close()
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        _get(TINY).replace(b"GET", b"POST", 1),
+        _get(TINY).replace(b"/sparql?", b"/sparql/?", 1),
+        _get(TINY).replace(b"/sparql?", b"/id/x?", 1),
+        _get(TINY).replace(b"HTTP/1.1", b"HTTP/2.0", 1),
+        _get(TINY).replace(b"?query=", b"?query=#", 1),  # a fragment: gunicorn's to split off
+        _get(TINY, "X_Odd: 1"),  # gunicorn drops names with an underscore
+        _get(TINY, "Accept: a/b", "Accept: c/d"),  # repeated: gunicorn joins them
+        _get(TINY, "X-Forwarded-For: 10.0.0.1"),
+        _get(TINY, "X-Forwarded-Proto: https"),
+        _get(TINY, "Forwarded: for=10.0.0.1"),
+        _get(TINY, "Content-Length: 0"),
+        _get(TINY, "Transfer-Encoding: chunked"),
+        _get(TINY, "Expect: 100-continue"),
+        _get(TINY, "Upgrade: h2c", "HTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA"),
+        _get(TINY, "Accept : a/b"),  # a space before the colon
+        _get(TINY, "Accept: a/b", " folded"),
+        _get(TINY, "User-Agent: caf\xe9"),  # not ASCII
+        _get(TINY, "X-Long: " + "x" * 9000),
+        _get(TINY, *(f"X-H{n}: {n}" for n in range(101))),
+        _get(TINY) + _get(TINY),  # two requests at once: a thread reads them in turn
+        _get(TINY)[:-2],  # not all there
+    ],
+)
+def test_anything_else_is_gunicorns_to_read(data: bytes) -> None:
+    assert inloop.read_head(data) is None
+
+
+@pytest.fixture(scope="module")
+def server(seed_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    running = start_server(seed_dir, "--processes", "1", "--workers", "8", "--row-limit", "50", "--timeout", "20")
+    yield running
+    running.stop()
+
+
+def _exchange(
+    server: Server, data: bytes, conn: socket.socket | None = None
+) -> tuple[str, list[tuple[str, str]], bytes]:
+    """Send `data` and read one response: its status line, headers but Date, and body."""
+    sock = conn or socket.create_connection((server.host, server.port), timeout=10)
+    try:
+        sock.sendall(data)
+        response = http.client.HTTPResponse(sock, method="HEAD" if data.startswith(b"HEAD") else "GET")
+        response.begin()
+        body = response.read()
+        status = f"HTTP/{response.version // 10}.{response.version % 10} {response.status} {response.reason}"
+        return status, [(k, v) for k, v in response.getheaders() if k != "Date"], body
+    finally:
+        if conn is None:
+            sock.close()
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        _get(TINY),
+        _get(TINY, "Accept: text/tab-separated-values", "Origin: https://example.org"),
+        _get(TINY, method="HEAD"),
+        _get(TINY, version="1.0"),
+        _get(TINY, "Connection: close"),
+        _get(MANY, "Accept: application/sparql-results+xml"),  # cut at the row limit
+        _get(f"ASK {{ {SKATER} ?p ?o }}"),
+        _get(SORTED),  # a worker's: the loop hands it on
+        _get("SELEC nothing"),  # an error, Flask's to render: handed on too
+    ],
+)
+def test_the_bytes_are_what_the_thread_sends(server: Server, data: bytes) -> None:
+    """The same request as it comes (answered in the loop when it can be) and with a header that keeps
+    it from the loop (answered by a thread): the same status, headers and body. Twice: the second
+    answer of each is the response cache's."""
+    threaded = data.replace(b"\r\n\r\n", b"\r\nX-Forwarded-For: 127.0.0.1\r\n\r\n")
+    assert inloop.read_head(data) is not None and inloop.read_head(threaded) is None
+    for _ in range(2):
+        assert _exchange(server, data) == _exchange(server, threaded)
+
+
+def test_a_connection_is_kept_between_answers_made_in_the_loop(server: Server) -> None:
+    with socket.create_connection((server.host, server.port), timeout=10) as sock:
+        for query in (TINY, MANY, SORTED, TINY):
+            status, headers, body = _exchange(server, _get(query), sock)
+            assert status == "HTTP/1.1 200 OK" and ("Connection", "keep-alive") in headers and body
+
+
+def test_a_bounded_query_is_answered_while_every_request_thread_is_taken(server: Server) -> None:
+    """Eight streaming answers whose clients do not read hold the web process's eight request threads;
+    a one-pattern query is still answered (by the loop), where on a thread it would wait for one."""
+    held = []
+    try:
+        for _ in range(8):
+            sock = socket.create_connection((server.host, server.port), timeout=10)
+            sock.sendall(_get(ENDLESS, "Accept: application/n-triples"))
+            assert sock.recv(12) == b"HTTP/1.1 200"  # a thread is writing this answer, and will go on
+            held.append(sock)
+        status, _headers, body = _exchange(server, _get(TINY))
+        assert status == "HTTP/1.1 200 OK" and b"Ahn Hyun-soo" in body
+    finally:
+        for sock in held:
+            with contextlib.suppress(OSError):
+                sock.close()
