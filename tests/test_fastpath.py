@@ -10,6 +10,7 @@ through to Flask.
 from __future__ import annotations
 
 import io
+import json
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -202,3 +203,22 @@ def test_fast_path_logs_one_line_a_request(app: App) -> None:
         and lines[0].startswith('INFO skategraph.web: 127.0.0.1 "GET /sparql?query=SELECT')
         and " 200 " in lines[0]
     )
+
+
+def test_a_remembered_request_runs_on_the_store_in_place(tmp_path: Path, seed_dir: Path) -> None:
+    """A GET query is remembered by what it is made of (`fastpath._Plan`), never by the generation it
+    ran on: after an update the same request answers from the new one, as a first request would."""
+    with seed_app(tmp_path, seed=seed_dir, cache_mb=0) as running:
+        ask = f"ASK {{ {SKATER} <http://example.org/p> 1 }}"
+        first = running.query(ask)
+        assert json.loads(first.body)["boolean"] is False
+        assert running.query(ask).header("X-Skategraph-Build") == first.header("X-Skategraph-Build")
+        done = running.update(f"INSERT DATA {{ GRAPH <http://example.org/g> {{ {SKATER} <http://example.org/p> 1 }} }}")
+        assert done.status == 204
+        after = running.query(ask)
+        assert json.loads(after.body)["boolean"] is True
+        assert (
+            after.header("X-Skategraph-Build")
+            == done.header("X-Skategraph-Build")
+            != first.header("X-Skategraph-Build")
+        )

@@ -14,6 +14,7 @@ logged and given its headers in one place. `tests/test_fastpath.py` keeps both p
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import logging
 import time
@@ -25,8 +26,10 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.http import HTTP_STATUS_CODES, parse_options_header
 from werkzeug.wrappers import Request
 
+from skategraph.engine.jobs import QueryJob
 from skategraph.web import negotiate, protocol
 from skategraph.web.body import TOO_LARGE
+from skategraph.web.cache import origin
 from skategraph.web.inloop import IN_LOOP, Deferred
 from skategraph.web.service import Service
 
@@ -58,36 +61,52 @@ class FastPath:
         self.app = app
         self.service = service
         self.max_body = service.settings.max_body
+        self._plans: dict[tuple[str, ...], _Plan] = {}
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         in_loop = IN_LOOP in environ  # answer only what needs no wait and no Flask (`inloop`)
         if environ.get("PATH_INFO") != "/sparql":
             return self._flask(environ, start_response, in_loop)
         started = time.monotonic()
-        method = environ.get("REQUEST_METHOD")
+        method = environ.get("REQUEST_METHOD", "")
         req = Request(environ, populate_request=False)
-        if method in ("GET", "HEAD"):
-            found = self._query(req.args)
-        elif method == "POST" and TOO_LARGE not in environ:
-            found = self._posted(req)
-        else:
-            found = None
-        if found is None:
-            return self._flask(environ, start_response, in_loop)
-        text, params = found
+        key = _plan_key(environ) if method in ("GET", "HEAD") else None
+        plan = self._plans.get(key) if key is not None else None
         try:
-            base_iri, limits_url = protocol.urls(req)
-            job, limit = protocol.query_job(self.service, text, params, req.accept_mimetypes, base_iri, limits_url)
+            if plan is None:
+                if method in ("GET", "HEAD"):
+                    found = self._query(req.args)
+                elif method == "POST" and TOO_LARGE not in environ:
+                    found = self._posted(req)
+                else:
+                    found = None
+                if found is None:
+                    return self._flask(environ, start_response, in_loop)
+                text, params = found
+                base_iri, limits_url = protocol.urls(req)
+                job, limit = protocol.query_job(self.service, text, params, req.accept_mimetypes, base_iri, limits_url)
+                if key is not None:
+                    self._remember(key, _Plan(dataclasses.replace(job, generation=""), limit, _shown(req)))
+                shown = _shown(req)
+            else:
+                job = dataclasses.replace(plan.job, generation=str(self.service.generation()))
+                limit, shown = plan.limit, plan.shown
             if in_loop and not self.service.answers_here(job):
                 raise Deferred("the query is for a worker")
-            answer = protocol.answer(self.service, job, limit, req.method, req.if_none_match.contains)
+            client_has = req.if_none_match.contains if "HTTP_IF_NONE_MATCH" in environ else _nothing
+            answer = protocol.answer(self.service, job, limit, method, client_has)
         except Deferred:
             raise
         except Exception as error:  # ours (a 4xx, a 503) or not (a 500): Flask renders and logs it
             environ[protocol.FAILED] = error
             return self._flask(environ, start_response, in_loop)
         start_response(f"{answer.status} {HTTP_STATUS_CODES[answer.status].upper()}", [*answer.headers, *ADDED])
-        return _Logged(answer.body, req, answer.status, started)
+        return _Logged(answer.body, (environ.get("REMOTE_ADDR"), method, shown), answer.status, started)
+
+    def _remember(self, key: tuple[str, ...], plan: _Plan) -> None:
+        if len(self._plans) >= PLANS:
+            self._plans.clear()
+        self._plans[key] = plan
 
     def _flask(self, environ: WSGIEnvironment, start_response: StartResponse, in_loop: bool) -> Iterable[bytes]:
         if in_loop:
@@ -130,12 +149,41 @@ class FastPath:
         return self._query(MultiDict([*req.args.items(multi=True), *form.items(multi=True)]))
 
 
+@dataclasses.dataclass(frozen=True)
+class _Plan:
+    """What a GET query request comes to, but for the generation it runs on: its job, its time limit
+    and the path its log line shows."""
+
+    job: QueryJob
+    limit: float
+    shown: str
+
+
+# GET query requests remembered by what they are made of (issue 14: reading the parameters and the
+# Accept header and making the job was a third of the web process's time for a small query).
+PLANS = 256
+
+
+def _plan_key(environ: WSGIEnvironment) -> tuple[str, ...]:
+    """Everything in a GET request that its job and log line are made from."""
+    return (environ.get("QUERY_STRING", ""), environ.get("HTTP_ACCEPT", ""), *origin(environ))
+
+
+def _shown(req: Request) -> str:
+    return req.full_path.rstrip("?")
+
+
+def _nothing(etag: str) -> bool:
+    return False
+
+
 class _Logged:
     """A WSGI body that writes the request's log line once the server has sent it (and closed it)."""
 
-    def __init__(self, body: Iterable[bytes], req: Request, status: int, started: float) -> None:
+    def __init__(self, body: Iterable[bytes], request: tuple[str | None, str, str], status: int, started: float):
+        """`request`: the client's address, the method and the path shown."""
         self.body = body
-        self.line = (req.remote_addr, req.method, req.full_path.rstrip("?"), status, started)
+        self.line = (*request, status, started)
 
     def __iter__(self) -> Iterator[bytes]:
         return iter(self.body)
