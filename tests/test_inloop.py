@@ -127,6 +127,8 @@ def _exchange(
         _get(TINY, method="HEAD"),
         _get(TINY, version="1.0"),
         _get(TINY, "Connection: close"),
+        _get(TINY, "If-None-Match: *"),  # 304
+        _get(TINY, "If-None-Match: *", method="HEAD", version="1.0"),
         _get(MANY, "Accept: application/sparql-results+xml"),  # cut at the row limit
         _get(f"ASK {{ {SKATER} ?p ?o }}"),
         _get(SORTED),  # a worker's: the loop hands it on

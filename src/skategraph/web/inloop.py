@@ -24,9 +24,11 @@ What this module does, for `connections.Worker`:
 
 from __future__ import annotations
 
+import email.utils
 import io
 import os
 import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -139,17 +141,76 @@ def answer(app: Callable[..., Any], head: Head, environ: dict[str, Any], cfg: An
     """The bytes of the app's response to the request, as gunicorn writes it, and whether the
     connection stays open after it; raises `Deferred` if the app cannot answer in the loop. `close`:
     the worker wants this connection closed after the response (it is stopping, say)."""
-    out = _Bytes()
-    response = Response(head, out, cfg)
-    if close:
-        response.force_close()
-    body = app(environ, response.start_response)
+    started: list[Any] = []
+
+    def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Callable[[bytes], None]:
+        started[:] = [status, headers]
+        return _no_write
+
+    body = app(environ, start_response)
     try:
-        for chunk in body:
-            response.write(chunk)
-        response.close()
+        chunks = list(body)
     finally:
         closing = getattr(body, "close", None)
         if closing is not None:
             closing()
+    status, headers = started
+    keep = not (close or head.should_close())
+    plain = _plain(status, headers, keep, head, chunks)
+    if plain is not None:
+        return plain, keep
+    out = _Bytes()  # anything else is written by gunicorn's own Response
+    response = Response(head, out, cfg)
+    if close:
+        response.force_close()
+    response.start_response(status, headers)
+    for chunk in chunks:
+        response.write(chunk)
+    response.close()
     return bytes(out.data), not response.should_close()
+
+
+def _no_write(data: bytes) -> None:
+    raise AssertionError("the app writes its body by iterating it, never through write()")
+
+
+# Headers gunicorn leaves out of a response, or writes itself (`gunicorn.util.hop_headers`).
+_HOPPISH = frozenset({"connection", "date", "proxy-authenticate", "proxy-authorization", "keep-alive",
+                      "transfer-encoding", "upgrade", "server", "te", "trailers"})  # fmt: skip
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_VALUE = re.compile(r"[\x20-\x7e\t]*")
+_date: list[Any] = [0, ""]
+
+
+def _plain(status: str, headers: list[tuple[str, str]], keep: bool, head: Head, body: list[bytes]) -> bytes | None:
+    """What gunicorn's Response writes for the answers the loop makes: a 200 with its Content-Length,
+    or a 304, with headers every one of which gunicorn writes as it is. None for anything else."""
+    code = status[:3]
+    if code not in ("200", "304") or len(status) < 5 or status[3] != " ":
+        return None
+    lines = [f"HTTP/{head.version[0]}.{head.version[1]} {status}\r\nServer: gunicorn\r\nDate: {_http_date()}\r\n"
+             f"Connection: {'keep-alive' if keep else 'close'}\r\n"]  # fmt: skip
+    length = None
+    for name, value in headers:
+        value = value.strip(" \t")
+        lowered = name.lower()
+        if lowered in _HOPPISH or not _TOKEN.fullmatch(name) or not _VALUE.fullmatch(value):
+            return None
+        if lowered == "content-length":
+            length = int(value)
+        lines.append(f"{name}: {value}\r\n")
+    lines.append("\r\n")
+    data = b"".join(body)
+    if code == "304" or head.method == "HEAD":
+        data = b""
+    elif length is None or len(data) != length:
+        return None
+    return "".join(lines).encode("latin-1") + data
+
+
+def _http_date() -> str:
+    """gunicorn's Date (`util.http_date`), made once a second."""
+    now = int(time.time())
+    if _date[0] != now:
+        _date[:] = [now, email.utils.formatdate(now, localtime=False, usegmt=True)]
+    return str(_date[1])
