@@ -24,6 +24,7 @@ The wire, worker to web process, one message each:
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -48,7 +49,7 @@ from skategraph.errors import (
     WorkerFailed,
 )
 from skategraph.graph.vocab import PREFIXES
-from skategraph.sparql.text import check_nesting, check_outbound, check_standard_functions, read
+from skategraph.sparql.text import REMEMBERED_TEXT, check_nesting, check_outbound, check_standard_functions, read
 from skategraph.sparql.values import bind_values
 from skategraph.store.base import GraphStore, QueryResult
 
@@ -149,15 +150,29 @@ def admit(job: QueryJob | ChangeJob, allowed: frozenset[str], *, remote: bool = 
     parser can take, before it reaches a worker; for a `remote` store, also one that calls a function
     of the server's own (`check_standard_functions`)."""
     if isinstance(job, QueryJob):
-        found = read(job.query)
-        check_nesting(found)
-        check_outbound(found, allowed, PREFIXES, job.bound_iris(), job.base_iri)
-        if remote:
-            check_standard_functions(found, PREFIXES, job.base_iri)
+        if not job.substitutions and len(job.query) <= REMEMBERED_TEXT:
+            _admit_query(job.query, allowed, job.base_iri, remote)  # the same text admitted before
+            return
+        _check_query(job.query, allowed, job.bound_iris(), job.base_iri, remote)
     elif job.kind == "update":
         found = read(job.text)
         check_nesting(found)
         check_outbound(found, allowed, PREFIXES, base=job.base_iri)
+
+
+def _check_query(query: str, allowed: frozenset[str], bound: dict[str, str], base: str | None, remote: bool) -> None:
+    found = read(query)
+    check_nesting(found)
+    check_outbound(found, allowed, PREFIXES, bound, base)
+    if remote:
+        check_standard_functions(found, PREFIXES, base)
+
+
+@functools.lru_cache(maxsize=512)
+def _admit_query(query: str, allowed: frozenset[str], base: str | None, remote: bool) -> None:
+    """`_check_query` of a text with nothing bound in, remembered when it passes (a refusal raises,
+    and is never remembered): the same lookup sent again is admitted without reading it again."""
+    _check_query(query, allowed, {}, base, remote)
 
 
 def evaluate(store: GraphStore, job: QueryJob) -> QueryResult:
