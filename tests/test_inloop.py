@@ -20,10 +20,12 @@ import pytest
 from gunicorn.config import Config
 from gunicorn.http.parser import RequestParser
 from gunicorn.http.wsgi import create
+from werkzeug.test import EnvironBuilder
 
 from skategraph.web import inloop
+from skategraph.web.fastpath import LOOP_ROWS
 
-from .server import Server, start_server
+from .server import Server, seed_app, start_server
 
 SKATER = "<https://w3id.org/skategraph/id/skater/ahn-hyun-soo>"
 TINY = f"SELECT ?label WHERE {{ {SKATER} <http://www.w3.org/2000/01/rdf-schema#label> ?label }}"
@@ -168,3 +170,26 @@ def test_a_bounded_query_is_answered_while_every_request_thread_is_taken(server:
         for sock in held:
             with contextlib.suppress(OSError):
                 sock.close()
+
+
+def test_a_long_answer_is_made_by_a_thread(tmp_path: Path, seed_dir: Path) -> None:
+    """The event loop reads at most LOOP_ROWS solutions of a query before handing it to a thread, so
+    that no answer holds the loop long from the other connections; a thread answers it whole."""
+    with seed_app(tmp_path, seed=seed_dir, cache_mb=0, row_limit=5000) as running:
+
+        def ask(query: str, in_loop: bool) -> tuple[str, bytes]:
+            environ = EnvironBuilder(path="/sparql", query_string={"query": query}).get_environ()
+            if in_loop:
+                environ[inloop.IN_LOOP] = True
+            seen: list[str] = []
+            body = running.app.wsgi_app(environ, lambda status, headers, exc_info=None: seen.append(status))
+            data = b"".join(body)
+            getattr(body, "close", lambda: None)()
+            return seen[0], data
+
+        with pytest.raises(inloop.Deferred):
+            ask(MANY, in_loop=True)  # the seed has more triples than LOOP_ROWS
+        status, data = ask(MANY, in_loop=False)
+        assert status == "200 OK" and data.count(b'"s":') > LOOP_ROWS
+        status, data = ask(f"{MANY} LIMIT {LOOP_ROWS}", in_loop=True)
+        assert status == "200 OK" and data.count(b'"s":') == LOOP_ROWS

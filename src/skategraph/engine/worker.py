@@ -18,6 +18,7 @@ import multiprocessing.connection
 import os
 import signal
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any, Protocol
 
@@ -65,12 +66,32 @@ class _Kept:
         self.sent.append(buf)
 
 
-def answer_here(job: QueryJob, store: GraphStore, spool: Spool = SPOOL) -> list[bytes]:
+class TooMany(Exception):  # not an error: the caller's budget, met
+    """A SELECT answered by `answer_here` read more solutions than its caller allowed."""
+
+
+class _AtMost:
+    """A SELECT's solutions, of which reading more than `most` raises TooMany."""
+
+    def __init__(self, result: ox.QuerySolutions, most: int) -> None:
+        self.variables = result.variables
+        self.result = result
+        self.most = most
+
+    def __iter__(self) -> Iterator[ox.QuerySolution]:
+        for count, solution in enumerate(self.result):
+            if count == self.most:
+                raise TooMany(f"the answer has more than {self.most} solutions")
+            yield solution
+
+
+def answer_here(job: QueryJob, store: GraphStore, spool: Spool = SPOOL, most: int | None = None) -> list[bytes]:
     """The messages a worker sends for `job`, made in this process by the same code: for a query
     whose work is bounded before it starts (`skategraph.sparql.bounded`), which needs no process
-    that can be killed at its time limit."""
+    that can be killed at its time limit. With `most`, a SELECT that reads more solutions than that
+    raises TooMany instead (the caller has no time for a longer one)."""
     kept = _Kept()
-    _answer(kept, job, store, spool)
+    _answer(kept, job, store, spool, most)
     return kept.sent
 
 
@@ -206,12 +227,14 @@ def _open(
     return opened[generation]
 
 
-def _answer(conn: Sender, job: QueryJob, store: GraphStore, spool: Spool) -> None:
+def _answer(conn: Sender, job: QueryJob, store: GraphStore, spool: Spool, most: int | None = None) -> None:
     try:
         result = evaluate(store, job)
     except SkategraphError as error:  # the query's, or a remote store's (out of reach, its limit, its cap)
         _fail(conn, error)
         return
+    if most is not None and isinstance(result, ox.QuerySolutions):
+        result = _AtMost(result, most)  # type: ignore[assignment]
     if isinstance(result, ox.QueryTriples):
         _answer_graph(conn, job, result)
     elif isinstance(result, ox.QueryBoolean):

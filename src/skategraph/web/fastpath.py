@@ -31,7 +31,7 @@ from skategraph.web import negotiate, protocol
 from skategraph.web.body import TOO_LARGE
 from skategraph.web.cache import origin
 from skategraph.web.inloop import IN_LOOP, Deferred
-from skategraph.web.service import Service
+from skategraph.web.service import AT_ONCE, Service
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -46,6 +46,9 @@ ADDED = [
     ("Access-Control-Allow-Origin", "*"),
     ("Access-Control-Expose-Headers", ", ".join(sorted(EXPOSED))),
 ]
+# The most solutions a query answered in the event loop may read (about 3 ms of it); a longer answer
+# is made by a request thread instead, so that no answer holds the loop from the other connections.
+LOOP_ROWS = 1000
 # The parameters of a protocol query; a request with any other goes to Flask.
 PARAMETERS = frozenset({"query", "default-graph-uri", "named-graph-uri", "timeout", *negotiate.FORMAT_PARAMETERS})
 
@@ -94,7 +97,11 @@ class FastPath:
             if in_loop and not self.service.answers_here(job):
                 raise Deferred("the query is for a worker")
             client_has = req.if_none_match.contains if "HTTP_IF_NONE_MATCH" in environ else _nothing
-            answer = protocol.answer(self.service, job, limit, method, client_has)
+            budget = AT_ONCE.set(LOOP_ROWS if in_loop else None)
+            try:
+                answer = protocol.answer(self.service, job, limit, method, client_has)
+            finally:
+                AT_ONCE.reset(budget)
         except Deferred:
             raise
         except Exception as error:  # ours (a 4xx, a 503) or not (a 500): Flask renders and logs it

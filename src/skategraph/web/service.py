@@ -14,6 +14,7 @@ worker: only a worker can be killed at its time limit.
 
 from __future__ import annotations
 
+import contextvars
 import dataclasses
 import hmac
 import json
@@ -56,6 +57,9 @@ SYNC_EVERY = 1.0  # seconds: how stale a remote store's build may be when a requ
 # The most solutions a client's query may read to be answered in this process instead of a worker:
 # one past the default row limit, so a lookup with no LIMIT of its own qualifies.
 HERE_READS = 10_001
+# The most solutions a query answered here may read when its caller cannot wait long (the event loop,
+# `web.inloop`): past them it raises engine.worker.TooMany, and the caller hands the request on.
+AT_ONCE: contextvars.ContextVar[int | None] = contextvars.ContextVar("at_once", default=None)
 
 
 def get_service() -> Service:
@@ -269,7 +273,7 @@ class Service:
             job = dataclasses.replace(job, generation=str(generation))
         if self.answers_here(job):
             try:
-                messages = answer_here(job, self._store_here(generation))
+                messages = answer_here(job, self._store_here(generation), most=AT_ONCE.get())
             finally:
                 release()
             return reply_of(job, messages[0], lambda: kept_body(messages[1:]))
