@@ -33,6 +33,11 @@
     ├── WorkerFailed                500  a query worker died; a new one has been started
     └── EndpointUnreachable         502  a remote SPARQL endpoint did not answer
 
+One exception is not an error and stands outside the tree: `HandedOn`, raised where a request is
+being answered somewhere that must not wait (the web process's event loop) when its answer would
+take waiting, or longer than that place allows; the request then goes where it can wait, as if the
+first place had never tried. It never reaches a user.
+
 Every error carries a `status` (the HTTP status a web shell answers with), a `code` (a stable name
 for the condition: the class name in snake case) and a message written for people; where the
 condition has a place (a source line, a query's line and column), it is an attribute. Only the
@@ -290,3 +295,8 @@ class EndpointUnreachable(SkategraphError):
     """A remote SPARQL endpoint did not answer, after every retry."""
 
     status = 502
+
+
+class HandedOn(Exception):
+    """This request cannot be answered here without waiting, or not within what this place allows; its
+    caller hands it to a place that can wait (a request thread) instead."""

@@ -37,7 +37,7 @@ from skategraph.engine.jobs import (
     head,
 )
 from skategraph.engine.sandbox import forbid_network
-from skategraph.errors import GraphNotFound, NotAcceptable, QueryError, SkategraphError
+from skategraph.errors import GraphNotFound, HandedOn, NotAcceptable, QueryError, SkategraphError
 from skategraph.graph.vocab import PREFIXES
 from skategraph.sparql import formats
 from skategraph.sparql.results import SolutionsWriter, select_page, write_boolean
@@ -66,12 +66,8 @@ class _Kept:
         self.sent.append(buf)
 
 
-class TooMany(Exception):  # not an error: the caller's budget, met
-    """A SELECT answered by `answer_here` read more solutions than its caller allowed."""
-
-
 class _AtMost:
-    """A SELECT's solutions, of which reading more than `most` raises TooMany."""
+    """A SELECT's solutions, of which reading more than `most` raises HandedOn."""
 
     def __init__(self, result: ox.QuerySolutions, most: int) -> None:
         self.variables = result.variables
@@ -81,7 +77,7 @@ class _AtMost:
     def __iter__(self) -> Iterator[ox.QuerySolution]:
         for count, solution in enumerate(self.result):
             if count == self.most:
-                raise TooMany(f"the answer has more than {self.most} solutions")
+                raise HandedOn(f"the answer has more than {self.most} solutions")
             yield solution
 
 
@@ -89,7 +85,7 @@ def answer_here(job: QueryJob, store: GraphStore, spool: Spool = SPOOL, most: in
     """The messages a worker sends for `job`, made in this process by the same code: for a query
     whose work is bounded before it starts (`skategraph.sparql.bounded`), which needs no process
     that can be killed at its time limit. With `most`, a SELECT that reads more solutions than that
-    raises TooMany instead (the caller has no time for a longer one)."""
+    raises HandedOn instead (the caller has no time for a longer one)."""
     kept = _Kept()
     _answer(kept, job, store, spool, most)
     return kept.sent

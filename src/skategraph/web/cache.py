@@ -22,8 +22,8 @@ import threading
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from skategraph.errors import SkategraphError
-from skategraph.web.inloop import IN_LOOP, Deferred
+from skategraph.errors import HandedOn, SkategraphError
+from skategraph.web.inloop import IN_LOOP
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -60,7 +60,7 @@ class ResponseCache:
                environ.get("HTTP_ACCEPT", ""), environ.get("HTTP_ORIGIN", ""), *origin(environ))  # fmt: skip
         hit, making, leads = self._look(key)
         if making is not None and not leads and IN_LOOP in environ:
-            raise Deferred("another request is making this answer")  # the event loop never waits
+            raise HandedOn("another request is making this answer")  # the event loop never waits
         if making is not None and not leads:  # another request is making it: wait, then look again
             making.wait(self.wait)
             hit, making, leads = self._look(key, follow=False)

@@ -37,6 +37,7 @@ from typing import Any, ClassVar
 
 from gunicorn.workers.gthread import STOP_KEEPALIVE_LINGER, TConn, ThreadWorker
 
+from skategraph.errors import HandedOn
 from skategraph.web import inloop
 from skategraph.web.errors import body_too_large, error_bytes
 
@@ -324,7 +325,7 @@ class Worker(ThreadWorker):  # type: ignore[misc]
         close = close or len(self.keepalived_conns) >= self.max_keepalived
         try:
             sent, keep = inloop.answer(self.wsgi, head, environ, self.cfg, close)
-        except inloop.Deferred:
+        except HandedOn:  # the app cannot answer it without waiting
             self.nr -= 1
             return False
         except Exception:  # a failure of ours: the thread answers it as gunicorn answers failures

@@ -27,10 +27,11 @@ from werkzeug.http import HTTP_STATUS_CODES, parse_options_header
 from werkzeug.wrappers import Request
 
 from skategraph.engine.jobs import QueryJob
+from skategraph.errors import HandedOn
 from skategraph.web import negotiate, protocol
 from skategraph.web.body import TOO_LARGE
 from skategraph.web.cache import origin
-from skategraph.web.inloop import IN_LOOP, Deferred
+from skategraph.web.inloop import IN_LOOP
 from skategraph.web.service import AT_ONCE, Service
 
 if TYPE_CHECKING:
@@ -95,14 +96,14 @@ class FastPath:
                 job = dataclasses.replace(plan.job, generation=str(self.service.generation()))
                 limit, shown = plan.limit, plan.shown
             if in_loop and not self.service.answers_here(job):
-                raise Deferred("the query is for a worker")
+                raise HandedOn("the query is for a worker")
             client_has = req.if_none_match.contains if "HTTP_IF_NONE_MATCH" in environ else _nothing
             budget = AT_ONCE.set(LOOP_ROWS if in_loop else None)
             try:
                 answer = protocol.answer(self.service, job, limit, method, client_has)
             finally:
                 AT_ONCE.reset(budget)
-        except Deferred:
+        except HandedOn:
             raise
         except Exception as error:  # ours (a 4xx, a 503) or not (a 500): Flask renders and logs it
             environ[protocol.FAILED] = error
@@ -117,7 +118,7 @@ class FastPath:
 
     def _flask(self, environ: WSGIEnvironment, start_response: StartResponse, in_loop: bool) -> Iterable[bytes]:
         if in_loop:
-            raise Deferred("Flask answers this request")
+            raise HandedOn("Flask answers this request")
         return self.app(environ, start_response)
 
     @staticmethod

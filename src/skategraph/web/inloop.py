@@ -18,7 +18,7 @@ What this module does, for `connections.Worker`:
   and writes the response with gunicorn's own `Response` into memory, so the bytes (status line,
   Server, Date, Connection, chunking, HEAD) are what gunicorn would have sent.
 - A layer that would have to wait (a query for a worker, an answer another request is making) or
-  hand the request to Flask (an error to render, any other path) raises `Deferred` before anything is
+  hand the request to Flask (an error to render, any other path) raises `HandedOn` before anything is
   written, and the request goes to a thread after all, as if it had never been tried.
 """
 
@@ -36,10 +36,6 @@ from typing import Any
 from gunicorn.http.wsgi import Response, base_environ
 
 IN_LOOP = "skategraph.in_loop"  # environ key: the request is being answered in the event loop
-
-
-class Deferred(Exception):  # not an error: a request handed on
-    """The app cannot answer this request without waiting: it goes to a request thread instead."""
 
 
 # gunicorn's defaults (`limit_request_fields`, `limit_request_field_size`); a request over them is
@@ -139,7 +135,7 @@ class _Bytes:
 
 def answer(app: Callable[..., Any], head: Head, environ: dict[str, Any], cfg: Any, close: bool) -> tuple[bytes, bool]:
     """The bytes of the app's response to the request, as gunicorn writes it, and whether the
-    connection stays open after it; raises `Deferred` if the app cannot answer in the loop. `close`:
+    connection stays open after it; raises `HandedOn` if the app cannot answer in the loop. `close`:
     the worker wants this connection closed after the response (it is stopping, say)."""
     started: list[Any] = []
 

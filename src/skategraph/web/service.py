@@ -58,7 +58,7 @@ SYNC_EVERY = 1.0  # seconds: how stale a remote store's build may be when a requ
 # one past the default row limit, so a lookup with no LIMIT of its own qualifies.
 HERE_READS = 10_001
 # The most solutions a query answered here may read when its caller cannot wait long (the event loop,
-# `web.inloop`): past them it raises engine.worker.TooMany, and the caller hands the request on.
+# `web.inloop`): past them it raises errors.HandedOn, and the caller hands the request on.
 AT_ONCE: contextvars.ContextVar[int | None] = contextvars.ContextVar("at_once", default=None)
 
 
