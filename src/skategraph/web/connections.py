@@ -6,7 +6,9 @@ held every thread of two web processes, and nobody else was answered (slowloris,
 worker's event loop, which already waits on every open connection, reads each request without
 blocking, its head and then its body (of a Content-Length, or chunked, counted through the chunk
 framing). A thread is given only a request that has wholly arrived; gunicorn parses it from memory
-and the app serves it at once. A client holds a file descriptor, never a thread, and only so long:
+and the app serves it at once. A plain protocol query that the app can answer without waiting (a
+cache hit, a one-pattern query) is not given a thread at all: the event loop answers it itself
+(`inloop.py`, issue 14). A client holds a file descriptor, never a thread, and only so long:
 
 - a head must arrive within `HEAD_TIMEOUT` of its first byte (or of the connection), a body within
   `BODY_TIMEOUT` of its head, or the request is answered 408 and the connection closed;
