@@ -194,3 +194,12 @@ def test_a_long_answer_is_made_by_a_thread(tmp_path: Path, seed_dir: Path) -> No
         assert status == "200 OK" and data.count(b'"s":') > LOOP_ROWS
         status, data = ask(f"{MANY} LIMIT {LOOP_ROWS}", in_loop=True)
         assert status == "200 OK" and data.count(b'"s":') == LOOP_ROWS
+
+
+def test_an_idle_connection_after_an_answer_made_in_the_loop_is_closed(server: Server) -> None:
+    """It waits for its next request as long as gunicorn's keep-alive, then the server closes it,
+    and a request begun meanwhile is still answered on it."""
+    with socket.create_connection((server.host, server.port), timeout=30) as sock:
+        assert _exchange(server, _get(TINY), sock)[0] == "HTTP/1.1 200 OK"
+        assert _exchange(server, _get(TINY), sock)[0] == "HTTP/1.1 200 OK"  # a second on the same one
+        assert sock.recv(1) == b""  # closed by the server, not by our timeout (which would raise)

@@ -37,7 +37,7 @@ import time
 from functools import partial
 from typing import Any, ClassVar
 
-from gunicorn.workers.gthread import STOP_KEEPALIVE_LINGER, TConn, ThreadWorker
+from gunicorn.workers.gthread import TConn, ThreadWorker
 
 from skategraph.errors import HandedOn
 from skategraph.web import inloop
@@ -114,6 +114,7 @@ class _Arrival:
         self.chunks: _Chunks | None = None
         self.continued = False  # we answered its Expect: 100-continue
         self.registered = False
+        self.idle = False  # a kept-alive connection waiting for its next request's first byte
 
     def request_line(self) -> tuple[str, str]:
         line = bytes(self.buf[:1024]).lstrip(b"\r\n").split(b"\r\n", 1)[0].decode("latin-1")
@@ -243,6 +244,10 @@ class Worker(ThreadWorker):  # type: ignore[misc]
             self.nr_conns -= 1
             arrival.conn.close()
             return
+        if arrival.idle:  # the next request has begun: its head has HEAD_TIMEOUT from now
+            arrival.idle = False
+            arrival.started = time.monotonic()
+            arrival.deadline = arrival.started + HEAD_TIMEOUT
         arrival.buf += data
         self.progress(arrival)
 
@@ -324,7 +329,7 @@ class Worker(ThreadWorker):  # type: ignore[misc]
             self.log.info("Autorestarting worker after current request.")
             self.alive = False
         close = self.nr >= self.max_requests or not self.alive or not self.cfg.keepalive
-        close = close or len(self.keepalived_conns) >= self.max_keepalived
+        close = close or len(self.keepalived_conns) + len(self.arriving) >= self.max_keepalived
         try:
             sent, keep = inloop.answer(self.wsgi, head, environ, self.cfg, close)
         except HandedOn:  # the app cannot answer it without waiting
@@ -360,18 +365,23 @@ class Worker(ThreadWorker):  # type: ignore[misc]
         return keep
 
     def after_loop(self, conn: TConn, keep: bool) -> None:
-        """An answer made in the event loop has gone: the connection waits for its next request, as
-        gthread's own keep-alive does (`finish_request`), or is closed."""
+        """An answer made in the event loop has gone: the connection waits for its next request, for
+        gthread's keep-alive time (`--keepalive`; a moment only if the worker is stopping, as
+        `murder_pending` sees to), or is closed. It waits as an arrival, read in the event loop as
+        soon as its bytes come, rather than on gthread's keep-alive list, whose wake-up would hand it
+        to `arrive` only to wait for the same bytes again (a second wake-up and two more poller
+        changes a request)."""
         if not keep:
             self.nr_conns -= 1
             conn.close(graceful=True)
             return
+        arrival = _Arrival(conn, b"")
+        arrival.idle = True
+        arrival.deadline = arrival.started + self.cfg.keepalive
         conn.sock.setblocking(False)
-        conn.set_timeout()
-        if not self.alive:  # stopping: gthread keeps the connection a moment only
-            conn.timeout = min(conn.timeout, time.monotonic() + STOP_KEEPALIVE_LINGER)
-        self.keepalived_conns.append(conn)
-        self.poller.register(conn.sock, selectors.EVENT_READ, partial(self.on_client_socket_readable, conn))
+        self.arriving.add(arrival)
+        self.poller.register(conn.sock, selectors.EVENT_READ, partial(self.readable, arrival))
+        arrival.registered = True
 
     def refuse(self, arrival: _Arrival, status: int, reason: str, code: str, message: str) -> bool:
         """Answer a request that will not be served with our JSON error, and close its connection."""
