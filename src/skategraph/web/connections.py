@@ -51,6 +51,7 @@ MAX_REQUEST_LINE = 64 * 1024
 MAX_HEAD = 1024 * 1024
 LINGER_SECONDS = 10.0
 LINGER_BYTES = 64 * 1024 * 1024
+TICK = 0.1  # seconds between the event loop's rounds of housekeeping (timeouts, the arbiter)
 _READ = 256 * 1024
 _SIZE_LINE = re.compile(rb"[0-9A-Fa-f]{1,16}(?:[ \t]*;.*)?")
 _EXPECT = re.compile(rb"\r\nexpect:[ \t]*100-continue[ \t]*(?=\r\n)", re.IGNORECASE)
@@ -184,6 +185,7 @@ class Worker(ThreadWorker):  # type: ignore[misc]
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.arriving: set[_Arrival] = set()
+        self.notified = self.swept = 0.0  # when the arbiter was last told, and arrivals last looked at
         self.lingering: dict[socket.socket, tuple[float, list[int]]] = {}
 
     # -- gthread's hooks ------------------------------------------------------------------------
@@ -204,9 +206,22 @@ class Worker(ThreadWorker):  # type: ignore[misc]
         """A kept-alive connection with a new request starting (or read ahead): read it first."""
         self.arrive(conn, conn.parser.unreader.take_buffered() if conn.parser is not None else b"")
 
-    def murder_pending(self) -> None:
-        super().murder_pending()
+    def notify(self) -> None:
+        """Tell the arbiter we are alive: gthread does on every turn of its loop (a file's time set,
+        a system call a request when every request is answered in the loop); at most every
+        `TICK` seconds is well within gunicorn's timeout."""
         now = time.monotonic()
+        if now - self.notified >= TICK:
+            self.notified = now
+            super().notify()
+
+    def murder_pending(self) -> None:
+        """Requests that took too long to arrive, and lingering closes done, at most every `TICK`."""
+        now = time.monotonic()
+        if now - self.swept < TICK and self.alive:
+            return
+        self.swept = now
+        super().murder_pending()
         if not self.alive:  # stopping: what is still arriving has a moment more, not its full time
             for arrival in self.arriving:
                 arrival.deadline = min(arrival.deadline, arrival.started + 2.0, now + 2.0)
