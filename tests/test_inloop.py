@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import http.client
+import logging
 import socket
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,6 +25,7 @@ from werkzeug.test import EnvironBuilder
 
 from skategraph.errors import HandedOn
 from skategraph.web import inloop
+from skategraph.web import server as server_module
 from skategraph.web.fastpath import LOOP_ROWS
 
 from .server import Server, seed_app, start_server
@@ -203,3 +205,15 @@ def test_an_idle_connection_after_an_answer_made_in_the_loop_is_closed(server: S
         assert _exchange(server, _get(TINY), sock)[0] == "HTTP/1.1 200 OK"
         assert _exchange(server, _get(TINY), sock)[0] == "HTTP/1.1 200 OK"  # a second on the same one
         assert sock.recv(1) == b""  # closed by the server, not by our timeout (which would raise)
+
+
+def test_the_log_lines_time_is_loggings_own() -> None:
+    """The server's formatter writes a line's time once a second; the line is logging's default."""
+    ours, theirs = server_module._Lines(LINE), logging.Formatter(LINE)
+    for created in (1.0, 1.25, 1.999, 2.0, 86_400.5, 1_796_000_000.123):
+        record = logging.LogRecord("skategraph.web", logging.INFO, __file__, 1, "a %s line", ("logged",), None)
+        record.created, record.msecs = created, (created - int(created)) * 1000
+        assert ours.format(record) == theirs.format(record)
+
+
+LINE = "%(asctime)s %(levelname)s %(name)s: %(message)s"

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import errno
+import functools
 import hashlib
 import itertools
 import os
@@ -241,6 +242,7 @@ def _read_ahead(body: Iterator[bytes]) -> tuple[bytes | None, Iterator[bytes]]:
     return b"".join(chunks), iter(())
 
 
+@functools.lru_cache(maxsize=1024)  # a job is frozen: the same request sent again has the same one
 def _etag(job: QueryJob) -> str:
     """Same store generation, same request, same representation: same ETag."""
     key = repr((job.query, job.results_format, job.graph_format, job.default_graphs, job.named_graphs,

@@ -14,6 +14,7 @@ import logging
 import os
 import signal
 import sys
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -49,7 +50,9 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
 
 def serve(settings: Settings, host: str, port: int, processes: int | None = None, threads: int = 8) -> None:
     """Serve until SIGINT or SIGTERM; gunicorn then stops its workers, which close their pools."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_Lines("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=logging.INFO, handlers=[handler])
 
     # A remote store is named by its address (never its credentials), not by its mirror's directory.
     store = settings.remote if settings.remote is not None else settings.store
@@ -102,3 +105,18 @@ def serve(settings: Settings, host: str, port: int, processes: int | None = None
         "on_exit": on_exit,
     }
     _Gunicorn(lambda: create_app(settings), options).run()
+
+
+class _Lines(logging.Formatter):
+    """logging's default line, its time written once a second (`formatTime` was a tenth of a request's
+    log line, one log line a request, issue 14); the same text."""
+
+    def __init__(self, fmt: str) -> None:
+        super().__init__(fmt)
+        self._second: tuple[int, str] = (-1, "")
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # logging's name
+        second = int(record.created)
+        if self._second[0] != second:
+            self._second = (second, time.strftime(self.default_time_format, self.converter(record.created)))
+        return f"{self._second[1]},{int(record.msecs):03d}"  # logging's default_msec_format
