@@ -100,7 +100,7 @@ def settle(server: subprocess.Popen[bytes], limit: float = 60) -> None:
 def queries_of(kind: str, representation: str) -> list[str]:
     """The SPARQL a page (`html`) or a resource's RDF (`turtle`) asks the store, in order."""
     if representation == "turtle":
-        return [linkeddata.FOUND, linkeddata.OWN, linkeddata.POINTING]
+        return [linkeddata.FOUND, linkeddata.OWN, linkeddata.POINTING.format(limit=linkeddata.INCOMING_LIMIT)]
     # A section's query, or the queries whose rows the page joins (`pages.Joined`, since issue 14).
     sections = [text for _title, query, _columns in pages.SECTIONS.get(kind, [])
                 for text in ([query] if isinstance(query, str) else query.queries())]  # fmt: skip
