@@ -101,14 +101,18 @@ def queries_of(kind: str, representation: str) -> list[str]:
     """The SPARQL a page (`html`) or a resource's RDF (`turtle`) asks the store, in order."""
     if representation == "turtle":
         return [linkeddata.FOUND, linkeddata.OWN, linkeddata.POINTING.format(limit=linkeddata.INCOMING_LIMIT)]
-    # A section's query, or the queries whose rows the page joins (`pages.Joined`, since issue 14).
+    # A section's query, or the queries whose rows the page joins or counts (`pages.Joined`, `pages.Derived`,
+    # since issue 14), each asked once a page.
     sections = [text for _title, query, _columns in pages.SECTIONS.get(kind, [])
                 for text in ([query] if isinstance(query, str) else query.queries())]  # fmt: skip
-    nation = [pages.NATION_OF] if kind in ("Skater", "RelayTeam") else []
+    # The nation: one query, or found from the sections' rows and then named (since issue 14; a season's
+    # last day, SEASON_END, is asked once a generation and season, so not here).
+    named = getattr(pages, "NATION_OF", None) or getattr(pages, "NATION_NAME", None)
+    nation = [named] if named and kind in ("Skater", "RelayTeam") else []
     # What points here: one query, or three joined (`pages.incoming`, since issue 14).
     names = ("INCOMING", "INCOMING_PROPERTIES", "INCOMING_LINKS")
     incoming = [getattr(pages, name) for name in names if hasattr(pages, name)]
-    return [linkeddata.FOUND, pages.OUTGOING, *incoming, *sections, *nation]
+    return list(dict.fromkeys([linkeddata.FOUND, pages.OUTGOING, *incoming, *sections, *nation]))
 
 
 def in_process(

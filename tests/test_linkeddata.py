@@ -345,8 +345,8 @@ def _page_queries() -> list[str]:
         for _title, query, _columns in kind
         for text in ([query] if isinstance(query, str) else query.queries())
     ]
-    return [pages.OUTGOING, pages.INCOMING, pages.INCOMING_PROPERTIES, pages.INCOMING_LINKS, pages.NATION_OF,
-            pages.TYPES, *sections]  # fmt: skip
+    return [pages.OUTGOING, pages.INCOMING, pages.INCOMING_PROPERTIES, pages.INCOMING_LINKS, pages.SEASON_END,
+            pages.NATION_NAME, pages.TYPES, *sections]  # fmt: skip
 
 
 def test_page_queries_evaluated_in_the_web_process_answer_as_a_worker_does(server: Client) -> None:
@@ -402,7 +402,22 @@ PLAIN_RACES = """SELECT ?race ?label ?date ?winner ?name ?_this WHERE {{
   ?race {link} ?_this ; a sg:Race ; rdfs:label ?label ; (sg:date|sg:startDate) ?date .
   OPTIONAL {{ ?r sg:race ?race ; sg:rank 1 ; sg:competitor ?winner . ?winner rdfs:label ?name }} }}
   ORDER BY ?date ?label"""
+PLAIN_PODIUM_PLACES = """SELECT ?race ?label ?date ?stage ?venue ?distance ?rank ?_this WHERE {
+  ?r sg:competitor ?_this ; sg:rank ?rank ; sg:race ?race .
+  ?race rdfs:label ?label ; (sg:date|sg:startDate) ?date ; sg:distance ?distance ; sg:stage ?stage ;
+    sg:venue/rdfs:label ?venue }
+  ORDER BY ?date ?label"""
 PLAIN = {
+    ("Skater", "By season"): """SELECT ?season ?year (SUM(IF(?rank = 1, 1, 0)) AS ?wins)
+      (SUM(IF(?rank = 2, 1, 0)) AS ?seconds) (SUM(IF(?rank = 3, 1, 0)) AS ?thirds) (COUNT(?r) AS ?podiums) ?_this
+      WHERE { ?r sg:competitor ?_this ; sg:rank ?rank ; sg:race/sg:season ?season .
+      ?season rdfs:label ?title BIND(IF(CONTAINS(?title, " "), STRBEFORE(?title, " "), ?title) AS ?year) }
+      GROUP BY ?season ?year ?_this ORDER BY ?season""",
+    ("Skater", "Podium places"): PLAIN_PODIUM_PLACES,
+    ("Skater", "Standings"): """SELECT ?classification ?label ?rank ?_this WHERE {
+      ?st sg:competitor ?_this ; sg:classification ?classification ; sg:rank ?rank .
+      ?classification rdfs:label ?label } ORDER BY ?label""",
+    ("RelayTeam", "Podium places"): PLAIN_PODIUM_PLACES,
     ("Stage", "Races"): PLAIN_RACES.format(link="sg:stage"),
     ("Venue", "Races"): PLAIN_RACES.format(link="sg:venue"),
     ("Season", "Medal table"): pages.MEDALS[len(pages.P) :]
@@ -419,6 +434,13 @@ PLAIN = {
       OPTIONAL { ?r3 sg:race ?race ; sg:rank 3 ; sg:competitor ?third . ?third rdfs:label ?n3 } }
       ORDER BY ?date ?label""",
 }
+# The nation a skater or team skates for, as one query gave it before issue 14 (`pages.nation_of`).
+PLAIN_NATION = """SELECT ?nation ?name ?code ?_this WHERE {
+  { ?r sg:competitor ?_this ; sg:nation ?nation ; sg:race ?race . ?race (sg:date|sg:startDate) ?date }
+  UNION { ?r sg:competitor ?_this ; sg:nation ?nation ; sg:classification ?c . ?c sg:season ?season .
+          ?stage sg:season ?season ; sg:endDate ?date }
+  OPTIONAL { ?nation rdfs:label ?name } OPTIONAL { ?nation skos:notation ?code } }
+  ORDER BY DESC(?date) ?nation LIMIT 1"""
 PLAIN_INCOMING = """SELECT ?s ?slabel ?p ?plabel ?linked ?linkedlabel ?via ?_this WHERE {
   ?s ?p ?_this OPTIONAL { ?s rdfs:label ?slabel } OPTIONAL { ?p rdfs:label ?plabel }
   OPTIONAL { FILTER(?p = rdf:subject) ?s rdf:predicate ?via ; rdf:object ?linked
@@ -448,6 +470,21 @@ def test_page_sections_give_the_rows_of_their_plain_queries(seasons: App, kind: 
         for iri in resources:
             this = (("_this", ox.NamedNode(iri)),)
             assert pages.rows_of(query, this) == svc.select(PLAIN[(kind, title)], this), iri
+
+
+def test_a_competitors_nation_is_what_the_plain_query_gives(seasons: App) -> None:
+    """Found in Python from the rows the page asks anyway (`pages.nation_of`), as one query gave it, for
+    every skater and relay team, those who changed nation among them."""
+    svc = _service(seasons)
+    competitors = _of_kind(svc, "Skater") + _of_kind(svc, "RelayTeam")
+    changed = 0
+    with seasons.app.test_request_context():
+        for iri in competitors:
+            this = (("_this", ox.NamedNode(iri)),)
+            plain = svc.select(PLAIN_NATION, this)
+            assert pages.nation_of(pages.asked_once(this)) == (plain[0] if plain else None), iri
+            changed += len(svc.select("SELECT ?nation ?_this WHERE { ?_this sg:nation ?nation }", this)) > 1
+    assert changed  # Ahn Hyun-soo, John-Henry Krueger
 
 
 def test_what_points_here_is_what_the_plain_query_gives(seasons: App) -> None:
