@@ -109,8 +109,9 @@ def queries_of(kind: str, representation: str) -> list[str]:
     # last day, SEASON_END, is asked once a generation and season, so not here).
     named = getattr(pages, "NATION_OF", None) or getattr(pages, "NATION_NAME", None)
     nation = [named] if named and kind in ("Skater", "RelayTeam") else []
-    # What points here: one query, or three joined (`pages.incoming`, since issue 14).
-    names = ("INCOMING", "INCOMING_PROPERTIES", "INCOMING_LINKS")
+    # What points here: one query, or three joined (`pages.incoming`, since issue 14), or two and a
+    # property's labels (PROPERTY_LABEL, asked of each property pointing here: here of the resource).
+    names = ("INCOMING", "INCOMING_PROPERTIES", "PROPERTY_LABEL", "INCOMING_LINKS")
     incoming = [getattr(pages, name) for name in names if hasattr(pages, name)]
     return list(dict.fromkeys([linkeddata.FOUND, pages.OUTGOING, *incoming, *sections, *nation]))
 

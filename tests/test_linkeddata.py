@@ -345,7 +345,7 @@ def _page_queries() -> list[str]:
         for _title, query, _columns in kind
         for text in ([query] if isinstance(query, str) else query.queries())
     ]
-    return [pages.OUTGOING, pages.INCOMING, pages.INCOMING_PROPERTIES, pages.INCOMING_LINKS, pages.SEASON_END,
+    return [pages.OUTGOING, pages.INCOMING, pages.PROPERTY_LABEL, pages.INCOMING_LINKS, pages.SEASON_END,
             pages.NATION_NAME, pages.TYPES, *sections]  # fmt: skip
 
 
