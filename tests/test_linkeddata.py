@@ -17,7 +17,7 @@ import pytest
 import rdflib
 
 from skategraph.store import generations
-from skategraph.web import pages
+from skategraph.web import pages, sections
 from skategraph.web.service import Service
 
 from .conftest import BASE, SEED, build
@@ -339,14 +339,14 @@ def _service(server: Client) -> Service:
 
 
 def _page_queries() -> list[str]:
-    sections = [
+    shown = [
         text
-        for kind in pages.SECTIONS.values()
+        for kind in sections.SECTIONS.values()
         for _title, query, _columns in kind
         for text in ([query] if isinstance(query, str) else query.queries())
     ]
-    return [pages.OUTGOING, pages.INCOMING, pages.PROPERTY_LABEL, pages.INCOMING_LINKS, pages.SEASON_END,
-            pages.NATION_NAME, pages.TYPES, *sections]  # fmt: skip
+    return [pages.OUTGOING, pages.INCOMING, pages.PROPERTY_LABEL, pages.INCOMING_LINKS, sections.SEASON_END,
+            sections.NATION_NAME, pages.TYPES, *shown]  # fmt: skip
 
 
 def test_page_queries_evaluated_in_the_web_process_answer_as_a_worker_does(server: Client) -> None:
@@ -420,7 +420,7 @@ PLAIN = {
     ("RelayTeam", "Podium places"): PLAIN_PODIUM_PLACES,
     ("Stage", "Races"): PLAIN_RACES.format(link="sg:stage"),
     ("Venue", "Races"): PLAIN_RACES.format(link="sg:venue"),
-    ("Season", "Medal table"): pages.MEDALS[len(pages.P) :]
+    ("Season", "Medal table"): sections.MEDALS[len(sections.P) :]
     + """ ?nation ?code (CONCAT(?label, " (", ?code, ")") AS ?name) ?_this WHERE {
       ?r sg:race/sg:season ?_this ; sg:rank ?rank ; sg:nation ?nation . ?nation skos:notation ?code ; rdfs:label ?label }
       GROUP BY ?nation ?code ?label ?_this ORDER BY DESC(?gold) DESC(?silver) DESC(?bronze) ?code""",
@@ -434,7 +434,7 @@ PLAIN = {
       OPTIONAL { ?r3 sg:race ?race ; sg:rank 3 ; sg:competitor ?third . ?third rdfs:label ?n3 } }
       ORDER BY ?date ?label""",
 }
-# The nation a skater or team skates for, as one query gave it before issue 14 (`pages.nation_of`).
+# The nation a skater or team skates for, as one query gave it before issue 14 (`sections.nation_of`).
 PLAIN_NATION = """SELECT ?nation ?name ?code ?_this WHERE {
   { ?r sg:competitor ?_this ; sg:nation ?nation ; sg:race ?race . ?race (sg:date|sg:startDate) ?date }
   UNION { ?r sg:competitor ?_this ; sg:nation ?nation ; sg:classification ?c . ?c sg:season ?season .
@@ -463,17 +463,17 @@ def _of_kind(svc: Service, kind: str) -> list[str]:
 @pytest.mark.parametrize(("kind", "title"), list(PLAIN))
 def test_page_sections_give_the_rows_of_their_plain_queries(seasons: App, kind: str, title: str) -> None:
     svc = _service(seasons)
-    query = next(query for name, query, _columns in pages.SECTIONS[kind] if name == title)
+    query = next(query for name, query, _columns in sections.SECTIONS[kind] if name == title)
     resources = _of_kind(svc, kind)
     assert resources
     with seasons.app.test_request_context():
         for iri in resources:
             this = (("_this", ox.NamedNode(iri)),)
-            assert pages.rows_of(query, this) == svc.select(PLAIN[(kind, title)], this), iri
+            assert sections.rows_of(query, this) == svc.select(PLAIN[(kind, title)], this), iri
 
 
 def test_a_competitors_nation_is_what_the_plain_query_gives(seasons: App) -> None:
-    """Found in Python from the rows the page asks anyway (`pages.nation_of`), as one query gave it, for
+    """Found in Python from the rows the page asks anyway (`sections.nation_of`), as one query gave it, for
     every skater and relay team, those who changed nation among them."""
     svc = _service(seasons)
     competitors = _of_kind(svc, "Skater") + _of_kind(svc, "RelayTeam")
@@ -482,7 +482,7 @@ def test_a_competitors_nation_is_what_the_plain_query_gives(seasons: App) -> Non
         for iri in competitors:
             this = (("_this", ox.NamedNode(iri)),)
             plain = svc.select(PLAIN_NATION, this)
-            assert pages.nation_of(pages.asked_once(this)) == (plain[0] if plain else None), iri
+            assert sections.nation_of(sections.asked_once(this)) == (plain[0] if plain else None), iri
             changed += len(svc.select("SELECT ?nation ?_this WHERE { ?_this sg:nation ?nation }", this)) > 1
     assert changed  # Ahn Hyun-soo, John-Henry Krueger
 
