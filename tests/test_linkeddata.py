@@ -487,6 +487,29 @@ def test_a_competitors_nation_is_what_the_plain_query_gives(seasons: App) -> Non
     assert changed  # Ahn Hyun-soo, John-Henry Krueger
 
 
+def test_of_two_nations_won_for_on_one_day_the_first_by_iri_is_shown(server: Client) -> None:
+    """Two places on the latest day, for two nations: the page names the first by IRI, as the plain
+    query's `ORDER BY DESC(?date) ?nation` did (`sections.nation_of`)."""
+    skater, race, nation = f"<{BASE}id/skater/tie-test>", f"{BASE}id/race/tie-test/", f"{BASE}id/nation/"
+    places = " ".join(
+        f'<{race}{n}> rdfs:label "Tie race {n}" ; sg:date "2099-01-01"^^xsd:date ; sg:distance 500 ; '
+        f"sg:stage <{race}stage> ; sg:venue <{race}venue> ; sg:season <{race}season> . "
+        f"<{race}{n}/result> sg:competitor {skater} ; sg:rank {n} ; sg:race <{race}{n}> ; sg:nation <{nation}{code}> ."
+        for n, code in ((1, "KOR"), (2, "CAN"))
+    )
+    update = (f"INSERT DATA {{ GRAPH <http://ex/ties> {{ {skater} a sg:Skater ; rdfs:label \"Tie Test\" . {places} "
+              f"<{race}venue> rdfs:label \"Tie venue\" . <{race}season> rdfs:label \"2099–00 Tie\" . }} }}")  # fmt: skip
+    assert server.update(update).status == 204
+    svc = _service(server)
+    this = (("_this", ox.NamedNode(skater[1:-1])),)
+    plain = svc.select(PLAIN_NATION, this)
+    assert plain[0]["nation"]["value"] == nation + "CAN"
+    with server.app.test_request_context():
+        assert sections.nation_of(sections.asked_once(this)) == plain[0]
+    page = server.get("/id/skater/tie-test", Accept="text/html").text
+    assert 'Skates for\n  <a href="/id/nation/CAN">Canada</a> (CAN)</p>' in page
+
+
 def test_what_points_here_is_what_the_plain_query_gives(seasons: App) -> None:
     """Joined and ordered in Python (`pages.incoming`), as one ORDER BY ... LIMIT 200 query gave it."""
     svc = _service(seasons)
