@@ -510,6 +510,49 @@ def test_of_two_nations_won_for_on_one_day_the_first_by_iri_is_shown(server: Cli
     assert 'Skates for\n  <a href="/id/nation/CAN">Canada</a> (CAN)</p>' in page
 
 
+def test_sections_of_places_written_without_some_facts_are_what_the_plain_queries_give(server: Client) -> None:
+    """Places an update wrote without some of what the shapes ask (a race with no distance or stage, a
+    place with no nation, a competitor with no name, a standing with no rank): each section made from
+    the merged queries (`sections.RESULTS`, `STANDINGS`, `SEASON_RESULTS`) still has the rows its own
+    query had, and the nation is the plain query's."""
+    i = f"{BASE}id/"
+    update = f"""INSERT DATA {{ GRAPH <http://ex/partial> {{
+      <{i}skater/partial> a sg:Skater ; rdfs:label "Partial" . <{i}skater/partial-2> a sg:Skater .
+      <{i}season/partial> a sg:Season ; rdfs:label "2098–99 Partial" .
+      <{i}venue/partial> rdfs:label "Partial venue" .
+      <{i}stage/partial> a sg:Stage ; sg:season <{i}season/partial> ; sg:endDate "2098-12-02"^^xsd:date .
+      <{i}race/partial/1> a sg:Race ; rdfs:label "Partial 1" ; sg:season <{i}season/partial> ;
+        sg:date "2098-11-01"^^xsd:date .
+      <{i}race/partial/2> a sg:Race ; rdfs:label "Partial 2" ; sg:season <{i}season/partial> ;
+        sg:date "2098-12-01"^^xsd:date ; sg:distance 500 ; sg:stage <{i}stage/partial> ; sg:venue <{i}venue/partial> .
+      <{i}result/partial/1> sg:competitor <{i}skater/partial> ; sg:rank 1 ; sg:race <{i}race/partial/1> ;
+        sg:nation <{i}nation/KOR> .
+      <{i}result/partial/2> sg:competitor <{i}skater/partial> ; sg:rank 2 ; sg:race <{i}race/partial/2> .
+      <{i}result/partial/3> sg:competitor <{i}skater/partial-2> ; sg:rank 3 ; sg:race <{i}race/partial/2> ;
+        sg:nation <{i}nation/CAN> .
+      <{i}classification/partial> rdfs:label "Partial standings" ; sg:season <{i}season/partial> .
+      <{i}standing/partial/1> sg:competitor <{i}skater/partial> ; sg:classification <{i}classification/partial> ;
+        sg:nation <{i}nation/USA> . }} }}"""
+    assert server.update(update).status == 204
+    svc = _service(server)
+    checked = 0
+    with server.app.test_request_context():
+        for (kind, title), plain in PLAIN.items():
+            iri = {"Skater": i + "skater/partial", "Season": i + "season/partial"}.get(kind)
+            if iri is None:
+                continue
+            this = (("_this", ox.NamedNode(iri)),)
+            query = next(query for name, query, _columns in sections.SECTIONS[kind] if name == title)
+            rows = sections.rows_of(query, this)
+            assert rows == svc.select(plain, this), (kind, title)
+            checked += bool(rows)
+        this = (("_this", ox.NamedNode(i + "skater/partial")),)
+        nation = sections.nation_of(sections.asked_once(this))
+        assert nation == svc.select(PLAIN_NATION, this)[0]
+    assert nation["nation"]["value"] == i + "nation/USA"  # the standing, dated by the stage's last day
+    assert checked == 4  # by season, podium places, medal table, podiums (standings: none has a rank)
+
+
 def test_what_points_here_is_what_the_plain_query_gives(seasons: App) -> None:
     """Joined and ordered in Python (`pages.incoming`), as one ORDER BY ... LIMIT 200 query gave it."""
     svc = _service(seasons)

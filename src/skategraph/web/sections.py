@@ -41,17 +41,23 @@ NATION_NAME = (
 
 # A competitor's podium places, each with its race, the race's season and the nation it was won for:
 # the rows of a skater's "Podium places", "By season" (counted here, `by_season`) and nation, asked once
-# (issue 14: as three queries, each walked the same places). The shapes give a result one rank, race and
-# nation, and a race one label, distance, stage, venue and season, so no place is lost or doubled.
-RESULTS = P + """SELECT ?race ?label ?date ?stage ?venue ?distance ?rank ?season ?title ?nation ?_this WHERE {
-  ?r sg:competitor ?_this ; sg:rank ?rank ; sg:race ?race ; sg:nation ?nation .
-  ?race rdfs:label ?label ; (sg:date|sg:startDate) ?date ; sg:distance ?distance ; sg:stage ?stage ;
-    sg:venue/rdfs:label ?venue ; sg:season ?season . ?season rdfs:label ?title }
+# (issue 14: as three queries, each walked the same places). What each of those asked of a place but
+# its race is an OPTIONAL of one pattern (a path) about the place or its race, and each takes the rows
+# that have what it asked (`_having`): a place written without a date (an update may write one) is
+# still counted by season, as the query "By season" was did.
+RESULTS = P + """SELECT ?r ?race ?label ?date ?stage ?venue ?distance ?rank ?season ?title ?nation ?_this WHERE {
+  ?r sg:competitor ?_this ; sg:race ?race .
+  OPTIONAL { ?r sg:rank ?rank } OPTIONAL { ?r sg:nation ?nation } OPTIONAL { ?race rdfs:label ?label }
+  OPTIONAL { ?race (sg:date|sg:startDate) ?date } OPTIONAL { ?race sg:distance ?distance }
+  OPTIONAL { ?race sg:stage ?stage } OPTIONAL { ?race sg:venue/rdfs:label ?venue }
+  OPTIONAL { ?race sg:season ?season OPTIONAL { ?season rdfs:label ?title } } }
   ORDER BY ?date ?label"""  # fmt: skip
-# A skater's standings, with the nation each was won for and its season (for `nation_of`).
-STANDINGS = P + """SELECT ?classification ?label ?rank ?nation ?season ?_this WHERE {
-  ?st sg:competitor ?_this ; sg:classification ?classification ; sg:rank ?rank ; sg:nation ?nation .
-  ?classification rdfs:label ?label ; sg:season ?season } ORDER BY ?label"""  # fmt: skip
+# A skater's standings, with the nation each was won for and its season (for `nation_of`), the same way.
+STANDINGS = P + """SELECT ?st ?classification ?label ?rank ?nation ?season ?_this WHERE {
+  ?st sg:competitor ?_this ; sg:classification ?classification .
+  OPTIONAL { ?st sg:rank ?rank } OPTIONAL { ?st sg:nation ?nation }
+  OPTIONAL { ?classification rdfs:label ?label } OPTIONAL { ?classification sg:season ?season } }
+  ORDER BY ?label"""  # fmt: skip
 PLACES: list[tuple[str, str, str | None]] = [("Date", "date", None), ("Stage", "venue", "stage"),
                                              ("Distance", "distance", None), ("Race", "label", "race"),
                                              ("Place", "rank", None)]  # fmt: skip
@@ -167,9 +173,20 @@ def _rank(row: Row) -> int | None:
         return None
 
 
-def _only(*names: str) -> Callable[[list[Row]], list[Row]]:
-    """Rows with only these variables: what the section's own query gave, before it was merged."""
-    return lambda rows: [{name: row[name] for name in names if name in row} for row in rows]
+def _having(rows: list[Row], needed: tuple[str, ...], key: tuple[str, ...], shown: tuple[str, ...] = ()) -> list[Row]:
+    """The rows that have every variable of `needed`, the first of each distinct `key` (the variables of
+    the patterns a section's own query had: the merged query's other OPTIONALs may repeat a row), with
+    only the `shown` variables if any are given, in their order."""
+    seen: set[tuple[tuple[tuple[str, str], ...], ...]] = set()
+    found = []
+    for row in rows:
+        if not all(name in row for name in needed):
+            continue
+        values = tuple(tuple(sorted(row[name].items())) if name in row else () for name in key)
+        if values not in seen:
+            seen.add(values)
+            found.append({name: row[name] for name in shown if name in row} if shown else row)
+    return found
 
 
 def by_season(results: list[Row]) -> list[Row]:
@@ -179,7 +196,7 @@ def by_season(results: list[Row]) -> list[Row]:
     ?season rdfs:label ?title BIND(IF(CONTAINS(?title, " "), STRBEFORE(?title, " "), ?title) AS ?year) }
     GROUP BY ?season ?year ?_this ORDER BY ?season` gives them, from RESULTS' rows (issue 14)."""
     seasons: dict[tuple[str, str], tuple[Row, list[int]]] = {}
-    for row in results:
+    for row in _having(results, ("rank", "season", "title"), ("r", "rank", "race", "season", "title")):
         title = row["title"]["value"]
         year = {**row["title"], "value": title.split(" ", 1)[0]}  # STRBEFORE keeps the title's language
         key = (row["season"]["value"], year["value"])
@@ -196,15 +213,20 @@ def by_season(results: list[Row]) -> list[Row]:
     ]  # fmt: skip
 
 
-PODIUM_PLACES = Derived((RESULTS,), _only("race", "label", "date", "stage", "venue", "distance", "rank", "_this"))
+PLACE = ("race", "label", "date", "stage", "venue", "distance", "rank")
+PODIUM_PLACES = Derived((RESULTS,), lambda rows: _having(rows, PLACE, ("r", *PLACE), (*PLACE, "_this")))
+STANDING = ("classification", "label", "rank")
+STANDINGS_SHOWN = Derived((STANDINGS,), lambda rows: _having(rows, STANDING, ("st", *STANDING), (*STANDING, "_this")))
 
 # A season's podium places, with the competitors' names and the nations' codes and names: the rows of
 # its medal table (counted here, `medal_table`) and of its podiums (`placed_in`), asked once (issue 14:
-# as four queries, each walked the season's races). The shapes give a result one rank, competitor and
-# nation, and each of those one label, and a nation one code.
-SEASON_RESULTS = P + """SELECT ?race ?rank ?competitor ?name ?nation ?code ?label ?_this WHERE {
-  ?race sg:season ?_this . ?r sg:race ?race ; sg:rank ?rank ; sg:competitor ?competitor ; sg:nation ?nation .
-  ?competitor rdfs:label ?name . ?nation skos:notation ?code ; rdfs:label ?label }"""  # fmt: skip
+# as four queries, each walked the season's races). What those asked of a place is OPTIONAL here, as
+# in RESULTS, each of them taking the rows that have it.
+SEASON_RESULTS = P + """SELECT ?r ?race ?rank ?competitor ?name ?nation ?code ?label ?_this WHERE {
+  ?race sg:season ?_this . ?r sg:race ?race . OPTIONAL { ?r sg:rank ?rank }
+  OPTIONAL { ?r sg:competitor ?competitor OPTIONAL { ?competitor rdfs:label ?name } }
+  OPTIONAL { ?r sg:nation ?nation OPTIONAL { ?nation skos:notation ?code }
+             OPTIONAL { ?nation rdfs:label ?label } } }"""  # fmt: skip
 
 
 def medal_table(results: list[Row]) -> list[Row]:
@@ -213,7 +235,7 @@ def medal_table(results: list[Row]) -> list[Row]:
     ?nation . ?nation skos:notation ?code ; rdfs:label ?label } GROUP BY ?nation ?code ?label ?_this ORDER
     BY DESC(?gold) DESC(?silver) DESC(?bronze) ?code` gives them, from SEASON_RESULTS' rows (issue 14)."""
     nations: dict[tuple[str, str, str], tuple[Row, list[int]]] = {}
-    for row in results:
+    for row in _having(results, ("rank", "nation", "code", "label"), ("r", "rank", "nation", "code", "label")):
         key = (row["nation"]["value"], row["code"]["value"], row["label"]["value"])
         found = {"nation": row["nation"], "code": row["code"], "name": _concat(row["label"], row["code"]),
                  "_this": row["_this"]}  # fmt: skip
@@ -242,8 +264,10 @@ def placed_in(rank: int, competitor: str, name: str) -> Derived:
     term = _integer(rank)
 
     def make(results: list[Row]) -> list[Row]:
+        placed = _having([row for row in results if row.get("rank") == term], ("competitor", "name"),
+                         ("r", "competitor", "name"))  # fmt: skip
         return [{"race": row["race"], competitor: row["competitor"], name: row["name"], "_this": row["_this"]}
-                for row in results if row["rank"] == term]  # fmt: skip
+                for row in placed]  # fmt: skip
 
     return Derived((SEASON_RESULTS,), make)
 
@@ -256,7 +280,7 @@ SECTIONS: dict[str, list[tuple[str, Query, list[tuple[str, str, str | None]]]]] 
          [("Season", "year", "season"), ("Wins", "wins", None), ("Second", "seconds", None),
           ("Third", "thirds", None), ("Podiums", "podiums", None)]),
         ("Podium places", PODIUM_PLACES, PLACES),
-        ("Standings", Derived((STANDINGS,), _only("classification", "label", "rank", "_this")),
+        ("Standings", STANDINGS_SHOWN,
          [("Classification", "label", "classification"), ("Place", "rank", None)]),
     ],
     "RelayTeam": [
@@ -338,8 +362,11 @@ def nation_of(select: Select) -> Row | None:
     sg:classification ?c . ?c sg:season ?season . ?stage sg:season ?season ; sg:endDate ?date } OPTIONAL
     { ?nation rdfs:label ?name } OPTIONAL { ?nation skos:notation ?code } } ORDER BY DESC(?date) ?nation
     LIMIT 1` gives it. Dates are compared as text: the builder writes xsd:date as `YYYY-MM-DD`."""
-    dated = [(row["date"]["value"], row["nation"]["value"], row["_this"]) for row in select(RESULTS)]
+    dated = [(row["date"]["value"], row["nation"]["value"], row["_this"]) for row in select(RESULTS)
+             if "date" in row and "nation" in row]  # fmt: skip
     for row in select(STANDINGS):
+        if "nation" not in row or "season" not in row:
+            continue
         end = season_end(row["season"]["value"])
         if end is not None:
             dated.append((end, row["nation"]["value"], row["_this"]))
