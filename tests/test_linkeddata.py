@@ -512,7 +512,7 @@ def test_of_two_nations_won_for_on_one_day_the_first_by_iri_is_shown(server: Cli
 
 def test_sections_of_places_written_without_some_facts_are_what_the_plain_queries_give(server: Client) -> None:
     """Places an update wrote without some of what the shapes ask (a race with no distance or stage, a
-    place with no nation, a competitor with no name, a standing with no rank): each section made from
+    place with no nation, or two, a competitor with no name, a standing with no rank): each section made from
     the merged queries (`sections.RESULTS`, `STANDINGS`, `SEASON_RESULTS`) still has the rows its own
     query had, and the nation is the plain query's."""
     i = f"{BASE}id/"
@@ -526,7 +526,7 @@ def test_sections_of_places_written_without_some_facts_are_what_the_plain_querie
       <{i}race/partial/2> a sg:Race ; rdfs:label "Partial 2" ; sg:season <{i}season/partial> ;
         sg:date "2098-12-01"^^xsd:date ; sg:distance 500 ; sg:stage <{i}stage/partial> ; sg:venue <{i}venue/partial> .
       <{i}result/partial/1> sg:competitor <{i}skater/partial> ; sg:rank 1 ; sg:race <{i}race/partial/1> ;
-        sg:nation <{i}nation/KOR> .
+        sg:nation <{i}nation/KOR>, <{i}nation/JPN> .
       <{i}result/partial/2> sg:competitor <{i}skater/partial> ; sg:rank 2 ; sg:race <{i}race/partial/2> .
       <{i}result/partial/3> sg:competitor <{i}skater/partial-2> ; sg:rank 3 ; sg:race <{i}race/partial/2> ;
         sg:nation <{i}nation/CAN> .

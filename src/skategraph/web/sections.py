@@ -44,7 +44,7 @@ NATION_NAME = (
 # (issue 14: as three queries, each walked the same places). What each of those asked of a place but
 # its race is an OPTIONAL of one pattern (a path) about the place or its race, and each takes the rows
 # that have what it asked (`_having`): a place written without a date (an update may write one) is
-# still counted by season, as the query "By season" was did.
+# still counted by season, as the query of "By season" counted it.
 RESULTS = P + """SELECT ?r ?race ?label ?date ?stage ?venue ?distance ?rank ?season ?title ?nation ?_this WHERE {
   ?r sg:competitor ?_this ; sg:race ?race .
   OPTIONAL { ?r sg:rank ?rank } OPTIONAL { ?r sg:nation ?nation } OPTIONAL { ?race rdfs:label ?label }
@@ -174,19 +174,20 @@ def _rank(row: Row) -> int | None:
 
 
 def _having(rows: list[Row], needed: tuple[str, ...], key: tuple[str, ...], shown: tuple[str, ...] = ()) -> list[Row]:
-    """The rows that have every variable of `needed`, the first of each distinct `key` (the variables of
-    the patterns a section's own query had: the merged query's other OPTIONALs may repeat a row), with
-    only the `shown` variables if any are given, in their order."""
-    seen: set[tuple[tuple[tuple[str, str], ...], ...]] = set()
-    found = []
-    for row in rows:
-        if not all(name in row for name in needed):
-            continue
-        values = tuple(tuple(sorted(row[name].items())) if name in row else () for name in key)
-        if values not in seen:
-            seen.add(values)
-            found.append({name: row[name] for name in shown if name in row} if shown else row)
-    return found
+    """The rows that have every variable of `needed`, the first of each distinct `key` (the place, then
+    the variables of the patterns a section's own query had: the merged query's other OPTIONALs may
+    repeat a row), with only the `shown` variables if any are given, in their order."""
+    found = [row for row in rows if all(name in row for name in needed)]
+    if len({row[key[0]]["value"] for row in found}) < len(found):  # a place has several rows: keep one a key
+        seen: set[tuple[tuple[tuple[str, str], ...], ...]] = set()
+        distinct = []
+        for row in found:
+            values = tuple(tuple(sorted(row[name].items())) if name in row else () for name in key)
+            if values not in seen:
+                seen.add(values)
+                distinct.append(row)
+        found = distinct
+    return [{name: row[name] for name in shown if name in row} for row in found] if shown else found
 
 
 def by_season(results: list[Row]) -> list[Row]:
