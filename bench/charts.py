@@ -25,7 +25,7 @@ import pyoxigraph as ox
 from flask import Flask
 
 from skategraph.store.build import build_from_files
-from skategraph.web import charts, pages
+from skategraph.web import charts, pages, sections
 from skategraph.web.app import create_app
 from skategraph.web.settings import Settings
 
@@ -84,9 +84,8 @@ def _rows(app: Flask, path: str) -> list[dict[str, dict[str, str]]]:
         this = (("_this", ox.NamedNode(iri)),)
         kind = pages._kind([r["type"]["value"] for r in svc.select(pages.TYPES, this)])
         chart = charts.CHARTS[kind]
-        query = next(q for title, q, _c in pages.SECTIONS[kind] if title == chart.section)
-        rows: list[dict[str, dict[str, str]]] = svc.select(query, this)
-        return rows
+        query = next(q for title, q, _c in sections.SECTIONS[kind] if title == chart.section)
+        return sections.rows_of(query, this)
 
 
 if __name__ == "__main__":

@@ -47,7 +47,7 @@ from skategraph.graph.ids import DEFAULT_BASE
 from skategraph.sparql.values import bind_values
 from skategraph.store.build import build_from_files
 from skategraph.store.embedded import EmbeddedStore, open_store
-from skategraph.web import linkeddata, pages
+from skategraph.web import linkeddata, pages, sections
 
 SG = "https://w3id.org/skategraph/ontology#"
 BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8"
@@ -100,15 +100,20 @@ def settle(server: subprocess.Popen[bytes], limit: float = 60) -> None:
 def queries_of(kind: str, representation: str) -> list[str]:
     """The SPARQL a page (`html`) or a resource's RDF (`turtle`) asks the store, in order."""
     if representation == "turtle":
-        return [linkeddata.FOUND, linkeddata.OWN, linkeddata.POINTING]
-    # A section's query, or the queries whose rows the page joins (`pages.Joined`, since issue 14).
-    sections = [text for _title, query, _columns in pages.SECTIONS.get(kind, [])
-                for text in ([query] if isinstance(query, str) else query.queries())]  # fmt: skip
-    nation = [pages.NATION_OF] if kind in ("Skater", "RelayTeam") else []
-    # What points here: one query, or three joined (`pages.incoming`, since issue 14).
-    names = ("INCOMING", "INCOMING_PROPERTIES", "INCOMING_LINKS")
+        return [linkeddata.FOUND, linkeddata.OWN, linkeddata.POINTING.format(limit=linkeddata.INCOMING_LIMIT)]
+    # A section's query, or the queries whose rows the page joins or counts (`sections.Joined`,
+    # `sections.Derived`, since issue 14), each asked once a page.
+    shown = [text for _title, query, _columns in sections.SECTIONS.get(kind, [])
+             for text in ([query] if isinstance(query, str) else query.queries())]  # fmt: skip
+    # The nation: one query, or found from the sections' rows and then named (since issue 14; a season's
+    # last day, SEASON_END, is asked once a generation and season, so not here).
+    named = getattr(pages, "NATION_OF", None) or getattr(sections, "NATION_NAME", None)
+    nation = [named] if named and kind in ("Skater", "RelayTeam") else []
+    # What points here: one query, or three joined (`pages.incoming`, since issue 14), or two and a
+    # property's labels (PROPERTY_LABEL, asked of each property pointing here: here of the resource).
+    names = ("INCOMING", "INCOMING_PROPERTIES", "PROPERTY_LABEL", "INCOMING_LINKS")
     incoming = [getattr(pages, name) for name in names if hasattr(pages, name)]
-    return [linkeddata.FOUND, pages.OUTGOING, *incoming, *sections, *nation]
+    return list(dict.fromkeys([linkeddata.FOUND, pages.OUTGOING, *incoming, *shown, *nation]))
 
 
 def in_process(

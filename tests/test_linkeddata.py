@@ -17,7 +17,7 @@ import pytest
 import rdflib
 
 from skategraph.store import generations
-from skategraph.web import pages
+from skategraph.web import pages, sections
 from skategraph.web.service import Service
 
 from .conftest import BASE, SEED, build
@@ -339,14 +339,14 @@ def _service(server: Client) -> Service:
 
 
 def _page_queries() -> list[str]:
-    sections = [
+    shown = [
         text
-        for kind in pages.SECTIONS.values()
+        for kind in sections.SECTIONS.values()
         for _title, query, _columns in kind
         for text in ([query] if isinstance(query, str) else query.queries())
     ]
-    return [pages.OUTGOING, pages.INCOMING, pages.INCOMING_PROPERTIES, pages.INCOMING_LINKS, pages.NATION_OF,
-            pages.TYPES, *sections]  # fmt: skip
+    return [pages.OUTGOING, pages.INCOMING, pages.PROPERTY_LABEL, pages.INCOMING_LINKS, sections.SEASON_END,
+            sections.NATION_NAME, pages.TYPES, *shown]  # fmt: skip
 
 
 def test_page_queries_evaluated_in_the_web_process_answer_as_a_worker_does(server: Client) -> None:
@@ -402,10 +402,25 @@ PLAIN_RACES = """SELECT ?race ?label ?date ?winner ?name ?_this WHERE {{
   ?race {link} ?_this ; a sg:Race ; rdfs:label ?label ; (sg:date|sg:startDate) ?date .
   OPTIONAL {{ ?r sg:race ?race ; sg:rank 1 ; sg:competitor ?winner . ?winner rdfs:label ?name }} }}
   ORDER BY ?date ?label"""
+PLAIN_PODIUM_PLACES = """SELECT ?race ?label ?date ?stage ?venue ?distance ?rank ?_this WHERE {
+  ?r sg:competitor ?_this ; sg:rank ?rank ; sg:race ?race .
+  ?race rdfs:label ?label ; (sg:date|sg:startDate) ?date ; sg:distance ?distance ; sg:stage ?stage ;
+    sg:venue/rdfs:label ?venue }
+  ORDER BY ?date ?label"""
 PLAIN = {
+    ("Skater", "By season"): """SELECT ?season ?year (SUM(IF(?rank = 1, 1, 0)) AS ?wins)
+      (SUM(IF(?rank = 2, 1, 0)) AS ?seconds) (SUM(IF(?rank = 3, 1, 0)) AS ?thirds) (COUNT(?r) AS ?podiums) ?_this
+      WHERE { ?r sg:competitor ?_this ; sg:rank ?rank ; sg:race/sg:season ?season .
+      ?season rdfs:label ?title BIND(IF(CONTAINS(?title, " "), STRBEFORE(?title, " "), ?title) AS ?year) }
+      GROUP BY ?season ?year ?_this ORDER BY ?season""",
+    ("Skater", "Podium places"): PLAIN_PODIUM_PLACES,
+    ("Skater", "Standings"): """SELECT ?classification ?label ?rank ?_this WHERE {
+      ?st sg:competitor ?_this ; sg:classification ?classification ; sg:rank ?rank .
+      ?classification rdfs:label ?label } ORDER BY ?label""",
+    ("RelayTeam", "Podium places"): PLAIN_PODIUM_PLACES,
     ("Stage", "Races"): PLAIN_RACES.format(link="sg:stage"),
     ("Venue", "Races"): PLAIN_RACES.format(link="sg:venue"),
-    ("Season", "Medal table"): pages.MEDALS[len(pages.P) :]
+    ("Season", "Medal table"): sections.MEDALS[len(sections.P) :]
     + """ ?nation ?code (CONCAT(?label, " (", ?code, ")") AS ?name) ?_this WHERE {
       ?r sg:race/sg:season ?_this ; sg:rank ?rank ; sg:nation ?nation . ?nation skos:notation ?code ; rdfs:label ?label }
       GROUP BY ?nation ?code ?label ?_this ORDER BY DESC(?gold) DESC(?silver) DESC(?bronze) ?code""",
@@ -419,6 +434,13 @@ PLAIN = {
       OPTIONAL { ?r3 sg:race ?race ; sg:rank 3 ; sg:competitor ?third . ?third rdfs:label ?n3 } }
       ORDER BY ?date ?label""",
 }
+# The nation a skater or team skates for, as one query gave it before issue 14 (`sections.nation_of`).
+PLAIN_NATION = """SELECT ?nation ?name ?code ?_this WHERE {
+  { ?r sg:competitor ?_this ; sg:nation ?nation ; sg:race ?race . ?race (sg:date|sg:startDate) ?date }
+  UNION { ?r sg:competitor ?_this ; sg:nation ?nation ; sg:classification ?c . ?c sg:season ?season .
+          ?stage sg:season ?season ; sg:endDate ?date }
+  OPTIONAL { ?nation rdfs:label ?name } OPTIONAL { ?nation skos:notation ?code } }
+  ORDER BY DESC(?date) ?nation LIMIT 1"""
 PLAIN_INCOMING = """SELECT ?s ?slabel ?p ?plabel ?linked ?linkedlabel ?via ?_this WHERE {
   ?s ?p ?_this OPTIONAL { ?s rdfs:label ?slabel } OPTIONAL { ?p rdfs:label ?plabel }
   OPTIONAL { FILTER(?p = rdf:subject) ?s rdf:predicate ?via ; rdf:object ?linked
@@ -441,13 +463,94 @@ def _of_kind(svc: Service, kind: str) -> list[str]:
 @pytest.mark.parametrize(("kind", "title"), list(PLAIN))
 def test_page_sections_give_the_rows_of_their_plain_queries(seasons: App, kind: str, title: str) -> None:
     svc = _service(seasons)
-    query = next(query for name, query, _columns in pages.SECTIONS[kind] if name == title)
+    query = next(query for name, query, _columns in sections.SECTIONS[kind] if name == title)
     resources = _of_kind(svc, kind)
     assert resources
     with seasons.app.test_request_context():
         for iri in resources:
             this = (("_this", ox.NamedNode(iri)),)
-            assert pages.rows_of(query, this) == svc.select(PLAIN[(kind, title)], this), iri
+            assert sections.rows_of(query, this) == svc.select(PLAIN[(kind, title)], this), iri
+
+
+def test_a_competitors_nation_is_what_the_plain_query_gives(seasons: App) -> None:
+    """Found in Python from the rows the page asks anyway (`sections.nation_of`), as one query gave it, for
+    every skater and relay team, those who changed nation among them."""
+    svc = _service(seasons)
+    competitors = _of_kind(svc, "Skater") + _of_kind(svc, "RelayTeam")
+    changed = 0
+    with seasons.app.test_request_context():
+        for iri in competitors:
+            this = (("_this", ox.NamedNode(iri)),)
+            plain = svc.select(PLAIN_NATION, this)
+            assert sections.nation_of(sections.asked_once(this)) == (plain[0] if plain else None), iri
+            changed += len(svc.select("SELECT ?nation ?_this WHERE { ?_this sg:nation ?nation }", this)) > 1
+    assert changed  # Ahn Hyun-soo, John-Henry Krueger
+
+
+def test_of_two_nations_won_for_on_one_day_the_first_by_iri_is_shown(server: Client) -> None:
+    """Two places on the latest day, for two nations: the page names the first by IRI, as the plain
+    query's `ORDER BY DESC(?date) ?nation` did (`sections.nation_of`)."""
+    skater, race, nation = f"<{BASE}id/skater/tie-test>", f"{BASE}id/race/tie-test/", f"{BASE}id/nation/"
+    places = " ".join(
+        f'<{race}{n}> rdfs:label "Tie race {n}" ; sg:date "2099-01-01"^^xsd:date ; sg:distance 500 ; '
+        f"sg:stage <{race}stage> ; sg:venue <{race}venue> ; sg:season <{race}season> . "
+        f"<{race}{n}/result> sg:competitor {skater} ; sg:rank {n} ; sg:race <{race}{n}> ; sg:nation <{nation}{code}> ."
+        for n, code in ((1, "KOR"), (2, "CAN"))
+    )
+    update = (f"INSERT DATA {{ GRAPH <http://ex/ties> {{ {skater} a sg:Skater ; rdfs:label \"Tie Test\" . {places} "
+              f"<{race}venue> rdfs:label \"Tie venue\" . <{race}season> rdfs:label \"2099–00 Tie\" . }} }}")  # fmt: skip
+    assert server.update(update).status == 204
+    svc = _service(server)
+    this = (("_this", ox.NamedNode(skater[1:-1])),)
+    plain = svc.select(PLAIN_NATION, this)
+    assert plain[0]["nation"]["value"] == nation + "CAN"
+    with server.app.test_request_context():
+        assert sections.nation_of(sections.asked_once(this)) == plain[0]
+    page = server.get("/id/skater/tie-test", Accept="text/html").text
+    assert 'Skates for\n  <a href="/id/nation/CAN">Canada</a> (CAN)</p>' in page
+
+
+def test_sections_of_places_written_without_some_facts_are_what_the_plain_queries_give(server: Client) -> None:
+    """Places an update wrote without some of what the shapes ask (a race with no distance or stage, a
+    place with no nation, or two, a competitor with no name, a standing with no rank): each section made from
+    the merged queries (`sections.RESULTS`, `STANDINGS`, `SEASON_RESULTS`) still has the rows its own
+    query had, and the nation is the plain query's."""
+    i = f"{BASE}id/"
+    update = f"""INSERT DATA {{ GRAPH <http://ex/partial> {{
+      <{i}skater/partial> a sg:Skater ; rdfs:label "Partial" . <{i}skater/partial-2> a sg:Skater .
+      <{i}season/partial> a sg:Season ; rdfs:label "2098–99 Partial" .
+      <{i}venue/partial> rdfs:label "Partial venue" .
+      <{i}stage/partial> a sg:Stage ; sg:season <{i}season/partial> ; sg:endDate "2098-12-02"^^xsd:date .
+      <{i}race/partial/1> a sg:Race ; rdfs:label "Partial 1" ; sg:season <{i}season/partial> ;
+        sg:date "2098-11-01"^^xsd:date .
+      <{i}race/partial/2> a sg:Race ; rdfs:label "Partial 2" ; sg:season <{i}season/partial> ;
+        sg:date "2098-12-01"^^xsd:date ; sg:distance 500 ; sg:stage <{i}stage/partial> ; sg:venue <{i}venue/partial> .
+      <{i}result/partial/1> sg:competitor <{i}skater/partial> ; sg:rank 1 ; sg:race <{i}race/partial/1> ;
+        sg:nation <{i}nation/KOR>, <{i}nation/JPN> .
+      <{i}result/partial/2> sg:competitor <{i}skater/partial> ; sg:rank 2 ; sg:race <{i}race/partial/2> .
+      <{i}result/partial/3> sg:competitor <{i}skater/partial-2> ; sg:rank 3 ; sg:race <{i}race/partial/2> ;
+        sg:nation <{i}nation/CAN> .
+      <{i}classification/partial> rdfs:label "Partial standings" ; sg:season <{i}season/partial> .
+      <{i}standing/partial/1> sg:competitor <{i}skater/partial> ; sg:classification <{i}classification/partial> ;
+        sg:nation <{i}nation/USA> . }} }}"""
+    assert server.update(update).status == 204
+    svc = _service(server)
+    checked = 0
+    with server.app.test_request_context():
+        for (kind, title), plain in PLAIN.items():
+            iri = {"Skater": i + "skater/partial", "Season": i + "season/partial"}.get(kind)
+            if iri is None:
+                continue
+            this = (("_this", ox.NamedNode(iri)),)
+            query = next(query for name, query, _columns in sections.SECTIONS[kind] if name == title)
+            rows = sections.rows_of(query, this)
+            assert rows == svc.select(plain, this), (kind, title)
+            checked += bool(rows)
+        this = (("_this", ox.NamedNode(i + "skater/partial")),)
+        nation = sections.nation_of(sections.asked_once(this))
+        assert nation == svc.select(PLAIN_NATION, this)[0]
+    assert nation["nation"]["value"] == i + "nation/USA"  # the standing, dated by the stage's last day
+    assert checked == 4  # by season, podium places, medal table, podiums (standings: none has a rank)
 
 
 def test_what_points_here_is_what_the_plain_query_gives(seasons: App) -> None:

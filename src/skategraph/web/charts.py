@@ -1,6 +1,6 @@
 """Charts on the pages: a resource's podium places as a stacked-bar SVG, drawn on the server with pygal.
 
-A chart draws the rows of one of its page's tables (`pages.SECTIONS`), so the picture and the table
+A chart draws the rows of one of its page's tables (`sections.SECTIONS`), so the picture and the table
 beside it, which is what a screen reader reads, never disagree. This module only draws: the rows come
 from the page's query, run in the worker pool.
 

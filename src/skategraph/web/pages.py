@@ -3,14 +3,14 @@
 Every page works without JavaScript and embeds its data as JSON-LD in schema.org terms. The data
 comes from SPARQL of ours, bounded by the resource, evaluated in the web process
 (`Service.select_here`: no hop to a worker), with the resource bound as `?_this`; nothing from the
-request is pasted into a query. Links to our own IRIs point at this server, so a
-person can follow them.
+request is pasted into a query. What each kind of page shows besides the resource's own triples, and
+the queries it comes from, is `skategraph.web.sections`. Links to our own IRIs point at this server,
+so a person can follow them.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -24,29 +24,14 @@ from skategraph.errors import UnknownResource
 from skategraph.graph.vocab import ONTOLOGY_IRI, PREFIXES, SG, sparql_prologue
 from skategraph.web import charts
 from skategraph.web.charts import CHARTS, Chart, draw
+from skategraph.web.sections import SECTIONS, Row, asked_once, nation_of, rows_of
 from skategraph.web.service import get_service
 
-Row = dict[str, dict[str, str]]
 P = sparql_prologue("sg", "rdf", "rdfs", "skos") + "\n"
 RDF = PREFIXES["rdf"]
 WIKIDATA = "http://www.wikidata.org/entity/"
 DBPEDIA = "http://dbpedia.org/resource/"
 TYPES = "SELECT ?type ?_this WHERE { ?_this a ?type }"
-# The nation a skater or team skates for: the nation of their latest podium place or standing (each
-# keeps the nation it was won for; a standing is dated by the last day of its season's stages). A
-# skater who changed nation has both as sg:nation (Ahn Hyun-soo: KOR, then RUS as Viktor Ahn), and
-# `?_this sg:nation ?nation LIMIT 1` was whichever the engine met first: Virtuoso showed KOR, the
-# embedded store RUS (issue 15).
-NATION_OF = (
-    P
-    + """SELECT ?nation ?name ?code ?_this WHERE {
-  { ?r sg:competitor ?_this ; sg:nation ?nation ; sg:race ?race . ?race (sg:date|sg:startDate) ?date }
-  UNION { ?r sg:competitor ?_this ; sg:nation ?nation ; sg:classification ?c . ?c sg:season ?season .
-          ?stage sg:season ?season ; sg:endDate ?date }
-  OPTIONAL { ?nation rdfs:label ?name } OPTIONAL { ?nation skos:notation ?code } }
-  ORDER BY DESC(?date) ?nation LIMIT 1"""
-)
-
 OUTGOING = (
     P
     + """SELECT ?p ?plabel ?o ?olabel ?_this WHERE {
@@ -59,8 +44,11 @@ OUTGOING = (
 # cost two thirds of the query for a skater (23 ms of 34) and 1.2 s for a nation (issue 14). A link
 # statement pointing here (`?s rdf:subject ?_this`) has no label: it is named for what it links to.
 INCOMING = P + "SELECT ?s ?slabel ?p ?_this WHERE { ?s ?p ?_this OPTIONAL { ?s rdfs:label ?slabel } }"
-# (As a join, `?p rdfs:label ?plabel` would be where Oxigraph starts: every label of the store.)
-INCOMING_PROPERTIES = P + "SELECT DISTINCT ?p ?plabel ?_this WHERE { ?s ?p ?_this OPTIONAL { ?p rdfs:label ?plabel } }"
+# The labels of a property pointing here, asked once for each property INCOMING found: as `SELECT DISTINCT
+# ?p ?plabel WHERE { ?s ?p ?_this OPTIONAL { ?p rdfs:label ?plabel } }`, Oxigraph looked a property's
+# label up once for every row (issue 14). (As a join, `?p rdfs:label ?plabel` would be where Oxigraph
+# starts: every label of the store.)
+PROPERTY_LABEL = P + "SELECT ?plabel ?_this WHERE { ?_this rdfs:label ?plabel }"
 INCOMING_LINKS = (
     P
     + """SELECT ?s ?via ?linked ?linkedlabel ?_this WHERE { ?s rdf:subject ?_this ; rdf:predicate ?via ;
@@ -68,156 +56,6 @@ INCOMING_LINKS = (
 )
 INCOMING_SHOWN = 200
 
-
-# A competitor's podium places, and the races linked to a resource (by a property of ours) with winners.
-PODIUM_PLACES = P + """SELECT ?race ?label ?date ?stage ?venue ?distance ?rank ?_this WHERE {
-  ?r sg:competitor ?_this ; sg:rank ?rank ; sg:race ?race .
-  ?race rdfs:label ?label ; (sg:date|sg:startDate) ?date ; sg:distance ?distance ; sg:stage ?stage ;
-    sg:venue/rdfs:label ?venue }
-  ORDER BY ?date ?label"""  # fmt: skip
-PLACES: list[tuple[str, str, str | None]] = [("Date", "date", None), ("Stage", "venue", "stage"),
-                                             ("Distance", "distance", None), ("Race", "label", "race"),
-                                             ("Place", "rank", None)]  # fmt: skip
-WINNERS: list[tuple[str, str, str | None]] = [("Date", "date", None), ("Race", "label", "race"),
-                                              ("Winner", "name", "winner")]  # fmt: skip
-
-
-# Podium places counted as medals (as saved query medal_table counts them); a query goes on with the
-# variables it groups by, and its WHERE.
-MEDALS = (P + "SELECT (SUM(IF(?rank = 1, 1, 0)) AS ?gold) (SUM(IF(?rank = 2, 1, 0)) AS ?silver) "
-          "(SUM(IF(?rank = 3, 1, 0)) AS ?bronze) (COUNT(?r) AS ?total)")  # fmt: skip
-MEDAL_COLUMNS: list[tuple[str, str, str | None]] = [("Gold", "gold", None), ("Silver", "silver", None),
-                                                    ("Bronze", "bronze", None), ("Total", "total", None)]  # fmt: skip
-
-# A season by its years (`2002–03`), the start of its title, as a table's row or a chart's bar is named.
-SEASON_NAME = '?season rdfs:label ?title BIND(IF(CONTAINS(?title, " "), STRBEFORE(?title, " "), ?title) AS ?year)'
-
-
-# How these queries are written, so that each starts from the resource (`?_this`) and costs what the
-# resource has, not what the store has (issue 14; Oxigraph's plans on the 400-season corpus):
-# - a pattern whose constant many resources share (`?race a sg:Race`, `?r sg:rank 1`) is a FILTER
-#   EXISTS, not a pattern of the join: as a pattern, Oxigraph may start from it and visit every race
-#   of the store (a season's calendar took 28 ms for 10 stages, its winners 570 ms);
-# - no OPTIONAL of several patterns: Oxigraph evaluates one over the whole store and then joins it
-#   (a season's podiums took 3 s). What it would add comes from a query of its own, joined here
-#   (`Joined`); an OPTIONAL of one pattern about a bound subject (a label) is cheap, and stays.
-IS_RACE = "FILTER EXISTS { ?race a sg:Race }"
-
-
-@dataclass(frozen=True)
-class Joined:
-    """Rows as `rows OPTIONAL { extra } OPTIONAL { ... }` gives them, from queries that each start from
-    the resource: every row of `rows` with each row of an extra query that has its `on` (a row each
-    if several match, the row alone if none), in `rows`' order."""
-
-    rows: str
-    extras: tuple[str, ...]
-    on: str = "race"
-
-    def queries(self) -> list[str]:
-        return [self.rows, *self.extras]
-
-    def select(self, select: Callable[[str], list[Row]]) -> list[Row]:
-        found = select(self.rows)
-        for extra in self.extras:
-            matches: dict[str, list[Row]] = {}
-            for row in select(extra):
-                matches.setdefault(row[self.on]["value"], []).append(row)
-            found = [{**row, **match} for row in found for match in matches.get(row[self.on]["value"], [{}])]
-        return found
-
-
-def races_by(link: str) -> Joined:
-    """Races whose `link` (a property name of ours, never request text) is the resource, with winners."""
-    return Joined(
-        P
-        + f"""SELECT ?race ?label ?date ?_this WHERE {{
-  ?race {link} ?_this ; rdfs:label ?label ; (sg:date|sg:startDate) ?date {IS_RACE} }} ORDER BY ?date ?label""",
-        (placed(link, 1, "winner", "name"),),
-    )
-
-
-def placed(link: str, rank: int, competitor: str, name: str) -> str:
-    """The competitors at `rank` (a number, never request text) in each race whose `link` is the resource."""
-    return (
-        P
-        + f"""SELECT ?race ?{competitor} ?{name} ?_this WHERE {{ ?race {link} ?_this .
-  ?r sg:race ?race ; sg:competitor ?{competitor} . ?{competitor} rdfs:label ?{name}
-  FILTER EXISTS {{ ?r sg:rank {rank} }} }}"""
-    )
-
-
-Query = str | Joined
-# Per class: (section title, query with ?_this, [(column header, variable shown, variable linked)]).
-SECTIONS: dict[str, list[tuple[str, Query, list[tuple[str, str, str | None]]]]] = {
-    "Skater": [
-        ("By season", P + """SELECT ?season ?year (SUM(IF(?rank = 1, 1, 0)) AS ?wins)
-            (SUM(IF(?rank = 2, 1, 0)) AS ?seconds) (SUM(IF(?rank = 3, 1, 0)) AS ?thirds) (COUNT(?r) AS ?podiums) ?_this
-            WHERE { ?r sg:competitor ?_this ; sg:rank ?rank ; sg:race/sg:season ?season . """ + SEASON_NAME + """ }
-            GROUP BY ?season ?year ?_this ORDER BY ?season""",
-         [("Season", "year", "season"), ("Wins", "wins", None), ("Second", "seconds", None),
-          ("Third", "thirds", None), ("Podiums", "podiums", None)]),
-        ("Podium places", PODIUM_PLACES, PLACES),
-        ("Standings", P + """SELECT ?classification ?label ?rank ?_this WHERE {
-            ?st sg:competitor ?_this ; sg:classification ?classification ; sg:rank ?rank .
-            ?classification rdfs:label ?label } ORDER BY ?label""",
-         [("Classification", "label", "classification"), ("Place", "rank", None)]),
-    ],
-    "RelayTeam": [
-        ("Podium places", PODIUM_PLACES, PLACES),
-    ],
-    "Race": [
-        ("Podium", P + """SELECT ?rank ?competitor ?name ?n ?nation ?_this WHERE {
-            ?r sg:race ?_this ; sg:rank ?rank ; sg:competitor ?competitor ; sg:nation ?n .
-            ?competitor rdfs:label ?name . ?n rdfs:label ?nation } ORDER BY ?rank""",
-         [("Place", "rank", None), ("Competitor", "name", "competitor"), ("Nation", "nation", "n")]),
-    ],
-    "Stage": [
-        ("Races", races_by("sg:stage"), WINNERS),
-    ],
-    "Season": [
-        ("Medal table", MEDALS + """ ?nation ?code (CONCAT(?label, " (", ?code, ")") AS ?name) ?_this WHERE {
-            ?race sg:season ?_this . ?r sg:race ?race ; sg:rank ?rank ; sg:nation ?nation .
-            ?nation skos:notation ?code ; rdfs:label ?label }
-            GROUP BY ?nation ?code ?label ?_this ORDER BY DESC(?gold) DESC(?silver) DESC(?bronze) ?code""",
-         [("Nation", "name", "nation"), *MEDAL_COLUMNS]),
-        ("Calendar", P + """SELECT ?stage ?number ?venue ?start ?end ?_this WHERE {
-            ?stage sg:season ?_this ; sg:stageNumber ?number ; sg:startDate ?start ; sg:endDate ?end ;
-            sg:venue/rdfs:label ?venue FILTER EXISTS { ?stage a sg:Stage } } ORDER BY ?number""",
-         [("#", "number", None), ("Stage", "venue", "stage"), ("From", "start", None), ("To", "end", None)]),
-        ("Podiums", Joined(P + f"""SELECT ?race ?label ?date ?_this WHERE {{
-            ?race sg:season ?_this ; rdfs:label ?label ; (sg:date|sg:startDate) ?date {IS_RACE} }}
-            ORDER BY ?date ?label""",
-                           (placed("sg:season", 1, "first", "n1"), placed("sg:season", 2, "second", "n2"),
-                            placed("sg:season", 3, "third", "n3"))),
-         [("Date", "date", None), ("Race", "label", "race"), ("Winner", "n1", "first"), ("Second", "n2", "second"),
-          ("Third", "n3", "third")]),
-        ("Standings", P + """SELECT ?classification ?label ?rank ?competitor ?name ?_this WHERE {
-            ?classification sg:season ?_this ; rdfs:label ?label . ?st sg:classification ?classification ;
-            sg:rank ?rank ; sg:competitor ?competitor . ?competitor rdfs:label ?name } ORDER BY ?label ?rank""",
-         [("Classification", "label", "classification"), ("Place", "rank", None),
-          ("Competitor", "name", "competitor")]),
-    ],
-    "Nation": [
-        ("By season", MEDALS + """ ?season ?year ?_this WHERE {
-            ?r sg:nation ?_this ; sg:rank ?rank ; sg:race/sg:season ?season . """ + SEASON_NAME + """ }
-            GROUP BY ?season ?year ?_this ORDER BY ?season""",
-         [("Season", "year", "season"), *MEDAL_COLUMNS]),
-        ("Skaters", P + """SELECT ?skater ?name (COUNT(?r) AS ?podiums) ?_this WHERE {
-            ?skater sg:nation ?_this ; a sg:Skater ; rdfs:label ?name . OPTIONAL { ?r sg:competitor ?skater } }
-            GROUP BY ?skater ?name ?_this ORDER BY DESC(?podiums) ?name""",
-         [("Skater", "name", "skater"), ("Podium places", "podiums", None)]),
-        ("Relay teams", P + """SELECT ?team ?name ?_this WHERE { ?team sg:nation ?_this ; a sg:RelayTeam ;
-            rdfs:label ?name } ORDER BY ?name""", [("Team", "name", "team")]),
-        ("Medal table", MEDALS + """ ?category ?_this WHERE {
-            ?r sg:nation ?_this ; sg:rank ?rank ; sg:race/sg:category/rdfs:label ?category }
-            GROUP BY ?category ?_this ORDER BY ?category""",
-         [("Category", "category", None), *MEDAL_COLUMNS]),
-    ],
-    "Venue": [
-        ("Races", races_by("sg:venue"), WINNERS),
-    ],
-}  # fmt: skip
 
 # schema.org types for the JSON-LD a page embeds.
 SCHEMA = {
@@ -361,20 +199,23 @@ def resource_page(iri: str) -> Response:
     label = label or statement_label(outgoing) or readable(iri)
     kinds = [t[len(SG) :] for t in types if t.startswith(SG)]
     kind = _kind(types)
-    sections = [Section(title, columns, rows_of(query, this)) for title, query, columns in SECTIONS.get(kind, [])]
+    select = asked_once(this)
+    sections = [
+        Section(title, columns, rows_of(query, this, select)) for title, query, columns in SECTIONS.get(kind, ())
+    ]
     chart = CHARTS.get(kind)
     for section in sections:
         if chart and section.title == chart.section and section.rows:  # no podiums, no chart
             section.chart, section.chart_url = chart, f"{local(iri)}/{chart.name}.svg"
-    nation = svc.select_here(NATION_OF, this) if kind in ("Skater", "RelayTeam") else []
-    shown = nation[0]["nation"]["value"] if nation else None
+    nation = nation_of(select) if kind in ("Skater", "RelayTeam") else None
+    shown = nation["nation"]["value"] if nation else None
     body = render_template(
         "resource.html",
         iri=iri,
         label=label,
         kinds=kinds,
         sections=sections,
-        nation=nation[0] if nation else None,
+        nation=nation,
         readable=readable,
         incoming_name=incoming_name,
         chart_width=charts.width,
@@ -394,29 +235,22 @@ def incoming(this: Bound) -> list[Row]:
     """The first INCOMING_SHOWN of what points here, by property and then subject (blank nodes first,
     as SPARQL orders them), with their labels."""
     svc = get_service()
+    found = svc.select_here(INCOMING, this)
     labels: dict[str, list[Row]] = {}
-    for row in svc.select_here(INCOMING_PROPERTIES, this):
-        if "plabel" in row:
-            labels.setdefault(row["p"]["value"], []).append({"plabel": row["plabel"]})
+    for prop in dict.fromkeys(row["p"]["value"] for row in found):
+        named = svc.select_here(PROPERTY_LABEL, (("_this", ox.NamedNode(prop)),))
+        labels[prop] = [{"plabel": row["plabel"]} for row in named]
     links: dict[str, list[Row]] = {}
     for row in svc.select_here(INCOMING_LINKS, this):
         links.setdefault(row["s"]["value"], []).append({k: v for k, v in row.items() if k != "s"})
     rows = [
         {**row, **label, **link}
-        for row in svc.select_here(INCOMING, this)
-        for label in labels.get(row["p"]["value"], [{}])
+        for row in found
+        for label in labels[row["p"]["value"]] or [{}]
         for link in (links.get(row["s"]["value"], [{}]) if row["p"]["value"] == RDF + "subject" else [{}])
     ]
     rows.sort(key=lambda row: (row["p"]["value"], row["s"]["type"] != "bnode", row["s"]["value"]))
     return rows[:INCOMING_SHOWN]
-
-
-def rows_of(query: Query, this: Bound) -> list[Row]:
-    """A section's rows, evaluated in the web process: the queries are ours, and bounded by the resource."""
-    svc = get_service()
-    if isinstance(query, Joined):
-        return query.select(lambda text: svc.select_here(text, this))
-    return svc.select_here(query, this)
 
 
 def _kind(types: list[str]) -> str:

@@ -181,8 +181,9 @@ class Service:
         return answer
 
     def derived(self, name: str, make: Callable[[Path], T]) -> T:
-        """Something computed from the current generation (by queries in the workers), kept until the
-        store changes: `make` runs once per generation and name."""
+        """Something computed from the current generation (by queries, in the workers or here), kept until
+        the store changes: `make` runs once per generation and name. It may be a table filled as it is
+        asked (`sections.season_end`)."""
         generation = self.generation()
         with self._lock:
             if (name, generation.name) in self._derived:
