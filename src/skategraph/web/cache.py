@@ -59,9 +59,9 @@ class ResponseCache:
         key = (generation, environ["PATH_INFO"], environ.get("QUERY_STRING", ""),
                environ.get("HTTP_ACCEPT", ""), environ.get("HTTP_ORIGIN", ""), *origin(environ))  # fmt: skip
         hit, making, leads = self._look(key)
-        if making is not None and not leads and IN_LOOP in environ:
-            raise HandedOn("another request is making this answer")  # the event loop never waits
         if making is not None and not leads:  # another request is making it: wait, then look again
+            if IN_LOOP in environ:
+                raise HandedOn("another request is making this answer")  # the event loop never waits
             making.wait(self.wait)
             hit, making, leads = self._look(key, follow=False)
         if hit is not None:

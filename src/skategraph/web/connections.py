@@ -179,7 +179,6 @@ class _Conn(TConn):  # type: ignore[misc]
 class Worker(ThreadWorker):  # type: ignore[misc]
     max_body: ClassVar[int]
 
-    in_loop: ClassVar[bool] = True  # answer in the event loop what needs no thread (`inloop`)
     alive: bool  # gunicorn's: False once the worker is stopping
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -242,8 +241,14 @@ class Worker(ThreadWorker):  # type: ignore[misc]
 
     # -- reading requests in the event loop -----------------------------------------------------
 
-    def arrive(self, conn: TConn, data: bytes) -> None:
+    def arrive(self, conn: TConn, data: bytes, idle_for: float | None = None) -> None:
+        """Read the request starting on `conn` (`data`: its bytes already read) in the event loop. With
+        `idle_for`, a kept-alive connection waits that long for its first byte, its head then
+        HEAD_TIMEOUT from it."""
         arrival = _Arrival(conn, data)
+        if idle_for is not None:
+            arrival.idle = True
+            arrival.deadline = arrival.started + idle_for
         conn.sock.setblocking(False)
         self.arriving.add(arrival)
         if not self.progress(arrival):
@@ -334,26 +339,25 @@ class Worker(ThreadWorker):  # type: ignore[misc]
     def answer_in_loop(self, conn: TConn, data: bytes) -> bool:
         """Answer the request `data` here, in the event loop, if it is a plain protocol query the app
         can answer without waiting (`inloop`); False, with nothing done, if it is not."""
-        head = inloop.read_head(data) if self.in_loop else None
+        head = inloop.read_head(data)
         if head is None:
             return False
         environ = inloop.environ_of(head, self.cfg, conn.sock, conn.client, conn.server)
         # gthread's reasons to close a connection after its response (`handle_request`)
-        self.nr += 1
-        if self.nr >= self.max_requests and self.alive:
-            self.log.info("Autorestarting worker after current request.")
-            self.alive = False
-        close = self.nr >= self.max_requests or not self.alive or not self.cfg.keepalive
+        last = self.nr + 1 >= self.max_requests
+        close = last or not self.alive or not self.cfg.keepalive
         close = close or len(self.keepalived_conns) + len(self.arriving) >= self.max_keepalived
         try:
             sent, keep = inloop.answer(self.wsgi, head, environ, self.cfg, close)
         except HandedOn:  # the app cannot answer it without waiting
-            self.nr -= 1
             return False
         except Exception:  # a failure of ours: the thread answers it as gunicorn answers failures
             log.exception("answering in the event loop failed; handing the request to a thread")
-            self.nr -= 1
             return False
+        self.nr += 1
+        if last and self.alive:
+            self.log.info("Autorestarting worker after current request.")
+            self.alive = False
         try:
             done = conn.sock.send(sent)
         except (BlockingIOError, InterruptedError):
@@ -390,13 +394,7 @@ class Worker(ThreadWorker):  # type: ignore[misc]
             self.nr_conns -= 1
             conn.close(graceful=True)
             return
-        arrival = _Arrival(conn, b"")
-        arrival.idle = True
-        arrival.deadline = arrival.started + self.cfg.keepalive
-        conn.sock.setblocking(False)
-        self.arriving.add(arrival)
-        self.poller.register(conn.sock, selectors.EVENT_READ, partial(self.readable, arrival))
-        arrival.registered = True
+        self.arrive(conn, b"", idle_for=self.cfg.keepalive)
 
     def refuse(self, arrival: _Arrival, status: int, reason: str, code: str, message: str) -> bool:
         """Answer a request that will not be served with our JSON error, and close its connection."""

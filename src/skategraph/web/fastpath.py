@@ -32,7 +32,7 @@ from skategraph.web import negotiate, protocol
 from skategraph.web.body import TOO_LARGE
 from skategraph.web.cache import origin
 from skategraph.web.inloop import IN_LOOP
-from skategraph.web.service import AT_ONCE, Service
+from skategraph.web.service import Service
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -47,9 +47,6 @@ ADDED = [
     ("Access-Control-Allow-Origin", "*"),
     ("Access-Control-Expose-Headers", ", ".join(sorted(EXPOSED))),
 ]
-# The most solutions a query answered in the event loop may read (about 3 ms of it); a longer answer
-# is made by a request thread instead, so that no answer holds the loop from the other connections.
-LOOP_ROWS = 1000
 # The parameters of a protocol query; a request with any other goes to Flask.
 PARAMETERS = frozenset({"query", "default-graph-uri", "named-graph-uri", "timeout", *negotiate.FORMAT_PARAMETERS})
 
@@ -89,20 +86,16 @@ class FastPath:
                 text, params = found
                 base_iri, limits_url = protocol.urls(req)
                 job, limit = protocol.query_job(self.service, text, params, req.accept_mimetypes, base_iri, limits_url)
+                shown = req.full_path.rstrip("?")
                 if key is not None:
-                    self._remember(key, _Plan(dataclasses.replace(job, generation=""), limit, _shown(req)))
-                shown = _shown(req)
+                    self._remember(key, _Plan(dataclasses.replace(job, generation=""), limit, shown))
             else:
                 job = dataclasses.replace(plan.job, generation=str(self.service.generation()))
                 limit, shown = plan.limit, plan.shown
             if in_loop and not self.service.answers_here(job):
                 raise HandedOn("the query is for a worker")
             client_has = req.if_none_match.contains if "HTTP_IF_NONE_MATCH" in environ else _nothing
-            budget = AT_ONCE.set(LOOP_ROWS if in_loop else None)
-            try:
-                answer = protocol.answer(self.service, job, limit, method, client_has)
-            finally:
-                AT_ONCE.reset(budget)
+            answer = protocol.answer(self.service, job, limit, method, client_has)
         except HandedOn:
             raise
         except Exception as error:  # ours (a 4xx, a 503) or not (a 500): Flask renders and logs it
@@ -175,10 +168,6 @@ PLANS = 256
 def _plan_key(environ: WSGIEnvironment) -> tuple[str, ...]:
     """Everything in a GET request that its job and log line are made from."""
     return (environ.get("QUERY_STRING", ""), environ.get("HTTP_ACCEPT", ""), *origin(environ))
-
-
-def _shown(req: Request) -> str:
-    return req.full_path.rstrip("?")
 
 
 def _nothing(etag: str) -> bool:

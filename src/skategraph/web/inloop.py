@@ -35,7 +35,12 @@ from typing import Any
 
 from gunicorn.http.wsgi import Response, base_environ
 
+from skategraph.web.service import AT_ONCE
+
 IN_LOOP = "skategraph.in_loop"  # environ key: the request is being answered in the event loop
+# The most solutions a query answered in the event loop may read (about 3 ms of it); a longer answer
+# is made by a request thread instead, so that no answer holds the loop from the other connections.
+LOOP_ROWS = 1000
 
 
 # gunicorn's defaults (`limit_request_fields`, `limit_request_field_size`); a request over them is
@@ -143,13 +148,17 @@ def answer(app: Callable[..., Any], head: Head, environ: dict[str, Any], cfg: An
         started[:] = [status, headers]
         return _no_write
 
-    body = app(environ, start_response)
+    budget = AT_ONCE.set(LOOP_ROWS)
     try:
-        chunks = list(body)
+        body = app(environ, start_response)
+        try:
+            chunks = list(body)
+        finally:
+            closing = getattr(body, "close", None)
+            if closing is not None:
+                closing()
     finally:
-        closing = getattr(body, "close", None)
-        if closing is not None:
-            closing()
+        AT_ONCE.reset(budget)
     status, headers = started
     keep = not (close or head.should_close())
     plain = _plain(status, headers, keep, head, chunks)
