@@ -12,7 +12,9 @@ from __future__ import annotations
 import contextlib
 import http.client
 import logging
+import re
 import socket
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote
@@ -27,7 +29,7 @@ from skategraph.errors import HandedOn
 from skategraph.web import inloop
 from skategraph.web import server as server_module
 
-from .server import Server, seed_app, start_server
+from .server import Server, seed_app, seed_server, start_server
 
 SKATER = "<https://w3id.org/skategraph/id/skater/ahn-hyun-soo>"
 TINY = f"SELECT ?label WHERE {{ {SKATER} <http://www.w3.org/2000/01/rdf-schema#label> ?label }}"
@@ -210,6 +212,42 @@ def test_an_idle_connection_after_an_answer_made_in_the_loop_is_closed(server: S
         assert _exchange(server, _get(TINY), sock)[0] == "HTTP/1.1 200 OK"
         assert _exchange(server, _get(TINY), sock)[0] == "HTTP/1.1 200 OK"  # a second on the same one
         assert sock.recv(1) == b""  # closed by the server, not by our timeout (which would raise)
+
+
+def test_an_answer_larger_than_the_sockets_buffers_is_sent_by_a_thread(tmp_path: Path, seed_dir: Path) -> None:
+    """An answer made in the loop that the socket does not take at once (a client that reads slowly)
+    is sent on by a request thread, whole; the connection is kept and its next request answered."""
+    big = "x" * 12_000_000  # more than the kernel buffers on both ends of a loopback connection
+    with seed_server(tmp_path, "--max-body", "40000000", seed=seed_dir) as running:
+        assert running.update(f'INSERT DATA {{ <urn:big> <urn:is> "{big}" }}').status == 204
+        ask = _get("SELECT ?o WHERE { <urn:big> <urn:is> ?o }", "Accept: text/tab-separated-values")
+        assert inloop.read_head(ask) is not None
+        with socket.socket() as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            sock.settimeout(30)
+            sock.connect((running.host, running.port))
+            for _ in range(2):
+                sock.sendall(ask)
+                time.sleep(0.5)  # not reading: the loop's send takes part of the answer only
+                status, headers, body = _exchange(running, ask[:0], sock)
+                assert status == "HTTP/1.1 200 OK" and ("Connection", "keep-alive") in headers
+                assert body == f'?o\n"{big}"\n'.encode()
+
+
+def test_the_log_lines_are_as_before(server: Server) -> None:
+    """A request's line is logging's default; gunicorn's own lines still name their process (logging
+    leaves out only what no line shows)."""
+    marker = "SELECT ?label WHERE { <urn:logged> <urn:p> ?label }"
+    assert _exchange(server, _get(marker))[0] == "HTTP/1.1 200 OK"
+    deadline = time.monotonic() + 10
+    while not any("urn%3Alogged" in line for line in server.log) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    ours = next(line for line in server.log if "urn%3Alogged" in line)
+    assert re.fullmatch(r'\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} INFO skategraph\.web: 127\.0\.0\.1 '
+                        r'"GET /sparql\?query=SELECT%20%3Flabel\S*" 200 \d+\.\dms\n', ours), ours  # fmt: skip
+    booting = next(line for line in server.log if "Booting worker with pid" in line)
+    found = re.search(r"\[(\d+)\] \[INFO\] Booting worker with pid: (\d+)", booting)
+    assert found and found.group(1) == found.group(2), booting
 
 
 def test_the_log_lines_time_is_loggings_own() -> None:

@@ -12,6 +12,7 @@ answer that comes ends a wait at once.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import multiprocessing
@@ -297,12 +298,19 @@ def reply(job: QueryJob, first: bytes, rest: Callable[[], Iterator[bytes]]) -> R
         raise decode_error(payload)
     if tag == b"C":
         length = int.from_bytes(payload[:4], "big")
-        head = json.loads(payload[4 : 4 + length])
+        form, media_type, truncated = _head(payload[4 : 4 + length])
         body: Iterator[bytes] = iter([payload[4 + length :]])
     else:
-        head = json.loads(payload)
+        form, media_type, truncated = _head(payload)
         body = rest()
-    return Reply(head["form"], _media_type(head["form"], head["format"]), head["truncated"], body, job.generation)
+    return Reply(form, media_type, truncated, body, job.generation)
+
+
+@functools.lru_cache(maxsize=64)
+def _head(encoded: bytes) -> tuple[str, str, bool]:
+    """(form, media type, truncated) of a reply's head, read once for each kind of answer."""
+    head = json.loads(encoded)
+    return head["form"], _media_type(head["form"], head["format"]), head["truncated"]
 
 
 def kept_body(messages: list[bytes]) -> Iterator[bytes]:

@@ -12,6 +12,7 @@ of the generation.
 
 from __future__ import annotations
 
+import functools
 import gzip
 import json
 import multiprocessing.connection
@@ -91,6 +92,12 @@ def answer_here(job: QueryJob, store: GraphStore, spool: Spool = SPOOL, most: in
     return kept.sent
 
 
+@functools.lru_cache(maxsize=64)
+def _encoded(form: str, format: str, truncated: bool) -> bytes:
+    """A reply's head as JSON, made once for each kind of answer."""
+    return json.dumps(head(form, format, truncated)).encode()
+
+
 class _Channel:
     """A binary stream into the pipe that holds the head back until there is data to send."""
 
@@ -108,7 +115,7 @@ class _Channel:
 
     def flush(self) -> None:
         if not self.head_sent:
-            self.conn.send_bytes(b"H" + json.dumps(self.head).encode())
+            self.conn.send_bytes(b"H" + _encoded(**self.head))
             self.head_sent = True
         if self.buffer:
             self.conn.send_bytes(b"D" + bytes(self.buffer))
@@ -116,7 +123,7 @@ class _Channel:
 
     def finish(self) -> None:
         if not self.head_sent:
-            encoded = json.dumps(self.head).encode()
+            encoded = _encoded(**self.head)
             self.conn.send_bytes(b"C" + len(encoded).to_bytes(4, "big") + encoded + bytes(self.buffer))
             self.head_sent = True
             self.buffer.clear()

@@ -249,7 +249,8 @@ class Worker(ThreadWorker):  # type: ignore[misc]
         if idle_for is not None:
             arrival.idle = True
             arrival.deadline = arrival.started + idle_for
-        conn.sock.setblocking(False)
+        if conn.sock.getblocking():  # a thread had it (getblocking asks nothing of the kernel)
+            conn.sock.setblocking(False)
         self.arriving.add(arrival)
         if not self.progress(arrival):
             self.poller.register(conn.sock, selectors.EVENT_READ, partial(self.readable, arrival))
@@ -322,11 +323,13 @@ class Worker(ThreadWorker):  # type: ignore[misc]
 
     def dispatch(self, arrival: _Arrival) -> bool:
         """The request is in: answered here if it can be at once (`inloop`), else to a thread, which
-        parses it from memory."""
-        self.forget(arrival)
+        parses it from memory. A connection stays registered with the poller while the loop tries
+        to answer it, and after, if it is answered here and kept (`after_loop`)."""
+        self.arriving.discard(arrival)
         conn, data = arrival.conn, bytes(arrival.buf)
-        if not arrival.continued and self.answer_in_loop(conn, data):
+        if not arrival.continued and self.answer_in_loop(arrival, data):
             return True
+        self.forget(arrival)
         if arrival.continued:  # answered already; gunicorn must not send a second 100 Continue
             head_end = arrival.head_end or 0
             data = _EXPECT.sub(b"", data[:head_end], count=1) + data[head_end:]
@@ -336,9 +339,10 @@ class Worker(ThreadWorker):  # type: ignore[misc]
         ThreadWorker.enqueue_req(self, conn)
         return True
 
-    def answer_in_loop(self, conn: TConn, data: bytes) -> bool:
+    def answer_in_loop(self, arrival: _Arrival, data: bytes) -> bool:
         """Answer the request `data` here, in the event loop, if it is a plain protocol query the app
         can answer without waiting (`inloop`); False, with nothing done, if it is not."""
+        conn = arrival.conn
         head = inloop.read_head(data)
         if head is None:
             return False
@@ -363,14 +367,16 @@ class Worker(ThreadWorker):  # type: ignore[misc]
         except (BlockingIOError, InterruptedError):
             done = 0
         except OSError:  # the client has gone
+            self.forget(arrival)
             self.nr_conns -= 1
             conn.close()
             return True
         if done < len(sent):  # the client reads slowly: a thread sends the rest, as gunicorn would
+            self.forget(arrival)
             rest = self.tpool.submit(self.send_rest, conn, sent[done:], keep)
             rest.add_done_callback(lambda sending: self.method_queue.defer(self.after_loop, conn, sending.result()))
         else:
-            self.after_loop(conn, keep)
+            self.after_loop(conn, keep, arrival)
         return True
 
     def send_rest(self, conn: TConn, data: bytes, keep: bool) -> bool:
@@ -383,18 +389,30 @@ class Worker(ThreadWorker):  # type: ignore[misc]
             return False
         return keep
 
-    def after_loop(self, conn: TConn, keep: bool) -> None:
+    def after_loop(self, conn: TConn, keep: bool, answered: _Arrival | None = None) -> None:
         """An answer made in the event loop has gone: the connection waits for its next request, for
         gthread's keep-alive time (`--keepalive`; a moment only if the worker is stopping, as
         `murder_pending` sees to), or is closed. It waits as an arrival, read in the event loop as
         soon as its bytes come, rather than on gthread's keep-alive list, whose wake-up would hand it
         to `arrive` only to wait for the same bytes again (a second wake-up and two more poller
-        changes a request)."""
+        changes a request). `answered`: the request just answered, if its connection is still
+        registered with the poller: it stays so, for the next request (no system call)."""
+        if answered is not None and (not keep or not answered.registered):
+            self.forget(answered)
+            answered = None
         if not keep:
             self.nr_conns -= 1
             conn.close(graceful=True)
             return
-        self.arrive(conn, b"", idle_for=self.cfg.keepalive)
+        if answered is None:
+            self.arrive(conn, b"", idle_for=self.cfg.keepalive)
+            return
+        following = _Arrival(conn, b"")
+        following.idle, following.registered = True, True
+        following.deadline = following.started + self.cfg.keepalive
+        answered.registered = False
+        self.arriving.add(following)
+        self.poller.modify(conn.sock, selectors.EVENT_READ, partial(self.readable, following))
 
     def refuse(self, arrival: _Arrival, status: int, reason: str, code: str, message: str) -> bool:
         """Answer a request that will not be served with our JSON error, and close its connection."""

@@ -90,22 +90,43 @@ def read_head(data: bytes) -> Head | None:
     headers: list[tuple[str, str]] = []
     seen: set[str] = set()
     for raw in lines[1:]:
-        field = _FIELD.fullmatch(raw) if len(raw) <= MAX_FIELD else None
-        if field is None:
+        field = _field(raw)
+        if field is None or field[0] in seen:
             return None
-        name = field.group(1).decode("ascii").upper()
-        if name in seen or name in _THREADED or name.startswith("X-FORWARDED-"):
-            return None
-        seen.add(name)
-        headers.append((name, field.group(2).decode("ascii")))
+        seen.add(field[0])
+        headers.append(field)
     method, uri, minor = line.group(1).decode(), line.group(2).decode(), int(line.group(3))
     return Head(method, uri, (1, minor), headers)
+
+
+# Header lines read so far, and what each came to (a client sends the same few with every request:
+# reading each again was a tenth of the loop's own time for a small query, issue 14).
+_fields: dict[bytes, tuple[str, str] | None] = {}
+KEPT_LINES = 4096
+
+
+def _field(raw: bytes) -> tuple[str, str] | None:
+    """A header line's (upper-cased name, value), or None if it is not read here."""
+    try:
+        return _fields[raw]
+    except KeyError:
+        pass
+    field = _FIELD.fullmatch(raw) if len(raw) <= MAX_FIELD else None
+    found = None
+    if field is not None:
+        name = field.group(1).decode("ascii").upper()
+        if name not in _THREADED and not name.startswith("X-FORWARDED-"):
+            found = (name, field.group(2).decode("ascii"))
+    if len(_fields) >= KEPT_LINES:
+        _fields.clear()
+    _fields[raw] = found
+    return found
 
 
 def environ_of(head: Head, cfg: Any, sock: Any, client: Any, server: Any) -> dict[str, Any]:
     """The WSGI environ gunicorn would build for `head` (`gunicorn.http.wsgi.create`)."""
     path, _, query = head.uri.partition("?")
-    environ: dict[str, Any] = base_environ(cfg)
+    environ = dict(_base_environ(cfg))
     environ.update(
         {
             "wsgi.input": io.BytesIO(b""),
@@ -126,6 +147,17 @@ def environ_of(head: Head, cfg: Any, sock: Any, client: Any, server: Any) -> dic
     environ["wsgi.multithread"] = True
     environ[IN_LOOP] = True
     return environ
+
+
+_based: list[Any] = [None, {}]
+
+
+def _base_environ(cfg: Any) -> dict[str, Any]:
+    """gunicorn's `base_environ(cfg)`, made once for the worker's configuration."""
+    if _based[0] is not cfg:
+        _based[:] = [cfg, base_environ(cfg)]
+    base: dict[str, Any] = _based[1]
+    return base
 
 
 class _Bytes:
@@ -197,13 +229,12 @@ def _plain(status: str, headers: list[tuple[str, str]], keep: bool, head: Head, 
              f"Connection: {'keep-alive' if keep else 'close'}\r\n"]  # fmt: skip
     length = None
     for name, value in headers:
-        value = value.strip(" \t")
-        lowered = name.lower()
-        if lowered in _HOPPISH or not _TOKEN.fullmatch(name) or not _VALUE.fullmatch(value):
+        line = _header_line(name, value)
+        if line is None:
             return None
-        if lowered == "content-length":
+        if line[1]:
             length = int(value)
-        lines.append(f"{name}: {value}\r\n")
+        lines.append(line[0])
     lines.append("\r\n")
     data = b"".join(body)
     if code == "304" or head.method == "HEAD":
@@ -211,6 +242,27 @@ def _plain(status: str, headers: list[tuple[str, str]], keep: bool, head: Head, 
     elif length is None or len(data) != length:
         return None
     return "".join(lines).encode("latin-1") + data
+
+
+# The headers written so far, each as its line and whether it is the Content-Length; None for a
+# header gunicorn would not write as it is. An answer's headers are mostly those of the last one.
+_lines: dict[tuple[str, str], tuple[str, bool] | None] = {}
+
+
+def _header_line(name: str, value: str) -> tuple[str, bool] | None:
+    try:
+        return _lines[name, value]
+    except KeyError:
+        pass
+    stripped = value.strip(" \t")
+    lowered = name.lower()
+    line = None
+    if lowered not in _HOPPISH and _TOKEN.fullmatch(name) and _VALUE.fullmatch(stripped):
+        line = (f"{name}: {stripped}\r\n", lowered == "content-length")
+    if len(_lines) >= KEPT_LINES:
+        _lines.clear()
+    _lines[name, value] = line
+    return line
 
 
 def _http_date() -> str:

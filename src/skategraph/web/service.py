@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextvars
 import dataclasses
+import functools
 import hmac
 import json
 import os
@@ -269,7 +270,7 @@ class Service:
                 job = dataclasses.replace(job, generation=str(self.generation()))
 
     def _query(self, job: QueryJob, limit: float) -> Reply:
-        generation, release = self.hold(Path(job.generation))
+        generation, release = self.hold(_path(job.generation))
         if str(generation) != job.generation:
             job = dataclasses.replace(job, generation=str(generation))
         if self.answers_here(job):
@@ -331,6 +332,12 @@ class Service:
             raise Unauthorized("writes need an 'Authorization: Bearer <token>' header")
         if not hmac.compare_digest(credentials.strip().encode(), token.encode()):
             raise Forbidden("the bearer token is not the one this server accepts")
+
+
+@functools.lru_cache(maxsize=16)
+def _path(generation: str) -> Path:
+    """A generation's directory from its name in a job, made once (every query asks)."""
+    return Path(generation)
 
 
 def _releasing(body: Iterator[bytes], release: Callable[[], None]) -> Iterator[bytes]:
