@@ -9,6 +9,7 @@ writing a list of rows it has already read. The output matches pyoxigraph's byte
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import itertools
 import json
@@ -75,6 +76,15 @@ def _json_text(term: Term) -> str:
     if isinstance(term, ox.BlankNode):
         return '{"type":"bnode","value":' + _escape(term.value) + "}"
     return json.dumps(json_term(term), ensure_ascii=False, separators=(",", ":"))
+
+
+@functools.lru_cache(maxsize=256)
+def _json_head(variables: tuple[str, ...], links: tuple[str, ...]) -> str:
+    """A JSON result's opening, made once for its variables and links."""
+    head: dict[str, object] = {"vars": list(variables)}
+    if links:
+        head["link"] = list(links)
+    return '{"head":' + json.dumps(head, separators=(",", ":")) + ',"results":{"bindings":['
 
 
 def _xml_term(term: Term) -> str:
@@ -144,10 +154,7 @@ class SolutionsWriter:
 
     def write_head(self, links: Sequence[str] = ()) -> None:
         if self.name == "json":
-            head: dict[str, object] = {"vars": self.variables}
-            if links:
-                head["link"] = list(links)
-            self._write('{"head":' + json.dumps(head, separators=(",", ":")) + ',"results":{"bindings":[')
+            self._write(_json_head(tuple(self.variables), tuple(links)))
         elif self.name == "xml":
             heads = "".join(f'<variable name="{_xml(v)}"/>' for v in self.variables)
             heads += "".join(f'<link href="{_xml(link)}"/>' for link in links)

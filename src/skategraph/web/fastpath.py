@@ -70,11 +70,12 @@ class FastPath:
             return self._flask(environ, start_response, in_loop)
         started = time.monotonic()
         method = environ.get("REQUEST_METHOD", "")
-        req = Request(environ, populate_request=False)
         key = _plan_key(environ) if method in ("GET", "HEAD") else None
         plan = self._plans.get(key) if key is not None else None
+        req: Request | None = None  # werkzeug's view of the request: made only when it is read
         try:
             if plan is None:
+                req = Request(environ, populate_request=False)
                 if method in ("GET", "HEAD"):
                     found = self._query(req.args)
                 elif method == "POST" and TOO_LARGE not in environ:
@@ -94,7 +95,9 @@ class FastPath:
                 limit, shown = plan.limit, plan.shown
             if in_loop and not self.service.answers_here(job):
                 raise HandedOn("the query is for a worker")
-            client_has = req.if_none_match.contains if "HTTP_IF_NONE_MATCH" in environ else _nothing
+            client_has = _nothing
+            if "HTTP_IF_NONE_MATCH" in environ:
+                client_has = (req or Request(environ, populate_request=False)).if_none_match.contains
             answer = protocol.answer(self.service, job, limit, method, client_has)
         except HandedOn:
             raise
