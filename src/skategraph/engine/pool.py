@@ -67,7 +67,10 @@ class Pool:
         self.spool = spool
         self.remote = remote
         self._context = multiprocessing.get_context("spawn")
-        self._idle: queue.Queue[_Worker] = queue.Queue()
+        # The worker done last takes the next job: its caches (the CPU's, the store's blocks) are warm.
+        # Taken in turn, a heavy query answered one at a time cost 16.8-24 ms against 16.2 ms so, 15 ms
+        # in-process (issue 14).
+        self._idle: queue.LifoQueue[_Worker] = queue.LifoQueue()
         self._closed = False
         self._all: set[_Worker] = set()
         self._lock = threading.Lock()
