@@ -241,10 +241,11 @@ class Worker(ThreadWorker):  # type: ignore[misc]
 
     # -- reading requests in the event loop -----------------------------------------------------
 
-    def arrive(self, conn: TConn, data: bytes, idle_for: float | None = None) -> None:
+    def arrive(self, conn: TConn, data: bytes, idle_for: float | None = None, after: _Arrival | None = None) -> None:
         """Read the request starting on `conn` (`data`: its bytes already read) in the event loop. With
         `idle_for`, a kept-alive connection waits that long for its first byte, its head then
-        HEAD_TIMEOUT from it."""
+        HEAD_TIMEOUT from it. `after`: the request answered before on `conn`, whose registration with
+        the poller this one takes over (only the callback changes: no system call)."""
         arrival = _Arrival(conn, data)
         if idle_for is not None:
             arrival.idle = True
@@ -252,7 +253,10 @@ class Worker(ThreadWorker):  # type: ignore[misc]
         if conn.sock.getblocking():  # a thread had it (getblocking asks nothing of the kernel)
             conn.sock.setblocking(False)
         self.arriving.add(arrival)
-        if not self.progress(arrival):
+        if after is not None:
+            after.registered, arrival.registered = False, True
+            self.poller.modify(conn.sock, selectors.EVENT_READ, partial(self.readable, arrival))
+        elif not self.progress(arrival):
             self.poller.register(conn.sock, selectors.EVENT_READ, partial(self.readable, arrival))
             arrival.registered = True
 
@@ -404,15 +408,7 @@ class Worker(ThreadWorker):  # type: ignore[misc]
             self.nr_conns -= 1
             conn.close(graceful=True)
             return
-        if answered is None:
-            self.arrive(conn, b"", idle_for=self.cfg.keepalive)
-            return
-        following = _Arrival(conn, b"")
-        following.idle, following.registered = True, True
-        following.deadline = following.started + self.cfg.keepalive
-        answered.registered = False
-        self.arriving.add(following)
-        self.poller.modify(conn.sock, selectors.EVENT_READ, partial(self.readable, following))
+        self.arrive(conn, b"", idle_for=self.cfg.keepalive, after=answered)
 
     def refuse(self, arrival: _Arrival, status: int, reason: str, code: str, message: str) -> bool:
         """Answer a request that will not be served with our JSON error, and close its connection."""
