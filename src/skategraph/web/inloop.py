@@ -100,9 +100,12 @@ def read_head(data: bytes) -> Head | None:
 
 
 # Header lines read so far, and what each came to (a client sends the same few with every request:
-# reading each again was a tenth of the loop's own time for a small query, issue 14).
+# reading each again was a tenth of the loop's own time for a small query, issue 14). At most
+# KEPT_LINES lines of at most KEPT_LENGTH bytes each are kept (then forgotten together), so that no
+# client can make the web process keep more than about a megabyte of them.
 _fields: dict[bytes, tuple[str, str] | None] = {}
 KEPT_LINES = 4096
+KEPT_LENGTH = 256
 
 
 def _field(raw: bytes) -> tuple[str, str] | None:
@@ -117,9 +120,10 @@ def _field(raw: bytes) -> tuple[str, str] | None:
         name = field.group(1).decode("ascii").upper()
         if name not in _THREADED and not name.startswith("X-FORWARDED-"):
             found = (name, field.group(2).decode("ascii"))
-    if len(_fields) >= KEPT_LINES:
-        _fields.clear()
-    _fields[raw] = found
+    if len(raw) <= KEPT_LENGTH:
+        if len(_fields) >= KEPT_LINES:
+            _fields.clear()
+        _fields[raw] = found
     return found
 
 
@@ -246,6 +250,7 @@ def _plain(status: str, headers: list[tuple[str, str]], keep: bool, head: Head, 
 
 # The headers written so far, each as its line and whether it is the Content-Length; None for a
 # header gunicorn would not write as it is. An answer's headers are mostly those of the last one.
+# Kept as the lines read are: at most KEPT_LINES, each at most KEPT_LENGTH long.
 _lines: dict[tuple[str, str], tuple[str, bool] | None] = {}
 
 
@@ -259,9 +264,10 @@ def _header_line(name: str, value: str) -> tuple[str, bool] | None:
     line = None
     if lowered not in _HOPPISH and _TOKEN.fullmatch(name) and _VALUE.fullmatch(stripped):
         line = (f"{name}: {stripped}\r\n", lowered == "content-length")
-    if len(_lines) >= KEPT_LINES:
-        _lines.clear()
-    _lines[name, value] = line
+    if len(name) + len(value) <= KEPT_LENGTH:
+        if len(_lines) >= KEPT_LINES:
+            _lines.clear()
+        _lines[name, value] = line
     return line
 
 
