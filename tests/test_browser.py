@@ -13,17 +13,19 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from urllib.parse import quote, urlsplit
 
 import pytest
 from selenium import webdriver
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.expected_conditions import staleness_of
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
@@ -125,7 +127,24 @@ def follow(browser: WebDriver, by: str, value: str) -> None:
     """Click what navigates (a link, a submit button) and wait until the next page has replaced this one."""
     page = browser.find_element(By.TAG_NAME, "html")
     browser.find_element(by, value).click()
-    WebDriverWait(browser, 20).until(staleness_of(page))
+    WebDriverWait(browser, 20).until(_replaced(page))
+
+
+def _replaced(page: WebElement) -> Callable[[WebDriver], bool]:
+    """`staleness_of(page)`, and also true when chromedriver, asked about the old page's element while
+    the new page replaces it, answers that the node does not belong to the document (an "unknown
+    error" rather than a stale element: seen with Chromium 156 once in CI)."""
+    stale = staleness_of(page)
+
+    def replaced(browser: WebDriver) -> bool:
+        try:
+            return bool(stale(browser))
+        except WebDriverException as error:
+            if "does not belong to the document" in str(error):
+                return True
+            raise
+
+    return replaced
 
 
 def heading(browser: WebDriver) -> str:
