@@ -401,14 +401,14 @@ class Worker(ThreadWorker):  # type: ignore[misc]
         to `arrive` only to wait for the same bytes again (a second wake-up and two more poller
         changes a request). `answered`: the request just answered, if its connection is still
         registered with the poller: it stays so, for the next request (no system call)."""
-        if answered is not None and (not keep or not answered.registered):
-            self.forget(answered)
-            answered = None
         if not keep:
+            if answered is not None:
+                self.forget(answered)
             self.nr_conns -= 1
             conn.close(graceful=True)
             return
-        self.arrive(conn, b"", idle_for=self.cfg.keepalive, after=answered)
+        registered = answered if answered is not None and answered.registered else None
+        self.arrive(conn, b"", idle_for=self.cfg.keepalive, after=registered)
 
     def refuse(self, arrival: _Arrival, status: int, reason: str, code: str, message: str) -> bool:
         """Answer a request that will not be served with our JSON error, and close its connection."""

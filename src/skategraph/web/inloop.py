@@ -25,6 +25,7 @@ What this module does, for `connections.Worker`:
 from __future__ import annotations
 
 import email.utils
+import functools
 import io
 import os
 import re
@@ -101,30 +102,28 @@ def read_head(data: bytes) -> Head | None:
 
 # Header lines read so far, and what each came to (a client sends the same few with every request:
 # reading each again was a tenth of the loop's own time for a small query, issue 14). At most
-# KEPT_LINES lines of at most KEPT_LENGTH bytes each are kept (then forgotten together), so that no
-# client can make the web process keep more than about a megabyte of them.
-_fields: dict[bytes, tuple[str, str] | None] = {}
+# KEPT_LINES lines of at most KEPT_LENGTH bytes each are kept, the least recently used going first, so
+# that no client can make the web process keep more than about a megabyte of them.
 KEPT_LINES = 4096
 KEPT_LENGTH = 256
 
 
 def _field(raw: bytes) -> tuple[str, str] | None:
     """A header line's (upper-cased name, value), or None if it is not read here."""
-    try:
-        return _fields[raw]
-    except KeyError:
-        pass
+    return _kept_field(raw) if len(raw) <= KEPT_LENGTH else _read_field(raw)
+
+
+def _read_field(raw: bytes) -> tuple[str, str] | None:
     field = _FIELD.fullmatch(raw) if len(raw) <= MAX_FIELD else None
-    found = None
-    if field is not None:
-        name = field.group(1).decode("ascii").upper()
-        if name not in _THREADED and not name.startswith("X-FORWARDED-"):
-            found = (name, field.group(2).decode("ascii"))
-    if len(raw) <= KEPT_LENGTH:
-        if len(_fields) >= KEPT_LINES:
-            _fields.clear()
-        _fields[raw] = found
-    return found
+    if field is None:
+        return None
+    name = field.group(1).decode("ascii").upper()
+    if name in _THREADED or name.startswith("X-FORWARDED-"):
+        return None
+    return name, field.group(2).decode("ascii")
+
+
+_kept_field = functools.lru_cache(maxsize=KEPT_LINES)(_read_field)
 
 
 def environ_of(head: Head, cfg: Any, sock: Any, client: Any, server: Any) -> dict[str, Any]:
@@ -153,15 +152,8 @@ def environ_of(head: Head, cfg: Any, sock: Any, client: Any, server: Any) -> dic
     return environ
 
 
-_based: list[Any] = [None, {}]
-
-
-def _base_environ(cfg: Any) -> dict[str, Any]:
-    """gunicorn's `base_environ(cfg)`, made once for the worker's configuration."""
-    if _based[0] is not cfg:
-        _based[:] = [cfg, base_environ(cfg)]
-    base: dict[str, Any] = _based[1]
-    return base
+# gunicorn's `base_environ(cfg)`, made once for the worker's configuration (and copied for each request).
+_base_environ = functools.lru_cache(maxsize=1)(base_environ)
 
 
 class _Bytes:
@@ -251,24 +243,21 @@ def _plain(status: str, headers: list[tuple[str, str]], keep: bool, head: Head, 
 # The headers written so far, each as its line and whether it is the Content-Length; None for a
 # header gunicorn would not write as it is. An answer's headers are mostly those of the last one.
 # Kept as the lines read are: at most KEPT_LINES, each at most KEPT_LENGTH long.
-_lines: dict[tuple[str, str], tuple[str, bool] | None] = {}
-
-
 def _header_line(name: str, value: str) -> tuple[str, bool] | None:
-    try:
-        return _lines[name, value]
-    except KeyError:
-        pass
+    if len(name) + len(value) <= KEPT_LENGTH:
+        return _kept_header_line(name, value)
+    return _write_header_line(name, value)
+
+
+def _write_header_line(name: str, value: str) -> tuple[str, bool] | None:
     stripped = value.strip(" \t")
     lowered = name.lower()
-    line = None
-    if lowered not in _HOPPISH and _TOKEN.fullmatch(name) and _VALUE.fullmatch(stripped):
-        line = (f"{name}: {stripped}\r\n", lowered == "content-length")
-    if len(name) + len(value) <= KEPT_LENGTH:
-        if len(_lines) >= KEPT_LINES:
-            _lines.clear()
-        _lines[name, value] = line
-    return line
+    if lowered in _HOPPISH or not _TOKEN.fullmatch(name) or not _VALUE.fullmatch(stripped):
+        return None
+    return f"{name}: {stripped}\r\n", lowered == "content-length"
+
+
+_kept_header_line = functools.lru_cache(maxsize=KEPT_LINES)(_write_header_line)
 
 
 def _http_date() -> str:
